@@ -1,0 +1,43 @@
+//! Plaintext evaluation: the reference every garbled run is checked against.
+
+use super::{Circuit, CircuitError, Gate};
+
+impl Circuit {
+    /// Evaluates the circuit in the clear.
+    ///
+    /// `inputs[g]` holds the bits of input group `g`, least significant first. Returns the
+    /// output groups in the same form. Memory is one byte per wire.
+    pub fn eval(&self, inputs: &[Vec<bool>]) -> Result<Vec<Vec<bool>>, CircuitError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(CircuitError::InputGroupCount {
+                expected: self.inputs.len(),
+                got: inputs.len(),
+            });
+        }
+        let mut wires = Vec::with_capacity(self.num_wires());
+        for (g, (group, bits)) in self.inputs.iter().zip(inputs).enumerate() {
+            if bits.len() != group.width as usize {
+                return Err(CircuitError::InputWidth {
+                    group: g,
+                    expected: group.width as usize,
+                    got: bits.len(),
+                });
+            }
+            wires.extend_from_slice(bits);
+        }
+        for gate in &self.gates {
+            let v = match *gate {
+                Gate::Xor(a, b) => wires[a.index()] ^ wires[b.index()],
+                Gate::And(a, b) => wires[a.index()] & wires[b.index()],
+                Gate::Not(a) => !wires[a.index()],
+                Gate::Const(c) => c,
+            };
+            wires.push(v);
+        }
+        Ok(self
+            .outputs
+            .iter()
+            .map(|group| group.iter().map(|w| wires[w.index()]).collect())
+            .collect())
+    }
+}

@@ -1,0 +1,7 @@
+//! gcnn: private MNIST inference with garbled circuits.
+//!
+//! Layers, each knowing only the ones above it in this list: [`crypto`] (blocks, fixed-key
+//! AES hashing, PRG) → [`channel`] → [`ot`] → [`garble`] → [`circuit`] → compiler → model →
+//! protocol. The binary (`src/main.rs`) only parses the command line and calls in.
+
+pub mod circuit;
