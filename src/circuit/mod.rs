@@ -178,6 +178,24 @@ impl Circuit {
         start..start + self.inputs[g].width
     }
 
+    /// For every wire, whether the garbler knows its value in the clear.
+    ///
+    /// Garbler-owned inputs and constants are known; a gate's output is known when all its
+    /// inputs are. Both parties compute this from the public circuit, so they agree on which
+    /// AND gates are garbler half gates (one ciphertext, Zahur–Rosulek–Evans 2015) instead
+    /// of full half-gates pairs.
+    pub fn garbler_known(&self) -> Vec<bool> {
+        let mut known = Vec::with_capacity(self.num_wires());
+        for g in &self.inputs {
+            known.extend(std::iter::repeat_n(g.owner == Owner::Garbler, g.width as usize));
+        }
+        for gate in &self.gates {
+            let k = gate.inputs().all(|w| known[w.index()]);
+            known.push(k);
+        }
+        known
+    }
+
     /// The wire defined by gate `k`.
     pub fn gate_output(&self, k: usize) -> WireId {
         WireId((self.num_inputs() + k) as u32)
