@@ -1,1 +1,6 @@
-fn main() {}
+//! `cargo bench`: the same measurements as `gcnn bench gates`.
+
+fn main() -> anyhow::Result<()> {
+    println!("{}", gcnn::bench::gates(4_000_000)?);
+    Ok(())
+}

@@ -4,4 +4,10 @@
 //! AES hashing, PRG) → [`channel`] → [`ot`] → [`garble`] → [`circuit`] → compiler → model →
 //! protocol. The binary (`src/main.rs`) only parses the command line and calls in.
 
+pub mod bench;
+pub mod channel;
 pub mod circuit;
+pub mod crypto;
+pub mod garble;
+pub mod ot;
+pub mod protocol;

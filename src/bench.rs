@@ -1,0 +1,241 @@
+//! Measurements behind `gcnn bench gates` and `cargo bench`: gate throughput, OT
+//! throughput, session set-up and bytes per gate. Timings live here, never in tests.
+
+use crate::channel::{Buffer, TcpChannel, memory};
+use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
+use crate::crypto::{Delta, Label, Prg};
+use crate::garble::{Evaluator, Garbler, Instr, Program};
+use crate::ot::{IknpReceiver, IknpSender};
+use crate::protocol::{run_evaluator, run_garbler};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Live wires in the benchmark programs: wide enough that consecutive ANDs are mostly
+/// independent, as in the compiler's adder trees.
+const WIDTH: u32 = 1024;
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Results of [`gates`], per second unless named otherwise.
+#[derive(Clone, Debug)]
+pub struct GateBench {
+    /// AND gates in each measured program.
+    pub ands: u64,
+    /// Half-gates ANDs garbled per second, one core, tables into memory.
+    pub garble_per_s: f64,
+    /// Half-gates ANDs evaluated per second, one core, tables from memory.
+    pub evaluate_per_s: f64,
+    /// Garbler half gates garbled per second, one core.
+    pub garble_known_per_s: f64,
+    /// Table bytes per half-gates AND.
+    pub bytes_per_and: f64,
+    /// Table bytes per garbler half gate.
+    pub bytes_per_known_and: f64,
+    /// ANDs per second of a whole two-party run over loopback TCP, both roles here.
+    pub two_party_per_s: f64,
+    /// Extended (correlated) OTs per second, both roles running, in-memory channel.
+    pub ot_per_s: f64,
+    /// Median session set-up over loopback TCP: connect, handshake, 128 base OTs.
+    pub setup: Duration,
+}
+
+fn and_program(n: u64, known: bool, prg: &mut Prg) -> Program {
+    let mut slot = || (prg.block().0 % u128::from(WIDTH)) as u32;
+    let instrs = (0..n)
+        .map(|_| {
+            let (a, b, out) = (slot(), slot(), slot());
+            if known {
+                Instr::AndKnown {
+                    secret: a,
+                    known: b,
+                    out,
+                }
+            } else {
+                Instr::And { a, b, out }
+            }
+        })
+        .collect();
+    Program::new(instrs, WIDTH, (0..WIDTH).collect(), vec![], vec![0]).expect("slots < WIDTH")
+}
+
+fn per_second(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+/// Garbles `program` into memory; returns the rate and the tables.
+fn garble_alone(program: &Program, prg: &mut Prg) -> (Duration, Vec<u8>) {
+    let zeros: Vec<Label> = (0..WIDTH).map(|_| Label(prg.block())).collect();
+    let values = vec![true; WIDTH as usize];
+    let buffer = Buffer::with_capacity(program.table_bytes() as usize);
+    let mut garbler = Garbler::new(buffer, Delta::new(prg.block()));
+    let start = Instant::now();
+    garbler
+        .garble(program, &zeros, &values, &[])
+        .expect("memory buffers do not fail");
+    let elapsed = start.elapsed();
+    (elapsed, std::mem::take(garbler.channel()).into_bytes())
+}
+
+/// A circuit of `n` ANDs between the evaluator's wires, chained so nothing is dead.
+fn and_circuit(n: u32) -> Circuit {
+    let inputs = vec![InputGroup {
+        owner: Owner::Evaluator,
+        width: 64,
+    }];
+    let gates = (0..n)
+        .map(|k| Gate::And(WireId(k), WireId(k + 63)))
+        .collect();
+    let last = WireId(64 + n - 1);
+    Circuit::new(inputs, gates, vec![vec![last]], vec![]).expect("valid by construction")
+}
+
+fn tcp_pair() -> std::io::Result<(TcpChannel, TcpChannel)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let client = thread::spawn(move || TcpStream::connect(addr));
+    let (server, _) = listener.accept()?;
+    let client = client
+        .join()
+        .map_err(|_| std::io::Error::other("connect thread"))??;
+    let wrap = |s| TcpChannel::new(s, TIMEOUT).map_err(std::io::Error::other);
+    Ok((wrap(server)?, wrap(client)?))
+}
+
+/// One two-party run of `circuit` over loopback TCP; returns the slower side's gate time
+/// and the total.
+fn two_party(circuit: &Circuit) -> anyhow::Result<(Duration, Duration)> {
+    let program = circuit.plan();
+    let (a, b) = tcp_pair()?;
+    let hash = [0u8; 32];
+    let e_in = vec![true; program.evaluator_inputs().len()];
+    let (g, e) = thread::scope(|s| {
+        let p = &program;
+        let g = s.spawn(move || run_garbler(a, p, hash, &[]));
+        let e = run_evaluator(b, p, hash, &e_in);
+        (g.join(), e)
+    });
+    let g = g.map_err(|_| anyhow::anyhow!("garbler thread panicked"))??;
+    let (_, e) = e?;
+    Ok((g.gates.max(e.gates), g.total.max(e.total)))
+}
+
+fn ot_rate(n: usize) -> anyhow::Result<f64> {
+    let (mut a, mut b) = memory::pair(TIMEOUT);
+    let choices: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
+    let delta = Delta::new(Prg::from_os()?.block());
+    let (mut sender, mut receiver) = thread::scope(|s| {
+        let sender = s.spawn(move || IknpSender::setup(&mut a, delta).map(|ot| (ot, a)));
+        let receiver = IknpReceiver::setup(&mut b).map(|ot| (ot, b));
+        (sender.join(), receiver)
+    });
+    let (sender, a) = sender
+        .as_mut()
+        .map_err(|_| anyhow::anyhow!("OT thread panicked"))?
+        .as_mut()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (receiver, b) = receiver.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let start = Instant::now();
+    thread::scope(|s| {
+        let h = s.spawn(|| sender.extend_correlated(a, n));
+        receiver.extend_correlated(b, &choices)?;
+        h.join()
+            .map_err(|_| anyhow::anyhow!("OT thread panicked"))??;
+        anyhow::Ok(())
+    })?;
+    Ok(per_second(n as u64, start.elapsed()))
+}
+
+fn setup_time() -> anyhow::Result<Duration> {
+    let tiny = and_circuit(1);
+    let mut times: Vec<Duration> = (0..9)
+        .map(|_| two_party(&tiny).map(|t| t.1))
+        .collect::<anyhow::Result<_>>()?;
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// Runs every gate-level measurement with programs of `ands` AND gates.
+pub fn gates(ands: u64) -> anyhow::Result<GateBench> {
+    let mut prg = Prg::from_os()?;
+    let full = and_program(ands, false, &mut prg);
+    let known = and_program(ands, true, &mut prg);
+    // Best of three, to dodge a noisy neighbour on the shared core.
+    let mut garble = Duration::MAX;
+    let mut evaluate = Duration::MAX;
+    let mut garble_known = Duration::MAX;
+    let mut tables = (0, 0);
+    for _ in 0..3 {
+        let (d, bytes) = garble_alone(&full, &mut prg);
+        garble = garble.min(d);
+        tables.0 = bytes.len();
+        let labels: Vec<Label> = (0..WIDTH).map(|_| Label(prg.block())).collect();
+        let mut ev = Evaluator::new(Buffer::from_bytes(bytes));
+        let start = Instant::now();
+        ev.evaluate(&full, &labels, &[])
+            .expect("tables are complete");
+        evaluate = evaluate.min(start.elapsed());
+        let (d, bytes) = garble_alone(&known, &mut prg);
+        garble_known = garble_known.min(d);
+        tables.1 = bytes.len();
+    }
+    let circuit = and_circuit(u32::try_from(ands)?);
+    let (two_party_gates, _) = two_party(&circuit)?;
+    Ok(GateBench {
+        ands,
+        garble_per_s: per_second(ands, garble),
+        evaluate_per_s: per_second(ands, evaluate),
+        garble_known_per_s: per_second(ands, garble_known),
+        bytes_per_and: tables.0 as f64 / ands as f64,
+        bytes_per_known_and: tables.1 as f64 / ands as f64,
+        two_party_per_s: per_second(ands, two_party_gates),
+        ot_per_s: ot_rate(1 << 22)?,
+        setup: setup_time()?,
+    })
+}
+
+impl std::fmt::Display for GateBench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = |x: f64| x / 1e6;
+        writeln!(f, "programs of {} AND gates", self.ands)?;
+        writeln!(
+            f,
+            "half-gates AND garbled, 1 core      {:>8.1} M/s",
+            m(self.garble_per_s)
+        )?;
+        writeln!(
+            f,
+            "half-gates AND evaluated, 1 core    {:>8.1} M/s",
+            m(self.evaluate_per_s)
+        )?;
+        writeln!(
+            f,
+            "garbler half gate garbled, 1 core   {:>8.1} M/s",
+            m(self.garble_known_per_s)
+        )?;
+        writeln!(
+            f,
+            "two-party ANDs, loopback TCP        {:>8.1} M/s",
+            m(self.two_party_per_s)
+        )?;
+        writeln!(
+            f,
+            "extended OTs, both roles            {:>8.1} M/s",
+            m(self.ot_per_s)
+        )?;
+        writeln!(
+            f,
+            "session set-up (median of 9)        {:>8.1} ms",
+            self.setup.as_secs_f64() * 1e3
+        )?;
+        writeln!(
+            f,
+            "bytes per half-gates AND            {:>8.1}",
+            self.bytes_per_and
+        )?;
+        write!(
+            f,
+            "bytes per garbler half gate         {:>8.1}",
+            self.bytes_per_known_and
+        )
+    }
+}

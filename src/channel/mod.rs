@@ -1,0 +1,106 @@
+//! Byte channels between the two parties.
+//!
+//! A [`Channel`] only needs `write_bytes`, `read_bytes` and `flush`; typed reads and writes
+//! are default methods. Implementations: [`TcpChannel`] (buffered, with read and write
+//! timeouts), [`memory::pair`] (two in-process endpoints for tests) and [`Buffer`] (a
+//! single-party byte buffer for benchmarks and transcripts). [`Counting`] wraps any channel
+//! and counts bytes in each direction.
+//!
+//! Writes are buffered: flush before waiting for the peer, or both sides wait forever
+//! (until the read timeout fires).
+
+mod buffer;
+mod counting;
+mod error;
+pub mod memory;
+mod tcp;
+
+pub use buffer::Buffer;
+pub use counting::Counting;
+pub use error::ChannelError;
+pub use tcp::TcpChannel;
+
+use crate::crypto::Block;
+
+/// A reliable, ordered, bidirectional byte stream to the peer.
+pub trait Channel {
+    /// Queues `bytes` for the peer (buffered).
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), ChannelError>;
+
+    /// Reads exactly `buf.len()` bytes, failing on disconnect or timeout.
+    fn read_bytes(&mut self, buf: &mut [u8]) -> Result<(), ChannelError>;
+
+    /// Sends everything queued so far.
+    fn flush(&mut self) -> Result<(), ChannelError>;
+
+    /// Writes one block (16 bytes, little-endian).
+    #[inline]
+    fn write_block(&mut self, block: Block) -> Result<(), ChannelError> {
+        self.write_bytes(&block.to_bytes())
+    }
+
+    /// Reads one block.
+    #[inline]
+    fn read_block(&mut self) -> Result<Block, ChannelError> {
+        let mut bytes = [0u8; 16];
+        self.read_bytes(&mut bytes)?;
+        Ok(Block::from_bytes(bytes))
+    }
+
+    /// Writes blocks back to back.
+    fn write_blocks(&mut self, blocks: &[Block]) -> Result<(), ChannelError> {
+        blocks.iter().try_for_each(|b| self.write_block(*b))
+    }
+
+    /// Fills `blocks` from the stream.
+    fn read_blocks(&mut self, blocks: &mut [Block]) -> Result<(), ChannelError> {
+        for b in blocks.iter_mut() {
+            *b = self.read_block()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a `u64`, little-endian.
+    fn write_u64(&mut self, v: u64) -> Result<(), ChannelError> {
+        self.write_bytes(&v.to_le_bytes())
+    }
+
+    /// Reads a `u64`, little-endian.
+    fn read_u64(&mut self) -> Result<u64, ChannelError> {
+        let mut bytes = [0u8; 8];
+        self.read_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Writes bits packed eight to a byte, least significant bit first.
+    fn write_bits(&mut self, bits: &[bool]) -> Result<(), ChannelError> {
+        let packed: Vec<u8> = bits
+            .chunks(8)
+            .map(|c| c.iter().rev().fold(0u8, |acc, &b| (acc << 1) | b as u8))
+            .collect();
+        self.write_bytes(&packed)
+    }
+
+    /// Reads `n` bits written by [`Channel::write_bits`].
+    fn read_bits(&mut self, n: usize) -> Result<Vec<bool>, ChannelError> {
+        let mut packed = vec![0u8; n.div_ceil(8)];
+        self.read_bytes(&mut packed)?;
+        Ok((0..n).map(|i| packed[i / 8] >> (i % 8) & 1 == 1).collect())
+    }
+}
+
+impl<C: Channel + ?Sized> Channel for &mut C {
+    #[inline]
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), ChannelError> {
+        (**self).write_bytes(bytes)
+    }
+
+    #[inline]
+    fn read_bytes(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
+        (**self).read_bytes(buf)
+    }
+
+    fn flush(&mut self) -> Result<(), ChannelError> {
+        (**self).flush()
+    }
+}

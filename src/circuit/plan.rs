@@ -1,0 +1,127 @@
+//! Lowering a [`Circuit`] to a garbling [`Program`]: dead-gate removal, wire liveness
+//! (slots are reused once a wire is dead, so memory follows the circuit's width, not its
+//! length) and the choice between half-gates and garbler half gates.
+
+use super::{Circuit, Gate, Owner};
+use crate::garble::{Instr, Program};
+
+const FREE: u32 = u32::MAX;
+
+impl Circuit {
+    /// The program both parties execute for this circuit.
+    ///
+    /// Deterministic: the garbler and the evaluator each call it on the same circuit and
+    /// get the same instructions, hence the same hash tweaks. Gates whose output reaches
+    /// no output are dropped.
+    pub fn plan(&self) -> Program {
+        let n_in = self.num_inputs();
+        let n_wires = self.num_wires();
+        let known = self.garbler_known();
+
+        // Last reader of every wire (gate index), or MAX for outputs; FREE if never read.
+        let mut last_use = vec![FREE; n_wires];
+        for w in self.outputs.iter().flatten() {
+            last_use[w.index()] = u32::MAX - 1;
+        }
+        // Backwards liveness: a gate is live iff its output is read by a live gate or is
+        // an output.
+        let mut live = vec![false; self.gates.len()];
+        for (k, gate) in self.gates.iter().enumerate().rev() {
+            if last_use[n_in + k] == FREE {
+                continue;
+            }
+            live[k] = true;
+            for w in gate.inputs() {
+                if last_use[w.index()] == FREE {
+                    last_use[w.index()] = k as u32;
+                }
+            }
+        }
+
+        let mut slot_of = vec![FREE; n_wires];
+        let mut free: Vec<u32> = Vec::new();
+        let mut num_slots = 0u32;
+        let mut alloc = |free: &mut Vec<u32>| {
+            free.pop().unwrap_or_else(|| {
+                num_slots += 1;
+                num_slots - 1
+            })
+        };
+        let (mut garbler_inputs, mut evaluator_inputs) = (Vec::new(), Vec::new());
+        let mut wire = 0usize;
+        for group in &self.inputs {
+            for _ in 0..group.width {
+                let slot = alloc(&mut free);
+                slot_of[wire] = slot;
+                match group.owner {
+                    Owner::Garbler => garbler_inputs.push(slot),
+                    Owner::Evaluator => evaluator_inputs.push(slot),
+                }
+                wire += 1;
+            }
+        }
+        // Inputs nobody reads are freed at once.
+        for w in 0..n_in {
+            if last_use[w] == FREE {
+                free.push(slot_of[w]);
+            }
+        }
+
+        let mut instrs = Vec::with_capacity(live.iter().filter(|&&l| l).count());
+        for (k, gate) in self.gates.iter().enumerate() {
+            if !live[k] {
+                continue;
+            }
+            let slot = |w: super::WireId| slot_of[w.index()];
+            // Read the inputs, release those that die here, then allocate the output:
+            // an instruction reads before it writes, so it may reuse an input's slot.
+            let mut release = |w: super::WireId, free: &mut Vec<u32>| {
+                if last_use[w.index()] == k as u32 {
+                    last_use[w.index()] = FREE - 1; // released once even if read twice
+                    free.push(slot_of[w.index()]);
+                }
+            };
+            let operands: Vec<_> = gate.inputs().collect();
+            let slots: Vec<u32> = operands.iter().map(|&w| slot(w)).collect();
+            for &w in &operands {
+                release(w, &mut free);
+            }
+            let out = alloc(&mut free);
+            slot_of[n_in + k] = out;
+            instrs.push(match *gate {
+                Gate::Xor(..) => Instr::Xor {
+                    a: slots[0],
+                    b: slots[1],
+                    out,
+                },
+                Gate::Not(_) => Instr::Not { a: slots[0], out },
+                Gate::Const(value) => Instr::Const { value, out },
+                Gate::And(a, b) => match (known[a.index()], known[b.index()]) {
+                    (false, false) => Instr::And {
+                        a: slots[0],
+                        b: slots[1],
+                        out,
+                    },
+                    (_, true) => Instr::AndKnown {
+                        secret: slots[0],
+                        known: slots[1],
+                        out,
+                    },
+                    (true, false) => Instr::AndKnown {
+                        secret: slots[1],
+                        known: slots[0],
+                        out,
+                    },
+                },
+            });
+        }
+        let outputs = self
+            .outputs
+            .iter()
+            .flatten()
+            .map(|w| slot_of[w.index()])
+            .collect();
+        Program::new(instrs, num_slots, garbler_inputs, evaluator_inputs, outputs)
+            .expect("plan allocates every slot it names")
+    }
+}

@@ -1,0 +1,95 @@
+use super::{Instr, Program};
+use crate::channel::{Channel, ChannelError};
+use crate::crypto::{Block, FixedKeyAes, Label, Tweak};
+
+/// The evaluator: holds one label per live wire and reads each table just before use.
+pub struct Evaluator<C> {
+    channel: C,
+    aes: FixedKeyAes,
+    tweak: u64,
+}
+
+impl<C: Channel> Evaluator<C> {
+    /// An evaluator reading tables from `channel`.
+    pub fn new(channel: C) -> Self {
+        Evaluator {
+            channel,
+            aes: FixedKeyAes::new(),
+            tweak: 0,
+        }
+    }
+
+    /// The channel, for the messages around the tables.
+    pub fn channel(&mut self) -> &mut C {
+        &mut self.channel
+    }
+
+    /// Half-gates AND: reads `T_G`, `T_E` and returns the label of `a ∧ b`.
+    #[inline(always)]
+    pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
+        let mut table = [0u8; 32];
+        self.channel.read_bytes(&mut table)?;
+        let (j, k) = (Tweak::garbling(self.tweak), Tweak::garbling(self.tweak + 1));
+        self.tweak += 2;
+        let tg = Block(u128::from_le_bytes(
+            table[..16].try_into().expect("16 bytes"),
+        ));
+        let te = Block(u128::from_le_bytes(
+            table[16..].try_into().expect("16 bytes"),
+        ));
+        let [ha, hb] = self.aes.tccr([a.0, b.0], [j, k]);
+        let wg = ha ^ tg.select(a.pointer());
+        let we = hb ^ (te ^ a.0).select(b.pointer());
+        Ok(Label(wg ^ we))
+    }
+
+    /// Garbler half gate: reads one ciphertext and returns the label of `a ∧ known`.
+    #[inline(always)]
+    pub fn and_known(&mut self, a: Label) -> Result<Label, ChannelError> {
+        let t = self.channel.read_block()?;
+        let j = Tweak::garbling(self.tweak);
+        self.tweak += 1;
+        let [h] = self.aes.tccr([a.0], [j]);
+        Ok(Label(h ^ t.select(a.pointer())))
+    }
+
+    /// Evaluates `program` on the given input labels (in [`Program::garbler_inputs`] and
+    /// [`Program::evaluator_inputs`] order), reading tables as it goes. Returns the
+    /// output labels.
+    pub fn evaluate(
+        &mut self,
+        program: &Program,
+        garbler_inputs: &[Label],
+        evaluator_inputs: &[Label],
+    ) -> Result<Vec<Label>, ChannelError> {
+        let mut labels = vec![Label::default(); program.num_slots()];
+        let inputs = program
+            .garbler_inputs()
+            .iter()
+            .zip(garbler_inputs)
+            .chain(program.evaluator_inputs().iter().zip(evaluator_inputs));
+        for (&slot, &label) in inputs {
+            labels[slot as usize] = label;
+        }
+        for instr in program.instrs() {
+            match *instr {
+                Instr::Xor { a, b, out } => {
+                    labels[out as usize] = labels[a as usize] ^ labels[b as usize];
+                }
+                Instr::Not { a, out } => labels[out as usize] = labels[a as usize],
+                Instr::Const { out, .. } => labels[out as usize] = Label::default(),
+                Instr::And { a, b, out } => {
+                    labels[out as usize] = self.and(labels[a as usize], labels[b as usize])?;
+                }
+                Instr::AndKnown { secret, out, .. } => {
+                    labels[out as usize] = self.and_known(labels[secret as usize])?;
+                }
+            }
+        }
+        Ok(program
+            .outputs()
+            .iter()
+            .map(|&s| labels[s as usize])
+            .collect())
+    }
+}

@@ -1,0 +1,151 @@
+use super::{Instr, Program};
+use crate::channel::{Channel, ChannelError};
+use crate::crypto::{Delta, FixedKeyAes, Label, Tweak};
+
+/// The garbler: knows Δ and every wire's zero label, writes garbled tables as it goes.
+pub struct Garbler<C> {
+    channel: C,
+    delta: Delta,
+    aes: FixedKeyAes,
+    tweak: u64,
+}
+
+impl<C: Channel> Garbler<C> {
+    /// A garbler with global offset `delta`, writing tables to `channel`.
+    pub fn new(channel: C, delta: Delta) -> Self {
+        Garbler {
+            channel,
+            delta,
+            aes: FixedKeyAes::new(),
+            tweak: 0,
+        }
+    }
+
+    /// The channel, for the messages around the tables.
+    pub fn channel(&mut self) -> &mut C {
+        &mut self.channel
+    }
+
+    /// The label that encodes `value` on a wire with zero label `zero`.
+    #[inline(always)]
+    pub fn encode(&self, zero: Label, value: bool) -> Label {
+        zero ^ self.delta.select(value)
+    }
+
+    /// Zero label of `a ⊕ b`: free.
+    #[inline(always)]
+    pub fn xor(&self, a: Label, b: Label) -> Label {
+        a ^ b
+    }
+
+    /// Zero label of `¬a`: free (the evaluator's label is unchanged).
+    #[inline(always)]
+    pub fn not(&self, a: Label) -> Label {
+        a ^ self.delta.block()
+    }
+
+    /// Zero label of the public constant `value`. The evaluator's label for every constant
+    /// is the all-zero block, so the zero label is `value·Δ`; nothing is sent.
+    #[inline(always)]
+    pub fn constant(&self, value: bool) -> Label {
+        Label(self.delta.select(value))
+    }
+
+    /// Half-gates AND (Zahur–Rosulek–Evans 2015): sends `T_G`, `T_E`; returns the zero
+    /// label of `a ∧ b`.
+    #[inline(always)]
+    pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
+        let (pa, pb) = (a.pointer(), b.pointer());
+        let d = self.delta.block();
+        let (j, k) = (Tweak::garbling(self.tweak), Tweak::garbling(self.tweak + 1));
+        self.tweak += 2;
+        let [ha0, ha1, hb0, hb1] = self.aes.tccr([a.0, a.0 ^ d, b.0, b.0 ^ d], [j, j, k, k]);
+        // Generator half gate: a ∧ pb.
+        let tg = ha0 ^ ha1 ^ d.select(pb);
+        let wg = ha0 ^ tg.select(pa);
+        // Evaluator half gate: a ∧ (b ⊕ pb).
+        let te = hb0 ^ hb1 ^ a.0;
+        let we = hb0 ^ (te ^ a.0).select(pb);
+        let mut table = [0u8; 32];
+        table[..16].copy_from_slice(&tg.to_bytes());
+        table[16..].copy_from_slice(&te.to_bytes());
+        self.channel.write_bytes(&table)?;
+        Ok(Label(wg ^ we))
+    }
+
+    /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
+    /// ciphertext and returns the zero label of the result.
+    #[inline(always)]
+    pub fn and_known(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
+        let d = self.delta.block();
+        let j = Tweak::garbling(self.tweak);
+        self.tweak += 1;
+        let [h0, h1] = self.aes.tccr([a.0, a.0 ^ d], [j, j]);
+        let t = h0 ^ h1 ^ d.select(known);
+        self.channel.write_block(t)?;
+        Ok(Label(h0 ^ t.select(a.pointer())))
+    }
+
+    /// Garbles `program`, streaming every table to the channel.
+    ///
+    /// `garbler_inputs` are the garbler's zero labels and `garbler_values` its clear input
+    /// bits (in [`Program::garbler_inputs`] order); `evaluator_inputs` are the zero labels
+    /// of the evaluator's bits. Returns the zero labels of the outputs. Does not flush.
+    pub fn garble(
+        &mut self,
+        program: &Program,
+        garbler_inputs: &[Label],
+        garbler_values: &[bool],
+        evaluator_inputs: &[Label],
+    ) -> Result<Vec<Label>, ChannelError> {
+        let mut labels = vec![Label::default(); program.num_slots()];
+        // Clear values of the wires the garbler knows; meaningless on the others.
+        let mut clear = vec![false; program.num_slots()];
+        for ((&slot, &zero), &v) in program
+            .garbler_inputs()
+            .iter()
+            .zip(garbler_inputs)
+            .zip(garbler_values)
+        {
+            labels[slot as usize] = zero;
+            clear[slot as usize] = v;
+        }
+        for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
+            labels[slot as usize] = zero;
+        }
+        for instr in program.instrs() {
+            match *instr {
+                Instr::Xor { a, b, out } => {
+                    labels[out as usize] = labels[a as usize] ^ labels[b as usize];
+                    clear[out as usize] = clear[a as usize] ^ clear[b as usize];
+                }
+                Instr::Not { a, out } => {
+                    labels[out as usize] = self.not(labels[a as usize]);
+                    clear[out as usize] = !clear[a as usize];
+                }
+                Instr::Const { value, out } => {
+                    labels[out as usize] = self.constant(value);
+                    clear[out as usize] = value;
+                }
+                Instr::And { a, b, out } => {
+                    labels[out as usize] = self.and(labels[a as usize], labels[b as usize])?;
+                }
+                Instr::AndKnown { secret, known, out } => {
+                    let k = clear[known as usize];
+                    labels[out as usize] = self.and_known(labels[secret as usize], k)?;
+                    clear[out as usize] = clear[secret as usize] & k;
+                }
+            }
+        }
+        Ok(program
+            .outputs()
+            .iter()
+            .map(|&s| labels[s as usize])
+            .collect())
+    }
+}
+
+/// Decoding bits for output wires: the point-and-permute bit of each zero label.
+pub(crate) fn decoding_bits(zero_labels: &[Label]) -> Vec<bool> {
+    zero_labels.iter().map(|l| l.pointer()).collect()
+}

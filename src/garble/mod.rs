@@ -1,0 +1,27 @@
+//! Yao garbling with free-XOR, point-and-permute and half-gates.
+//!
+//! - XOR and NOT are free (Kolesnikov–Schneider 2008): the garbler keeps a global offset
+//!   Δ and every wire's labels are `L0` and `L0 ⊕ Δ`.
+//! - AND of two wires the garbler does not know costs two ciphertexts (half-gates,
+//!   Zahur–Rosulek–Evans, "Two Halves Make a Whole", EUROCRYPT 2015, Fig. 2).
+//! - AND of a wire with one the garbler knows in the clear (a weight bit, a constant, or
+//!   anything computed only from those) is a single garbler half gate: one ciphertext.
+//!
+//! Hashes are the TCCR hash of [`crate::crypto::FixedKeyAes`] with the gate's position as
+//! tweak. The garbler writes each table to the channel as soon as it is computed and the
+//! evaluator reads it just before use, so neither side ever holds the garbled circuit.
+//! Both must run the same [`Program`], so they make the same sequence of hash calls.
+
+mod evaluator;
+mod garbler;
+mod program;
+
+pub use evaluator::Evaluator;
+pub use garbler::Garbler;
+pub(crate) use garbler::decoding_bits;
+pub use program::{Instr, Program, ProgramError};
+
+/// Bytes on the wire for a half-gates AND.
+pub const AND_BYTES: u64 = 32;
+/// Bytes on the wire for a garbler half gate.
+pub const AND_KNOWN_BYTES: u64 = 16;

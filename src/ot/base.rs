@@ -1,0 +1,75 @@
+//! Base OT: the "simplest OT" of Chou and Orlandi (LATINCRYPT 2015) over the Ristretto
+//! group (`curve25519-dalek`), semi-honest, batched under one sender key.
+//!
+//! Sender: `a ← Z_ℓ`, sends `A = a·G`. Receiver with choice `c_i`: `b_i ← Z_ℓ`, sends
+//! `B_i = b_i·G + c_i·A`. Keys: sender `k0_i = H(i, a·B_i)`, `k1_i = H(i, a·B_i − a·A)`;
+//! receiver `k_{c_i} = H(i, b_i·A)`. `H` is BLAKE3 over the transcript of that OT, so keys
+//! from different sessions or indices never collide. Both sides output random keys; the
+//! IKNP extension uses them as PRG seeds.
+
+use super::OtError;
+use crate::channel::Channel;
+use crate::crypto::Block;
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::scalar::Scalar;
+use subtle::{Choice, ConditionallySelectable};
+
+fn random_scalar() -> Result<Scalar, OtError> {
+    let mut wide = [0u8; 64];
+    getrandom::fill(&mut wide)?;
+    Ok(Scalar::from_bytes_mod_order_wide(&wide))
+}
+
+fn key(index: usize, a: &RistrettoPoint, b: &RistrettoPoint, shared: &RistrettoPoint) -> Block {
+    let mut h = blake3::Hasher::new();
+    h.update(b"gcnn chou-orlandi base OT v1");
+    h.update(&(index as u64).to_le_bytes());
+    h.update(a.compress().as_bytes());
+    h.update(b.compress().as_bytes());
+    h.update(shared.compress().as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    Block::from_bytes(out)
+}
+
+fn read_point<C: Channel>(channel: &mut C, index: usize) -> Result<RistrettoPoint, OtError> {
+    let mut bytes = [0u8; 32];
+    channel.read_bytes(&mut bytes)?;
+    CompressedRistretto(bytes)
+        .decompress()
+        .ok_or(OtError::InvalidPoint(index))
+}
+
+/// Sender side of `n` random OTs: returns the key pairs `(k0_i, k1_i)`.
+pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, OtError> {
+    let a = random_scalar()?;
+    let big_a = RistrettoPoint::mul_base(&a);
+    channel.write_bytes(big_a.compress().as_bytes())?;
+    channel.flush()?;
+    let a_a = a * big_a;
+    (0..n)
+        .map(|i| {
+            let big_b = read_point(channel, i)?;
+            let a_b = a * big_b;
+            Ok([
+                key(i, &big_a, &big_b, &a_b),
+                key(i, &big_a, &big_b, &(a_b - a_a)),
+            ])
+        })
+        .collect()
+}
+
+/// Receiver side: one OT per choice bit; returns `k_{c_i}` for each.
+pub fn receive<C: Channel>(channel: &mut C, choices: &[bool]) -> Result<Vec<Block>, OtError> {
+    let big_a = read_point(channel, 0)?;
+    let mut keys = Vec::with_capacity(choices.len());
+    for (i, &c) in choices.iter().enumerate() {
+        let b = random_scalar()?;
+        let b_g = RistrettoPoint::mul_base(&b);
+        let big_b = RistrettoPoint::conditional_select(&b_g, &(b_g + big_a), Choice::from(c as u8));
+        channel.write_bytes(big_b.compress().as_bytes())?;
+        keys.push(key(i, &big_a, &big_b, &(b * big_a)));
+    }
+    channel.flush()?;
+    Ok(keys)
+}

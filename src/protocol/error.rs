@@ -1,0 +1,28 @@
+use crate::channel::ChannelError;
+use crate::ot::OtError;
+use thiserror::Error;
+
+/// Why a session failed.
+#[derive(Debug, Error)]
+pub enum ProtocolError {
+    /// The channel failed (disconnect, timeout, I/O).
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// Oblivious transfer failed.
+    #[error("oblivious transfer failed: {0}")]
+    Ot(#[from] OtError),
+    /// The peer runs a different protocol or circuit.
+    #[error("handshake failed: {0}")]
+    Handshake(String),
+    /// The local inputs do not fit the circuit.
+    #[error("circuit takes {expected} input bits from this party, {got} given")]
+    InputCount {
+        /// Bits the circuit expects.
+        expected: usize,
+        /// Bits given.
+        got: usize,
+    },
+    /// The operating system could not supply randomness.
+    #[error("no OS randomness: {0}")]
+    Randomness(#[from] getrandom::Error),
+}

@@ -1,0 +1,16 @@
+//! Two-party sessions: the handshake and semi-honest Yao over any [`Channel`].
+//!
+//! [`run_garbler`] and [`run_evaluator`] execute one [`Program`]: handshake, base OTs and
+//! IKNP for the evaluator's input labels, the garbler's input labels, the streamed
+//! tables, and the output decoding bits, which only the evaluator uses. Every call picks
+//! a fresh Δ, fresh labels and fresh OTs.
+//!
+//! [`Channel`]: crate::channel::Channel
+
+mod error;
+mod handshake;
+mod yao;
+
+pub use error::ProtocolError;
+pub use handshake::{Handshake, PROTOCOL_VERSION};
+pub use yao::{SessionReport, run_evaluator, run_garbler};

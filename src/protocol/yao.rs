@@ -1,0 +1,128 @@
+//! Semi-honest Yao: one garbled evaluation of a [`Program`].
+
+use super::{Handshake, PROTOCOL_VERSION, ProtocolError};
+use crate::channel::{Channel, Counting};
+use crate::crypto::{Delta, Label, Prg, random_seed};
+use crate::garble::{Evaluator, Garbler, Program, decoding_bits};
+use crate::ot::{IknpReceiver, IknpSender};
+use std::time::{Duration, Instant};
+
+/// What a session cost, as seen by one party.
+#[derive(Clone, Debug, Default)]
+pub struct SessionReport {
+    /// Bytes this party sent.
+    pub bytes_sent: u64,
+    /// Bytes this party received.
+    pub bytes_received: u64,
+    /// Handshake, base OTs and OT extension.
+    pub ot: Duration,
+    /// Garbling (garbler) or evaluation (evaluator), including table I/O.
+    pub gates: Duration,
+    /// The whole session.
+    pub total: Duration,
+}
+
+fn handshake(program: &Program, circuit_hash: [u8; 32]) -> Handshake {
+    Handshake {
+        version: PROTOCOL_VERSION,
+        circuit_hash,
+        shape: [
+            program.garbler_inputs().len() as u64,
+            program.evaluator_inputs().len() as u64,
+            program.outputs().len() as u64,
+        ],
+    }
+}
+
+fn check_inputs(expected: usize, got: usize) -> Result<(), ProtocolError> {
+    if expected != got {
+        return Err(ProtocolError::InputCount { expected, got });
+    }
+    Ok(())
+}
+
+/// The garbler's side: learns nothing. `inputs` are its bits in
+/// [`Program::garbler_inputs`] order; `circuit_hash` identifies the circuit in the
+/// handshake.
+pub fn run_garbler<C: Channel>(
+    channel: C,
+    program: &Program,
+    circuit_hash: [u8; 32],
+    inputs: &[bool],
+) -> Result<SessionReport, ProtocolError> {
+    check_inputs(program.garbler_inputs().len(), inputs.len())?;
+    let start = Instant::now();
+    let mut channel = Counting::new(channel);
+    handshake(program, circuit_hash).exchange(&mut channel)?;
+
+    let delta = Delta::new(random_seed()?);
+    let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
+    let evaluator_zeros: Vec<Label> = ot
+        .extend_correlated(&mut channel, program.evaluator_inputs().len())?
+        .into_iter()
+        .map(Label)
+        .collect();
+    let ot_done = Instant::now();
+
+    let mut prg = Prg::from_os()?;
+    let garbler_zeros: Vec<Label> = inputs.iter().map(|_| Label(prg.block())).collect();
+    let mut garbler = Garbler::new(&mut channel, delta);
+    for (&zero, &v) in garbler_zeros.iter().zip(inputs) {
+        let label = garbler.encode(zero, v);
+        garbler.channel().write_block(label.0)?;
+    }
+    let outputs = garbler.garble(program, &garbler_zeros, inputs, &evaluator_zeros)?;
+    garbler.channel().write_bits(&decoding_bits(&outputs))?;
+    garbler.channel().flush()?;
+    let end = Instant::now();
+    Ok(SessionReport {
+        bytes_sent: channel.sent(),
+        bytes_received: channel.received(),
+        ot: ot_done - start,
+        gates: end - ot_done,
+        total: end - start,
+    })
+}
+
+/// The evaluator's side: returns the output bits (in [`Program::outputs`] order), the
+/// only thing it learns.
+pub fn run_evaluator<C: Channel>(
+    channel: C,
+    program: &Program,
+    circuit_hash: [u8; 32],
+    inputs: &[bool],
+) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
+    check_inputs(program.evaluator_inputs().len(), inputs.len())?;
+    let start = Instant::now();
+    let mut channel = Counting::new(channel);
+    handshake(program, circuit_hash).exchange(&mut channel)?;
+
+    let mut ot = IknpReceiver::setup(&mut channel)?;
+    let own: Vec<Label> = ot
+        .extend_correlated(&mut channel, inputs)?
+        .into_iter()
+        .map(Label)
+        .collect();
+    let ot_done = Instant::now();
+
+    let mut theirs = vec![crate::crypto::Block::ZERO; program.garbler_inputs().len()];
+    channel.read_blocks(&mut theirs)?;
+    let theirs: Vec<Label> = theirs.into_iter().map(Label).collect();
+    let mut evaluator = Evaluator::new(&mut channel);
+    let labels = evaluator.evaluate(program, &theirs, &own)?;
+    let decoding = evaluator.channel().read_bits(labels.len())?;
+    let outputs = labels
+        .iter()
+        .zip(decoding)
+        .map(|(l, d)| l.pointer() ^ d)
+        .collect();
+    let end = Instant::now();
+    let report = SessionReport {
+        bytes_sent: channel.sent(),
+        bytes_received: channel.received(),
+        ot: ot_done - start,
+        gates: end - ot_done,
+        total: end - start,
+    };
+    Ok((outputs, report))
+}

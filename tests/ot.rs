@@ -1,0 +1,182 @@
+//! Oblivious transfer: correctness at scale, and what each side actually sends.
+
+mod common;
+
+use common::TIMEOUT;
+use gcnn::channel::{Channel, ChannelError, memory};
+use gcnn::crypto::{Block, Delta, Prg};
+use gcnn::ot::{IknpReceiver, IknpSender, OtError, base};
+use std::sync::{Arc, Mutex};
+
+/// Records every byte a party writes and reads, to inspect its view.
+struct Recorder<C> {
+    inner: C,
+    sent: Arc<Mutex<Vec<u8>>>,
+    received: Arc<Mutex<Vec<u8>>>,
+}
+
+type Log = Arc<Mutex<Vec<u8>>>;
+
+impl<C: Channel> Recorder<C> {
+    fn new(inner: C) -> (Self, Log, Log) {
+        let (sent, received) = (Arc::default(), Arc::default());
+        let r = Recorder {
+            inner,
+            sent: Arc::clone(&sent),
+            received: Arc::clone(&received),
+        };
+        (r, sent, received)
+    }
+}
+
+impl<C: Channel> Channel for Recorder<C> {
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), ChannelError> {
+        self.sent.lock().unwrap().extend_from_slice(bytes);
+        self.inner.write_bytes(bytes)
+    }
+    fn read_bytes(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
+        self.inner.read_bytes(buf)?;
+        self.received.lock().unwrap().extend_from_slice(buf);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), ChannelError> {
+        self.inner.flush()
+    }
+}
+
+fn random_bits(prg: &mut Prg, n: usize) -> Vec<bool> {
+    (0..n).map(|_| prg.bit()).collect()
+}
+
+fn ones_fraction(bytes: &[u8]) -> f64 {
+    bytes.iter().map(|b| b.count_ones() as f64).sum::<f64>() / (8.0 * bytes.len() as f64)
+}
+
+#[test]
+fn base_ot_gives_the_chosen_key_and_not_the_other() {
+    let mut prg = Prg::from_os().unwrap();
+    let choices = random_bits(&mut prg, 128);
+    let (mut a, mut b) = memory::pair(TIMEOUT);
+    let (pairs, got) = std::thread::scope(|s| {
+        let sender = s.spawn(move || base::send(&mut a, 128));
+        let got = base::receive(&mut b, &choices).unwrap();
+        (sender.join().unwrap().unwrap(), got)
+    });
+    for ((pair, got), &c) in pairs.iter().zip(&got).zip(&choices) {
+        assert_eq!(*got, pair[c as usize]);
+        assert_ne!(*got, pair[!c as usize]);
+    }
+}
+
+#[test]
+fn base_ot_rejects_an_invalid_point() {
+    let (mut a, mut b) = memory::pair(TIMEOUT);
+    a.write_bytes(&[0xff; 32]).unwrap(); // not a canonical Ristretto encoding
+    a.flush().unwrap();
+    let err = base::receive(&mut b, &[true]).unwrap_err();
+    assert!(matches!(err, OtError::InvalidPoint(0)), "got {err}");
+}
+
+/// One million chosen-message OTs with random choices: every one right, and neither
+/// side's transcript carries what it must not.
+#[test]
+fn a_million_extended_ots_are_correct_and_leak_nothing_in_the_transcript() {
+    const N: usize = 1_000_000;
+    let mut prg = Prg::from_os().unwrap();
+    let choices = random_bits(&mut prg, N);
+    let messages: Vec<[Block; 2]> = (0..N).map(|_| [prg.block(), prg.block()]).collect();
+    let (a, b) = memory::pair(TIMEOUT);
+    let (mut a, sender_sent, _) = Recorder::new(a);
+    let (mut b, receiver_sent, receiver_received) = Recorder::new(b);
+    let got = std::thread::scope(|s| {
+        let m = &messages;
+        let sender = s.spawn(move || {
+            let mut ot = IknpSender::setup(&mut a, Delta::new(Prg::from_os()?.block()))?;
+            ot.send(&mut a, m)
+        });
+        let mut ot = IknpReceiver::setup(&mut b).unwrap();
+        let got = ot.receive(&mut b, &choices).unwrap();
+        sender.join().unwrap().unwrap();
+        got
+    });
+    for (j, ((got, pair), &c)) in got.iter().zip(&messages).zip(&choices).enumerate() {
+        assert_eq!(*got, pair[c as usize], "OT #{j}");
+    }
+
+    // The receiver sends its base-OT key (32 bytes) and 16 bytes per OT (up to padding
+    // each batch to 128 OTs), and those bytes look uniform: the choice vector (50 % ones
+    // here) is hidden, not sent.
+    let rs = receiver_sent.lock().unwrap();
+    let matrix = rs.len() - 32;
+    assert!(
+        (16 * N..16 * (N + 128 * 16)).contains(&matrix),
+        "{matrix} bytes"
+    );
+    let packed: Vec<u8> = choices
+        .chunks(8)
+        .map(|c| c.iter().rev().fold(0u8, |acc, &b| (acc << 1) | b as u8))
+        .collect();
+    assert!(
+        !rs.windows(16).any(|w| w == &packed[..16]),
+        "choice bits appear in clear"
+    );
+    let f = ones_fraction(&rs[rs.len() - 16 * N / 8..]);
+    assert!((f - 0.5).abs() < 0.001, "receiver's matrix is biased: {f}");
+
+    // The sender's transcript (128 base-OT points, then two masked messages per OT) has
+    // a size fixed by N, whatever the choices are.
+    assert_eq!(sender_sent.lock().unwrap().len(), 32 * 128 + 32 * N);
+
+    // The receiver never sees the message it did not choose: not in clear, and not by
+    // unmasking the ciphertext with the key it holds.
+    let rr = receiver_received.lock().unwrap();
+    let received: std::collections::HashSet<[u8; 16]> =
+        rr.chunks_exact(16).map(|c| c.try_into().unwrap()).collect();
+    for (pair, &c) in messages.iter().zip(&choices).take(10_000) {
+        assert!(!received.contains(&pair[!c as usize].to_bytes()));
+        assert!(!received.contains(&pair[c as usize].to_bytes()));
+    }
+}
+
+/// Correlated OT gives q_j and q_j ⊕ r_j·Δ, and choice bits all-zero or all-one give
+/// receiver transcripts that are equally uniform.
+#[test]
+fn correlated_ot_outputs_are_delta_correlated_for_extreme_choice_vectors() {
+    for choice in [false, true] {
+        const N: usize = 100_000;
+        let delta_block = Prg::from_os().unwrap().block();
+        let choices = vec![choice; N];
+        let (a, b) = memory::pair(TIMEOUT);
+        let (mut b, receiver_sent, _) = Recorder::new(b);
+        let mut a = a;
+        let (q, t) = std::thread::scope(|s| {
+            let sender = s.spawn(move || {
+                let mut ot = IknpSender::setup(&mut a, Delta::new(delta_block))?;
+                ot.extend_correlated(&mut a, N)
+            });
+            let mut ot = IknpReceiver::setup(&mut b).unwrap();
+            let t = ot.extend_correlated(&mut b, &choices).unwrap();
+            (sender.join().unwrap().unwrap(), t)
+        });
+        let delta = Delta::new(delta_block).block();
+        for (qj, tj) in q.iter().zip(&t) {
+            assert_eq!(*tj, *qj ^ delta.select_if(choice));
+        }
+        let rs = receiver_sent.lock().unwrap();
+        let f = ones_fraction(&rs[rs.len() - 16 * N / 8..]);
+        assert!(
+            (f - 0.5).abs() < 0.002,
+            "choices all {choice}: matrix biased: {f}"
+        );
+    }
+}
+
+trait SelectIf {
+    fn select_if(self, bit: bool) -> Block;
+}
+
+impl SelectIf for Block {
+    fn select_if(self, bit: bool) -> Block {
+        self.select(bit)
+    }
+}
