@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod channel;
 pub mod circuit;
+pub mod compiler;
 pub mod crypto;
 pub mod garble;
 pub mod ot;

@@ -1,0 +1,190 @@
+//! Circuit construction with constant folding, structural hashing and dead-gate removal.
+
+use crate::circuit::{Circuit, Gate, InputGroup, Section, WireId};
+use std::collections::HashMap;
+
+/// A bit during construction: a public constant (folded away) or a circuit wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bit {
+    /// A constant known at compile time; costs nothing.
+    Const(bool),
+    /// A wire of the circuit under construction.
+    Wire(WireId),
+}
+
+/// Builds a [`Circuit`] gate by gate.
+///
+/// Every gate method folds constants (`x ∧ 0 = 0`, `x ⊕ 1 = ¬x`, …), reuses an identical
+/// earlier gate instead of emitting a twin, and [`Builder::finish`] drops every gate that
+/// no output depends on — so gadgets can be written plainly and still cost the minimum.
+pub struct Builder {
+    inputs: Vec<InputGroup>,
+    num_inputs: u32,
+    gates: Vec<Gate>,
+    cache: HashMap<Gate, WireId>,
+    sections: Vec<(String, u32)>,
+}
+
+impl Builder {
+    /// A builder whose circuit takes `inputs`; returns the input bits of every group.
+    pub fn new(inputs: Vec<InputGroup>) -> (Self, Vec<Vec<Bit>>) {
+        let mut next = 0u32;
+        let bits = inputs
+            .iter()
+            .map(|g| {
+                (0..g.width)
+                    .map(|_| {
+                        next += 1;
+                        Bit::Wire(WireId(next - 1))
+                    })
+                    .collect()
+            })
+            .collect();
+        let builder = Builder {
+            inputs,
+            num_inputs: next,
+            gates: Vec::new(),
+            cache: HashMap::new(),
+            sections: Vec::new(),
+        };
+        (builder, bits)
+    }
+
+    fn emit(&mut self, gate: Gate) -> Bit {
+        if let Some(&w) = self.cache.get(&gate) {
+            return Bit::Wire(w);
+        }
+        let w = WireId(self.num_inputs + self.gates.len() as u32);
+        self.gates.push(gate);
+        self.cache.insert(gate, w);
+        Bit::Wire(w)
+    }
+
+    /// `a ⊕ b`: free under free-XOR.
+    pub fn xor(&mut self, a: Bit, b: Bit) -> Bit {
+        match (a, b) {
+            (Bit::Const(x), Bit::Const(y)) => Bit::Const(x ^ y),
+            (Bit::Const(false), w) | (w, Bit::Const(false)) => w,
+            (Bit::Const(true), w) | (w, Bit::Const(true)) => self.not(w),
+            (Bit::Wire(x), Bit::Wire(y)) if x == y => Bit::Const(false),
+            (Bit::Wire(x), Bit::Wire(y)) => self.emit(Gate::Xor(x.min(y), x.max(y))),
+        }
+    }
+
+    /// `a ∧ b`: one AND gate unless folded.
+    pub fn and(&mut self, a: Bit, b: Bit) -> Bit {
+        match (a, b) {
+            (Bit::Const(x), Bit::Const(y)) => Bit::Const(x & y),
+            (Bit::Const(false), _) | (_, Bit::Const(false)) => Bit::Const(false),
+            (Bit::Const(true), w) | (w, Bit::Const(true)) => w,
+            (Bit::Wire(x), Bit::Wire(y)) if x == y => a,
+            (Bit::Wire(x), Bit::Wire(y)) => self.emit(Gate::And(x.min(y), x.max(y))),
+        }
+    }
+
+    /// `¬a`: free.
+    pub fn not(&mut self, a: Bit) -> Bit {
+        match a {
+            Bit::Const(x) => Bit::Const(!x),
+            Bit::Wire(w) => match self.gates.get((w.0.wrapping_sub(self.num_inputs)) as usize) {
+                Some(Gate::Not(inner)) if w.0 >= self.num_inputs => Bit::Wire(*inner),
+                _ => self.emit(Gate::Not(w)),
+            },
+        }
+    }
+
+    /// `a ∨ b = ¬(¬a ∧ ¬b)`: one AND.
+    pub fn or(&mut self, a: Bit, b: Bit) -> Bit {
+        let (na, nb) = (self.not(a), self.not(b));
+        let both = self.and(na, nb);
+        self.not(both)
+    }
+
+    /// Starts a named section (a layer, for per-layer statistics); it runs until the next
+    /// one starts or the circuit ends.
+    pub fn section(&mut self, name: &str) {
+        self.sections
+            .push((name.to_owned(), self.gates.len() as u32));
+    }
+
+    /// AND gates emitted so far (before dead-gate removal).
+    pub fn and_count(&self) -> usize {
+        self.gates
+            .iter()
+            .filter(|g| matches!(g, Gate::And(..)))
+            .count()
+    }
+
+    /// Finishes the circuit with the given output groups: constants that are outputs
+    /// become `Const` gates, gates no output depends on are dropped and the rest are
+    /// renumbered densely, sections are mapped onto the surviving gates.
+    pub fn finish(mut self, outputs: Vec<Vec<Bit>>) -> Circuit {
+        let outputs: Vec<Vec<WireId>> = outputs
+            .into_iter()
+            .map(|group| {
+                group
+                    .into_iter()
+                    .map(|bit| match bit {
+                        Bit::Wire(w) => w,
+                        Bit::Const(c) => match self.emit(Gate::Const(c)) {
+                            Bit::Wire(w) => w,
+                            Bit::Const(_) => unreachable!("emit always returns a wire"),
+                        },
+                    })
+                    .collect()
+            })
+            .collect();
+        let n_in = self.num_inputs as usize;
+        let mut live = vec![false; n_in + self.gates.len()];
+        for w in outputs.iter().flatten() {
+            live[w.index()] = true;
+        }
+        for k in (0..self.gates.len()).rev() {
+            if live[n_in + k] {
+                for w in self.gates[k].inputs() {
+                    live[w.index()] = true;
+                }
+            }
+        }
+        let mut new_id: Vec<u32> = (0..n_in as u32).collect();
+        new_id.resize(live.len(), u32::MAX);
+        let mut gates = Vec::new();
+        let mut kept_before = Vec::with_capacity(self.gates.len() + 1);
+        let map = |w: WireId, new_id: &[u32]| WireId(new_id[w.index()]);
+        for (k, gate) in self.gates.iter().enumerate() {
+            kept_before.push(gates.len() as u32);
+            if !live[n_in + k] {
+                continue;
+            }
+            new_id[n_in + k] = (n_in + gates.len()) as u32;
+            gates.push(match *gate {
+                Gate::Xor(a, b) => Gate::Xor(map(a, &new_id), map(b, &new_id)),
+                Gate::And(a, b) => Gate::And(map(a, &new_id), map(b, &new_id)),
+                Gate::Not(a) => Gate::Not(map(a, &new_id)),
+                Gate::Const(c) => Gate::Const(c),
+            });
+        }
+        kept_before.push(gates.len() as u32);
+        let outputs = outputs
+            .iter()
+            .map(|g| g.iter().map(|&w| map(w, &new_id)).collect())
+            .collect();
+        let ends = self
+            .sections
+            .iter()
+            .skip(1)
+            .map(|s| s.1)
+            .chain([self.gates.len() as u32]);
+        let sections = self
+            .sections
+            .iter()
+            .zip(ends)
+            .map(|((name, start), end)| Section {
+                name: name.clone(),
+                gates: kept_before[*start as usize]..kept_before[end as usize],
+            })
+            .collect();
+        Circuit::new(self.inputs, gates, outputs, sections)
+            .expect("the builder only references defined wires")
+    }
+}
