@@ -164,7 +164,7 @@ fn relu_clamp_and_shift_match_integer_semantics() {
                 if t > a + 1 {
                     assert_eq!(
                         ands(&c),
-                        (t - 1 - a) + 2 * a,
+                        (t - 2 - a) + 2 * a,
                         "clamp cost m={m} s={s} a={a}"
                     );
                 }
