@@ -8,6 +8,7 @@
 
 mod error;
 pub mod eval;
+pub mod format;
 
 pub use error::CircuitError;
 
@@ -187,7 +188,10 @@ impl Circuit {
     pub fn garbler_known(&self) -> Vec<bool> {
         let mut known = Vec::with_capacity(self.num_wires());
         for g in &self.inputs {
-            known.extend(std::iter::repeat_n(g.owner == Owner::Garbler, g.width as usize));
+            known.extend(std::iter::repeat_n(
+                g.owner == Owner::Garbler,
+                g.width as usize,
+            ));
         }
         for gate in &self.gates {
             let k = gate.inputs().all(|w| known[w.index()]);
