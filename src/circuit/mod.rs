@@ -6,6 +6,7 @@
 //! order is a topological order. Gates are XOR, AND, NOT and constants; that is the whole
 //! instruction set of free-XOR garbling.
 
+pub mod bristol;
 mod error;
 pub mod eval;
 pub mod format;
