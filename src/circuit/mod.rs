@@ -10,6 +10,7 @@ pub mod bristol;
 mod error;
 pub mod eval;
 pub mod format;
+pub mod int;
 
 pub use error::CircuitError;
 
