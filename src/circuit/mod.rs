@@ -9,12 +9,13 @@
 pub mod bristol;
 mod error;
 pub mod eval;
+pub mod file;
 pub mod format;
 pub mod int;
 mod known;
 pub mod stats;
 
-pub use error::CircuitError;
+pub use error::{CircuitError, ParseOwnerError};
 pub use known::GarblerKnown;
 
 use std::ops::Range;
@@ -37,6 +38,19 @@ pub enum Owner {
     Garbler,
     /// The evaluator (in gcnn: the client; its bits are the image).
     Evaluator,
+}
+
+impl std::str::FromStr for Owner {
+    type Err = ParseOwnerError;
+
+    /// `g` or `garbler`, `e` or `evaluator`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "g" | "garbler" => Ok(Owner::Garbler),
+            "e" | "evaluator" => Ok(Owner::Evaluator),
+            _ => Err(ParseOwnerError(s.chars().take(24).collect())),
+        }
+    }
 }
 
 /// A group of consecutive input wires supplied by one party.

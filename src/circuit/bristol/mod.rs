@@ -32,7 +32,7 @@ mod wire_map;
 mod write;
 
 pub use error::{BristolError, Problem};
-pub use read::{read_from, read_path};
+pub use read::read_from;
 pub use write::write_to;
 
 use super::Owner;

@@ -1,8 +1,6 @@
 //! Bristol Fashion import.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::io::BufRead;
 
 use super::lines::{Line, Lines};
 use super::wire_map::WireMap;
@@ -219,15 +217,6 @@ pub fn read_from(r: impl BufRead, owners: Option<&[Owner]>) -> Result<Circuit, B
         line: 0,
         problem: Problem::Circuit(e),
     })
-}
-
-/// Imports the Bristol Fashion file at `path` (see [`read_from`]).
-pub fn read_path(path: &Path, owners: Option<&[Owner]>) -> Result<Circuit, BristolError> {
-    let file = File::open(path).map_err(|e| BristolError {
-        line: 0,
-        problem: Problem::Io(e),
-    })?;
-    read_from(BufReader::new(file), owners)
 }
 
 #[cfg(test)]

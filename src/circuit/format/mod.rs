@@ -1,4 +1,4 @@
-//! The gcnn binary circuit file (`.gcc`): compact, streaming, hashed.
+//! The gcnn binary circuit file (`.circ` by convention): compact, streaming, hashed.
 //!
 //! Every integer is an unsigned LEB128 varint in its minimal form (see `varint`), so a
 //! circuit has exactly one encoding: writing, reading and writing again is byte-identical,
@@ -33,8 +33,8 @@ mod varint;
 mod write;
 
 pub use error::{FormatError, Item};
-pub use read::{read_from, read_path};
-pub use write::{write_path, write_to};
+pub use read::read_from;
+pub use write::write_to;
 
 /// The first eight bytes of every binary circuit file.
 pub const MAGIC: &[u8; 8] = b"GCNNCIRC";

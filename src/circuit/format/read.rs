@@ -1,8 +1,6 @@
 //! Decoding the binary format: streaming, hash-checking, bounded allocation.
 
-use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::path::Path;
 
 use super::varint::{Decoder, VarintFault};
 use super::{
@@ -249,10 +247,4 @@ pub fn read_from(r: impl Read) -> Result<Circuit, FormatError> {
         return Err(FormatError::TrailingData(src.offset()));
     }
     Ok(Circuit::new(inputs, gates, outputs, sections)?)
-}
-
-/// Reads the binary circuit file at `path`.
-pub fn read_path(path: &Path) -> Result<Circuit, FormatError> {
-    let file = File::open(path).map_err(|source| FormatError::Io { offset: 0, source })?;
-    read_from(file)
 }

@@ -1,9 +1,7 @@
 //! Encoding a [`Circuit`] into the binary format, and its content hash.
 
 use std::convert::Infallible;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::io::Write;
 
 use super::varint::put;
 use super::{
@@ -105,10 +103,4 @@ pub fn write_to(c: &Circuit, mut w: impl Write) -> Result<(), FormatError> {
     w.write_all(hasher.finalize().as_bytes())
         .and_then(|()| w.flush())
         .map_err(io(offset))
-}
-
-/// Writes `c` to the file at `path` (created or truncated), buffered.
-pub fn write_path(c: &Circuit, path: &Path) -> Result<(), FormatError> {
-    let file = File::create(path).map_err(|source| FormatError::Io { offset: 0, source })?;
-    write_to(c, BufWriter::new(file))
 }
