@@ -8,7 +8,7 @@ use super::{
     FormatError, MAGIC, OWNER_EVALUATOR, OWNER_GARBLER, TAG_AND, TAG_CONST, TAG_NOT, TAG_XOR,
     VERSION,
 };
-use crate::circuit::{Circuit, Gate, Owner};
+use crate::circuit::{Circuit, Gate, Owner, WireId};
 
 /// Bytes collected before they are handed to the sink.
 const CHUNK: usize = 1 << 16;
@@ -48,9 +48,8 @@ fn encode<E>(c: &Circuit, emit: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Resu
         put(&mut buf, u64::from(s.gates.start));
         put(&mut buf, u64::from(s.gates.end));
     }
-    let mut out = c.num_inputs() as u64;
-    for gate in c.gates() {
-        let back = |w: crate::circuit::WireId| out - 1 - u64::from(w.0);
+    for (out, gate) in (c.num_inputs() as u64..).zip(c.gates()) {
+        let back = |w: WireId| out - 1 - u64::from(w.0);
         match *gate {
             Gate::Xor(a, b) | Gate::And(a, b) => {
                 let tag = if matches!(gate, Gate::Xor(..)) {
@@ -64,7 +63,6 @@ fn encode<E>(c: &Circuit, emit: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Resu
             Gate::Not(a) => put(&mut buf, back(a) << 2 | TAG_NOT),
             Gate::Const(v) => put(&mut buf, u64::from(v) << 2 | TAG_CONST),
         }
-        out += 1;
         if buf.len() >= CHUNK {
             emit(&buf)?;
             buf.clear();
@@ -74,7 +72,7 @@ fn encode<E>(c: &Circuit, emit: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Resu
 }
 
 impl Circuit {
-    /// BLAKE3 of the circuit's canonical binary encoding (everything in its `.gcc` file
+    /// BLAKE3 of the circuit's canonical binary encoding (everything in its `.circ` file
     /// before the stored hash, see [`crate::circuit::format`]).
     ///
     /// Two parties that compute the same hash hold the same gates, wiring, input owners,
