@@ -1,7 +1,7 @@
 //! Circuit files on disk: the format is chosen by the magic bytes when reading and by the
 //! extension when writing.
 //!
-//! A file starting with [`format::MAGIC`] is the binary format ([`format`]); anything else
+//! A file starting with [`format::MAGIC`] is the binary format ([`format`](mod@format)); anything else
 //! is read as Bristol Fashion ([`bristol`]). Writing to `*.txt` or `*.bristol` produces
 //! Bristol Fashion, any other name the binary format.
 
@@ -18,7 +18,7 @@ use super::{Circuit, Owner};
 /// The two circuit file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileFormat {
-    /// The gcnn binary format ([`format`]).
+    /// The gcnn binary format ([`format`](mod@format)).
     Binary,
     /// Bristol Fashion text ([`bristol`]).
     Bristol,

@@ -102,14 +102,17 @@ impl<R: BufRead> Lines<R> {
         }))
     }
 
-    /// The next non-blank line; `what` names it in the end-of-file error.
-    pub(super) fn expect_line(&mut self, what: &str) -> Result<Line<'_>, BristolError> {
+    /// The next non-blank line; `what` names it in the end-of-file error (built only then).
+    pub(super) fn expect_line(
+        &mut self,
+        what: impl FnOnce() -> String,
+    ) -> Result<Line<'_>, BristolError> {
         let eof_line = self.line + 1;
         match self.next_line()? {
             Some(line) => Ok(line),
             None => Err(BristolError {
                 line: eof_line,
-                problem: Problem::Eof(what.to_owned()),
+                problem: Problem::Eof(what()),
             }),
         }
     }

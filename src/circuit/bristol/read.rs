@@ -137,17 +137,19 @@ impl Import {
 pub fn read_from(r: impl BufRead, owners: Option<&[Owner]>) -> Result<Circuit, BristolError> {
     let mut lines = Lines::new(r);
     let (num_gates, num_wires) = {
-        let line = lines.expect_line("the header")?;
+        let line = lines.expect_line(|| "the header".into())?;
         line.expect_fields(2)?;
         (
             line.number(0, "gate count", MAX_WIRES)?,
             line.number(1, "wire count", MAX_WIRES)?,
         )
     };
-    let (in_widths, num_inputs) =
-        groups(&lines.expect_line("the input groups")?, "input group count")?;
+    let (in_widths, num_inputs) = groups(
+        &lines.expect_line(|| "the input groups".into())?,
+        "input group count",
+    )?;
     let (out_widths, num_outputs) = {
-        let line = lines.expect_line("the output groups")?;
+        let line = lines.expect_line(|| "the output groups".into())?;
         let (widths, total) = groups(&line, "output group count")?;
         if num_inputs.max(total) > num_wires {
             return Err(line.err(Problem::Limit {
@@ -180,7 +182,7 @@ pub fn read_from(r: impl BufRead, owners: Option<&[Owner]>) -> Result<Circuit, B
         defined: 0,
     };
     for k in 0..num_gates {
-        let line = lines.expect_line(&format!("gate {k} of the {num_gates} announced"))?;
+        let line = lines.expect_line(|| format!("gate {k} of the {num_gates} announced"))?;
         import.gate(&line)?;
     }
     if let Some(line) = lines.next_line()? {
