@@ -1,6 +1,12 @@
 //! The `gcnn` command line: parses arguments and calls into the library.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use gcnn::circuit::Owner;
+use gcnn::circuit::file::{self, FileFormat};
+use gcnn::circuit::stats::Stats;
 
 /// Private MNIST inference with garbled circuits.
 #[derive(Parser)]
@@ -12,6 +18,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Convert a circuit between Bristol Fashion and the gcnn binary format.
+    ///
+    /// The input format is detected from its first bytes; the output is Bristol Fashion
+    /// if OUT ends in .txt or .bristol, the binary format otherwise.
+    Convert {
+        /// Circuit to read.
+        input: PathBuf,
+        /// File to write.
+        output: PathBuf,
+        /// Owner of each input group of a Bristol input, e.g. `g,e` (g = garbler,
+        /// e = evaluator). Default: one group → e; otherwise g for group 0, e for the rest.
+        #[arg(long, value_delimiter = ',')]
+        owners: Option<Vec<Owner>>,
+    },
+    /// Print gate counts, depths and garbled size of a circuit (either format).
+    Inspect {
+        /// Circuit to read.
+        file: PathBuf,
+        /// Owner of each input group of a Bristol input (see `convert`).
+        #[arg(long, value_delimiter = ',')]
+        owners: Option<Vec<Owner>>,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -29,9 +57,38 @@ enum BenchCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn name(f: FileFormat) -> &'static str {
+    match f {
+        FileFormat::Binary => "binary",
+        FileFormat::Bristol => "Bristol Fashion",
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Convert {
+            input,
+            output,
+            owners,
+        } => {
+            let (circuit, from) = file::load(&input, owners.as_deref())?;
+            let to = file::save(&circuit, &output)?;
+            println!(
+                "{} ({}) -> {} ({}), {} gates, hash {}",
+                input.display(),
+                name(from),
+                output.display(),
+                name(to),
+                circuit.gates().len(),
+                hex(&circuit.content_hash())
+            );
+        }
+        Command::Inspect { file, owners } => {
+            let (circuit, from) = file::load(&file, owners.as_deref())?;
+            println!("{} ({})", file.display(), name(from));
+            println!("content hash: {}", hex(&circuit.content_hash()));
+            print!("{}", Stats::of(&circuit));
+        }
         Command::Bench {
             what: BenchCommand::Gates { ands },
         } => {
@@ -40,4 +97,18 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::*;
+use common::twoparty::*;
 use gcnn::channel::{Buffer, Channel, ChannelError, memory};
 use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 use gcnn::crypto::{Block, Delta, Label, Prg};

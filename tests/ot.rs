@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::TIMEOUT;
+use common::twoparty::TIMEOUT;
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::crypto::{Block, Delta, Prg};
 use gcnn::ot::{IknpReceiver, IknpSender, OtError, base};

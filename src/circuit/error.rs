@@ -44,3 +44,8 @@ pub enum CircuitError {
         got: usize,
     },
 }
+
+/// An owner name other than `g`/`garbler` or `e`/`evaluator`.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("owner must be g (garbler) or e (evaluator), not {0:?}")]
+pub struct ParseOwnerError(pub String);

@@ -6,11 +6,18 @@
 //! order is a topological order. Gates are XOR, AND, NOT and constants; that is the whole
 //! instruction set of free-XOR garbling.
 
+pub mod bristol;
 mod error;
 pub mod eval;
+pub mod file;
+pub mod format;
+pub mod int;
+mod known;
 mod plan;
+pub mod stats;
 
-pub use error::CircuitError;
+pub use error::{CircuitError, ParseOwnerError};
+pub use known::GarblerKnown;
 
 use std::ops::Range;
 
@@ -32,6 +39,19 @@ pub enum Owner {
     Garbler,
     /// The evaluator (in gcnn: the client; its bits are the image).
     Evaluator,
+}
+
+impl std::str::FromStr for Owner {
+    type Err = ParseOwnerError;
+
+    /// `g` or `garbler`, `e` or `evaluator`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "g" | "garbler" => Ok(Owner::Garbler),
+            "e" | "evaluator" => Ok(Owner::Evaluator),
+            _ => Err(ParseOwnerError(s.chars().take(24).collect())),
+        }
+    }
 }
 
 /// A group of consecutive input wires supplied by one party.
@@ -177,27 +197,6 @@ impl Circuit {
     pub fn input_wires(&self, g: usize) -> Range<u32> {
         let start: u32 = self.inputs[..g].iter().map(|x| x.width).sum();
         start..start + self.inputs[g].width
-    }
-
-    /// For every wire, whether the garbler knows its value in the clear.
-    ///
-    /// Garbler-owned inputs and constants are known; a gate's output is known when all its
-    /// inputs are. Both parties compute this from the public circuit, so they agree on which
-    /// AND gates are garbler half gates (one ciphertext, Zahur–Rosulek–Evans 2015) instead
-    /// of full half-gates pairs.
-    pub fn garbler_known(&self) -> Vec<bool> {
-        let mut known = Vec::with_capacity(self.num_wires());
-        for g in &self.inputs {
-            known.extend(std::iter::repeat_n(
-                g.owner == Owner::Garbler,
-                g.width as usize,
-            ));
-        }
-        for gate in &self.gates {
-            let k = gate.inputs().all(|w| known[w.index()]);
-            known.push(k);
-        }
-        known
     }
 
     /// The wire defined by gate `k`.

@@ -1,136 +1,146 @@
-//! Shared test helpers: random circuits and two-party runs over real channels.
+//! Helpers shared by the integration tests: the shared Bristol circuits, bit conversions,
+//! a deterministic PRNG and a random-circuit generator.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use gcnn::channel::{Channel, TcpChannel, memory};
-use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
-use gcnn::protocol::{ProtocolError, SessionReport, run_evaluator, run_garbler};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use std::net::{TcpListener, TcpStream};
-use std::thread;
-use std::time::Duration;
+pub mod twoparty;
 
-pub const TIMEOUT: Duration = Duration::from_secs(20);
-pub const HASH: [u8; 32] = [7; 32];
+use std::path::PathBuf;
 
-/// A random valid circuit: random input groups and owners, a random gate mix reading
-/// mostly recent wires (so widths stay realistic) and sometimes any earlier wire.
-pub fn random_circuit(seed: u64, gates: usize) -> Circuit {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let groups = rng.random_range(1..5);
-    let inputs: Vec<InputGroup> = (0..groups)
-        .map(|g| InputGroup {
-            owner: if g == 0 || rng.random_bool(0.5) {
-                Owner::Evaluator
-            } else {
-                Owner::Garbler
-            },
-            width: rng.random_range(1..200),
-        })
-        .collect();
-    let mut inputs = inputs;
-    // Half the circuits have a garbler group first, so both owners appear in both orders.
-    if rng.random_bool(0.5) {
-        inputs[0].owner = Owner::Garbler;
-    }
-    let n_in: u32 = inputs.iter().map(|g| g.width).sum();
-    let mut list = Vec::with_capacity(gates);
-    for k in 0..gates as u32 {
-        let defined = n_in + k;
-        let pick = |rng: &mut StdRng| {
-            if rng.random_bool(0.8) {
-                WireId(defined - 1 - rng.random_range(0..defined.min(64)))
-            } else {
-                WireId(rng.random_range(0..defined))
-            }
-        };
-        let gate = match rng.random_range(0..100) {
-            0..40 => Gate::Xor(pick(&mut rng), pick(&mut rng)),
-            40..85 => Gate::And(pick(&mut rng), pick(&mut rng)),
-            85..98 => Gate::Not(pick(&mut rng)),
-            _ => Gate::Const(rng.random_bool(0.5)),
-        };
-        list.push(gate);
-    }
-    let total = n_in + gates as u32;
-    let outputs = vec![
-        (total.saturating_sub(32)..total).map(WireId).collect(),
-        (0..16)
-            .map(|_| WireId(rng.random_range(0..total)))
-            .collect(),
-    ];
-    Circuit::new(inputs, list, outputs, vec![]).expect("generator builds valid circuits")
+use gcnn::circuit::file;
+use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, Section, WireId};
+
+/// `../shared/bristol` relative to the repository root.
+pub fn bristol_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bristol")
 }
 
-/// Random bits for every input group of `circuit`.
-pub fn random_inputs(circuit: &Circuit, seed: u64) -> Vec<Vec<bool>> {
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
-    circuit
-        .inputs()
-        .iter()
-        .map(|g| (0..g.width).map(|_| rng.random_bool(0.5)).collect())
+/// Loads `../shared/bristol/<name>.txt`, or prints `SKIPPED` and returns `None` if the
+/// shared directory is absent.
+pub fn shared_circuit(name: &str) -> Option<Circuit> {
+    let path = bristol_dir().join(format!("{name}.txt"));
+    if !bristol_dir().is_dir() {
+        eprintln!(
+            "SKIPPED: {} not found; shared Bristol circuits are absent",
+            bristol_dir().display()
+        );
+        return None;
+    }
+    match file::load(&path, None) {
+        Ok((c, _)) => Some(c),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The low `width` bits of `v`, least significant first.
+pub fn bits(v: u128, width: usize) -> Vec<bool> {
+    (0..width).map(|i| v >> i & 1 == 1).collect()
+}
+
+/// Bits (least significant first, at most 128) as an integer.
+pub fn value(bits: &[bool]) -> u128 {
+    bits.iter()
+        .rev()
+        .fold(0, |acc, &b| acc << 1 | u128::from(b))
+}
+
+/// A big-endian byte string read as an integer, as bits least significant first.
+pub fn be_bits(bytes: &[u8]) -> Vec<bool> {
+    (0..bytes.len() * 8)
+        .map(|i| bytes[bytes.len() - 1 - i / 8] >> (i % 8) & 1 == 1)
         .collect()
 }
 
-/// Splits per-group inputs into the garbler's and the evaluator's bit strings.
-pub fn split_inputs(circuit: &Circuit, inputs: &[Vec<bool>]) -> (Vec<bool>, Vec<bool>) {
-    let (mut g, mut e) = (Vec::new(), Vec::new());
-    for (group, bits) in circuit.inputs().iter().zip(inputs) {
-        match group.owner {
-            Owner::Garbler => g.extend_from_slice(bits),
-            Owner::Evaluator => e.extend_from_slice(bits),
-        }
+/// Inverse of [`be_bits`].
+pub fn be_bytes(bits: &[bool]) -> Vec<u8> {
+    let n = bits.len() / 8;
+    (0..n)
+        .map(|j| (0..8).fold(0u8, |acc, b| acc | u8::from(bits[(n - 1 - j) * 8 + b]) << b))
+        .collect()
+}
+
+/// SplitMix64: a small deterministic generator, so failures reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
-    (g, e)
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn bits(&mut self, n: usize) -> Vec<bool> {
+        (0..n).map(|_| self.next() & 1 == 1).collect()
+    }
+
+    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        std::array::from_fn(|_| self.next() as u8)
+    }
 }
 
-pub type Outcome = (
-    Result<SessionReport, ProtocolError>,
-    Result<(Vec<bool>, SessionReport), ProtocolError>,
-);
-
-/// Runs both parties on two threads over the given connected channels.
-pub fn run_pair<A, B>(circuit: &Circuit, inputs: &[Vec<bool>], ga: A, ev: B) -> Outcome
-where
-    A: Channel + Send + 'static,
-    B: Channel + Send,
-{
-    let program = circuit.plan();
-    let (g_in, e_in) = split_inputs(circuit, inputs);
-    thread::scope(|s| {
-        let p = &program;
-        let garbler = s.spawn(move || run_garbler(ga, p, HASH, &g_in));
-        let evaluated = run_evaluator(ev, p, HASH, &e_in);
-        (garbler.join().expect("garbler thread"), evaluated)
-    })
+/// Random inputs for every group of `c`.
+pub fn random_inputs(c: &Circuit, rng: &mut Rng) -> Vec<Vec<bool>> {
+    c.inputs()
+        .iter()
+        .map(|g| rng.bits(g.width as usize))
+        .collect()
 }
 
-/// Both parties over the in-memory channel.
-pub fn run_memory(circuit: &Circuit, inputs: &[Vec<bool>]) -> Outcome {
-    let (a, b) = memory::pair(TIMEOUT);
-    run_pair(circuit, inputs, a, b)
-}
-
-/// A connected loopback TCP pair.
-pub fn tcp_pair() -> (TcpChannel, TcpChannel) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    let client = thread::spawn(move || TcpStream::connect(addr).expect("connect"));
-    let (server, _) = listener.accept().expect("accept");
-    let client = client.join().expect("connect thread");
-    (
-        TcpChannel::new(server, TIMEOUT).expect("tcp channel"),
-        TcpChannel::new(client, TIMEOUT).expect("tcp channel"),
-    )
-}
-
-/// Both parties over loopback TCP.
-pub fn run_tcp(circuit: &Circuit, inputs: &[Vec<bool>]) -> Outcome {
-    let (a, b) = tcp_pair();
-    run_pair(circuit, inputs, a, b)
-}
-
-/// The output groups of a plaintext evaluation, flattened like the protocol's outputs.
-pub fn plain_outputs(circuit: &Circuit, inputs: &[Vec<bool>]) -> Vec<bool> {
-    circuit.eval(inputs).expect("valid inputs").concat()
+/// A random valid circuit with every gate kind, repeated and input outputs, and sections.
+pub fn random_circuit(rng: &mut Rng, gates: usize) -> Circuit {
+    let inputs: Vec<InputGroup> = (0..1 + rng.below(3))
+        .map(|i| InputGroup {
+            owner: if i % 2 == 0 {
+                Owner::Garbler
+            } else {
+                Owner::Evaluator
+            },
+            width: 1 + rng.below(9) as u32,
+        })
+        .collect();
+    let ni: u64 = inputs.iter().map(|g| u64::from(g.width)).sum();
+    let mut list = Vec::with_capacity(gates);
+    for k in 0..gates as u64 {
+        let defined = ni + k;
+        // Mostly recent operands, sometimes far ones.
+        let pick = |rng: &mut Rng| {
+            let back = if rng.below(4) == 0 {
+                rng.below(defined)
+            } else {
+                rng.below(defined.min(4))
+            };
+            WireId((defined - 1 - back) as u32)
+        };
+        list.push(match rng.below(4) {
+            0 => Gate::Xor(pick(rng), pick(rng)),
+            1 => Gate::And(pick(rng), pick(rng)),
+            2 => Gate::Not(pick(rng)),
+            _ => Gate::Const(rng.below(2) == 1),
+        });
+    }
+    let wires = ni + gates as u64;
+    let outputs = (0..1 + rng.below(3))
+        .map(|_| {
+            (0..1 + rng.below(5))
+                .map(|_| WireId(rng.below(wires) as u32))
+                .collect()
+        })
+        .collect();
+    let mid = rng.below(gates as u64 + 1) as u32;
+    let sections = vec![
+        Section {
+            name: "first".into(),
+            gates: 0..mid,
+        },
+        Section {
+            name: "rest ∑".into(),
+            gates: mid..gates as u32,
+        },
+    ];
+    Circuit::new(inputs, list, outputs, sections).expect("generator builds valid circuits")
 }
