@@ -5,3 +5,7 @@
 //! protocol. The binary (`src/main.rs`) only parses the command line and calls in.
 
 pub mod circuit;
+pub mod cli;
+pub mod image;
+pub mod mnist;
+pub mod model;
