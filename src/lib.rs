@@ -7,8 +7,12 @@
 pub mod bench;
 pub mod channel;
 pub mod circuit;
+pub mod cli;
 pub mod compiler;
 pub mod crypto;
 pub mod garble;
+pub mod image;
+pub mod mnist;
+pub mod model;
 pub mod ot;
 pub mod protocol;
