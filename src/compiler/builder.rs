@@ -2,6 +2,35 @@
 
 use crate::circuit::{Circuit, Gate, InputGroup, Section, WireId};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiply-rotate hasher for the gate cache: keys are small integers from our own
+/// compiler, not attacker-chosen, so SipHash's flooding resistance buys nothing and
+/// costs most of the compile time.
+#[derive(Default)]
+struct GateHasher(u64);
+
+impl Hasher for GateHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(26) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type GateCache = HashMap<Gate, WireId, BuildHasherDefault<GateHasher>>;
 
 /// A bit during construction: a public constant (folded away) or a circuit wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -21,7 +50,7 @@ pub struct Builder {
     inputs: Vec<InputGroup>,
     num_inputs: u32,
     gates: Vec<Gate>,
-    cache: HashMap<Gate, WireId>,
+    cache: GateCache,
     sections: Vec<(String, u32)>,
 }
 
@@ -44,7 +73,7 @@ impl Builder {
             inputs,
             num_inputs: next,
             gates: Vec::new(),
-            cache: HashMap::new(),
+            cache: GateCache::default(),
             sections: Vec::new(),
         };
         (builder, bits)

@@ -4,5 +4,6 @@
 
 pub mod arith;
 pub mod builder;
+pub mod lenet;
 
 pub use builder::{Bit, Builder};

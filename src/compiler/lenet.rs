@@ -1,0 +1,405 @@
+//! Lowering the quantized LeNet to a circuit.
+//!
+//! The circuit is a function of the model's [`Arch`] only — shapes, bit widths, encodings
+//! and shifts — so two models that differ only in weight values compile to the same
+//! file. The values enter as garbler input bits ([`encode_model`]) and the pixels as
+//! evaluator input bits ([`encode_image`]).
+//!
+//! Input groups: 0 = the evaluator's pixels (784 × `input_bits`, HWC order, each LSB
+//! first); then, per weighted layer, its weights (tensor order, `weight_bits` each) and
+//! its biases (one accumulator-wide two's-complement word per output channel), both the
+//! garbler's. The single output group is the 4-bit arg-max class.
+//!
+//! A weighted layer is one carry-save [`Accumulator`] per output: for
+//! [`WeightEncoding::Odd`] weights `w = Σ_j 2^j (1 − 2 n_j)`, so
+//! `w·x = Σ_j 2^j (x ⊕ n_j…n_j) − (2^a − 1) Σ_j 2^j n_j`: each bit-plane term is a free
+//! XOR of the activation with the garbler's sign bit, and the second sum is garbler-known,
+//! folded into the bias input by [`encode_model`]. [`WeightEncoding::Twos`] weights use
+//! garbler half gates for the partial products ([`arith::mul_known_into`]).
+
+use super::arith::{self, Accumulator, Word};
+use super::builder::{Bit, Builder};
+use crate::circuit::{Circuit, InputGroup, Owner};
+use crate::mnist::{Image, SIDE};
+use crate::model::{Layer, Model, Requant, WeightEncoding};
+
+/// A weighted layer's public description.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WeightedArch {
+    /// Layer name, used for sections.
+    pub name: String,
+    /// `(out_c, kh, kw, in_c)` for a convolution, `(out, 1, 1, in)` for dense.
+    pub shape: [usize; 4],
+    /// Whether this is a convolution (else dense).
+    pub conv: bool,
+    /// Bits per weight.
+    pub weight_bits: u32,
+    /// Weight encoding.
+    pub encoding: WeightEncoding,
+    /// Bias width in the model.
+    pub bias_bits: u32,
+    /// Requantization, `None` for the logits layer.
+    pub requant: Option<Requant>,
+}
+
+/// One layer's public description.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ArchLayer {
+    /// Convolution or dense layer.
+    Weighted(WeightedArch),
+    /// Max pooling.
+    MaxPool {
+        /// Layer name.
+        name: String,
+        /// Window side and stride.
+        size: usize,
+    },
+    /// Flatten (free: HWC order is already the flat order).
+    Flatten,
+}
+
+/// Everything public about a model: the circuit is a function of this alone.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Arch {
+    /// Bits per input pixel.
+    pub input_bits: u32,
+    /// The layers.
+    pub layers: Vec<ArchLayer>,
+}
+
+fn weighted_arch<D: ndarray::Dimension>(
+    l: &crate::model::Weighted<D>,
+    shape: [usize; 4],
+    conv: bool,
+) -> ArchLayer {
+    ArchLayer::Weighted(WeightedArch {
+        name: l.name.clone(),
+        shape,
+        conv,
+        weight_bits: l.weight_bits,
+        encoding: l.encoding,
+        bias_bits: l.bias_bits,
+        requant: l.requant,
+    })
+}
+
+impl Arch {
+    /// The architecture of `model`, without its values.
+    pub fn of(model: &Model) -> Arch {
+        let layers = model
+            .layers
+            .iter()
+            .map(|layer| match layer {
+                Layer::Conv2d(l) => {
+                    let s = l.weights.shape();
+                    weighted_arch(l, [s[0], s[1], s[2], s[3]], true)
+                }
+                Layer::Dense(l) => {
+                    let s = l.weights.shape();
+                    weighted_arch(l, [s[0], 1, 1, s[1]], false)
+                }
+                Layer::MaxPool2d { name, size } => ArchLayer::MaxPool {
+                    name: name.clone(),
+                    size: *size,
+                },
+                Layer::Flatten { .. } => ArchLayer::Flatten,
+            })
+            .collect();
+        Arch {
+            input_bits: model.input_bits,
+            layers,
+        }
+    }
+
+    /// Shapes and widths of every layer, in order.
+    fn plan(&self) -> Vec<LayerPlan> {
+        let mut shape = (SIDE, SIDE, 1usize);
+        let mut bits = self.input_bits;
+        let mut out = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let input = shape;
+            let in_bits = bits;
+            let mut acc_bits = 0;
+            match layer {
+                ArchLayer::Weighted(w) => {
+                    let [o, kh, kw, _] = w.shape;
+                    shape = if w.conv {
+                        (input.0 + 1 - kh, input.1 + 1 - kw, o)
+                    } else {
+                        (1, 1, o)
+                    };
+                    let (lo, hi) = acc_range(w, in_bits, w.terms());
+                    acc_bits = signed_width(lo, hi);
+                    bits = w.requant.map_or(acc_bits, |r| r.out_bits);
+                }
+                ArchLayer::MaxPool { size, .. } => {
+                    shape = (input.0 / size, input.1 / size, input.2);
+                }
+                ArchLayer::Flatten => shape = (1, 1, input.0 * input.1 * input.2),
+            }
+            out.push(LayerPlan {
+                input,
+                in_bits,
+                acc_bits,
+            });
+        }
+        out
+    }
+}
+
+impl WeightedArch {
+    /// Terms per output: `kh·kw·in_c`.
+    fn terms(&self) -> usize {
+        self.shape[1] * self.shape[2] * self.shape[3]
+    }
+
+    fn outputs_per_position(&self) -> usize {
+        self.shape[0]
+    }
+}
+
+/// Input shape `(h, w, c)`, input bits and accumulator width of one layer.
+#[derive(Clone, Copy, Debug)]
+struct LayerPlan {
+    input: (usize, usize, usize),
+    in_bits: u32,
+    acc_bits: u32,
+}
+
+/// Range of a weighted layer's accumulator over all inputs and all weights.
+fn acc_range(w: &WeightedArch, in_bits: u32, terms: usize) -> (i128, i128) {
+    let xmax = (1i128 << in_bits) - 1;
+    let n = terms as i128;
+    let bias = (
+        -(1i128 << (w.bias_bits - 1)),
+        (1i128 << (w.bias_bits - 1)) - 1,
+    );
+    match w.encoding {
+        WeightEncoding::Odd => {
+            let u = n * xmax * ((1i128 << w.weight_bits) - 1);
+            (bias.0 - u, bias.1 + u)
+        }
+        WeightEncoding::Twos => {
+            let (lo, hi) = (
+                -(1i128 << (w.weight_bits - 1)),
+                (1i128 << (w.weight_bits - 1)) - 1,
+            );
+            (bias.0 + n * xmax * lo, bias.1 + n * xmax * hi)
+        }
+    }
+}
+
+/// The smallest two's-complement width holding `lo..=hi`.
+fn signed_width(lo: i128, hi: i128) -> u32 {
+    (1..127)
+        .find(|&k| -(1i128 << (k - 1)) <= lo && hi < 1i128 << (k - 1))
+        .unwrap_or(127)
+}
+
+/// An HWC tensor of words.
+struct Tensor {
+    shape: (usize, usize, usize),
+    data: Vec<Word>,
+}
+
+impl Tensor {
+    fn at(&self, y: usize, x: usize, c: usize) -> &Word {
+        &self.data[(y * self.shape.1 + x) * self.shape.2 + c]
+    }
+}
+
+/// The input groups of `arch`'s circuit, in order.
+fn input_groups(arch: &Arch, plans: &[LayerPlan]) -> Vec<InputGroup> {
+    let mut groups = vec![InputGroup {
+        owner: Owner::Evaluator,
+        width: (SIDE * SIDE) as u32 * arch.input_bits,
+    }];
+    for (layer, plan) in arch.layers.iter().zip(plans) {
+        if let ArchLayer::Weighted(w) = layer {
+            let weights = w.shape.iter().product::<usize>() as u32 * w.weight_bits;
+            let biases = w.outputs_per_position() as u32 * plan.acc_bits;
+            groups.push(InputGroup {
+                owner: Owner::Garbler,
+                width: weights,
+            });
+            groups.push(InputGroup {
+                owner: Owner::Garbler,
+                width: biases,
+            });
+        }
+    }
+    groups
+}
+
+/// Lowers one weighted layer.
+fn lower_weighted(
+    b: &mut Builder,
+    w: &WeightedArch,
+    plan: &LayerPlan,
+    input: &Tensor,
+    weights: &[Bit],
+    biases: &[Bit],
+) -> Tensor {
+    let [out_c, kh, kw, _] = w.shape;
+    let (ih, iw, ic) = plan.input;
+    let (oh, ow) = if w.conv {
+        (ih + 1 - kh, iw + 1 - kw)
+    } else {
+        (1, 1)
+    };
+    let terms = w.terms();
+    let wb = w.weight_bits as usize;
+    let k = plan.acc_bits as usize;
+    let mut data = Vec::with_capacity(oh * ow * out_c);
+    for y in 0..oh {
+        for x in 0..ow {
+            for o in 0..out_c {
+                let mut acc = Accumulator::new(k);
+                for t in 0..terms {
+                    let xw = if w.conv {
+                        let (dy, dx, c) = (t / (kw * ic), t / ic % kw, t % ic);
+                        input.at(y + dy, x + dx, c)
+                    } else {
+                        &input.data[t]
+                    };
+                    let wbits = &weights[(o * terms + t) * wb..(o * terms + t + 1) * wb];
+                    match w.encoding {
+                        WeightEncoding::Odd => {
+                            for (j, &n) in wbits.iter().enumerate() {
+                                let term: Word = xw.iter().map(|&xb| b.xor(xb, n)).collect();
+                                acc.add_unsigned(&term, j);
+                            }
+                        }
+                        WeightEncoding::Twos => arith::mul_known_into(b, &mut acc, xw, wbits),
+                    }
+                }
+                acc.add_signed(b, &biases[o * k..(o + 1) * k], 0);
+                let v = acc.finish(b);
+                data.push(match w.requant {
+                    Some(r) => {
+                        let t = arith::shift_right(&v, r.shift as usize);
+                        arith::clamp_unsigned(b, &t, r.out_bits as usize)
+                    }
+                    None => v,
+                });
+            }
+        }
+    }
+    Tensor {
+        shape: (oh, ow, out_c),
+        data,
+    }
+}
+
+fn lower_maxpool(b: &mut Builder, input: &Tensor, size: usize) -> Tensor {
+    let (h, w, c) = input.shape;
+    let shape = (h / size, w / size, c);
+    let mut data = Vec::with_capacity(shape.0 * shape.1 * c);
+    for y in 0..shape.0 {
+        for x in 0..shape.1 {
+            for ch in 0..c {
+                let mut best = input.at(y * size, x * size, ch).clone();
+                for d in 1..size * size {
+                    let v = input.at(y * size + d / size, x * size + d % size, ch);
+                    best = arith::max(b, &best, v, false);
+                }
+                data.push(best);
+            }
+        }
+    }
+    Tensor { shape, data }
+}
+
+/// Compiles `arch`. The only output is the 4-bit class; with `trace`, every layer's
+/// activations follow as further output groups (one per value), for layer-by-layer
+/// checks against [`Model::trace`].
+pub fn compile(arch: &Arch, trace: bool) -> Circuit {
+    let plans = arch.plan();
+    let (mut b, inputs) = Builder::new(input_groups(arch, &plans));
+    let pixels = &inputs[0];
+    let bits = arch.input_bits as usize;
+    let mut act = Tensor {
+        shape: (SIDE, SIDE, 1),
+        data: pixels.chunks(bits).map(<[Bit]>::to_vec).collect(),
+    };
+    let mut traced = Vec::new();
+    let mut garbler_groups = inputs[1..].iter();
+    for (layer, plan) in arch.layers.iter().zip(&plans) {
+        act = match layer {
+            ArchLayer::Weighted(w) => {
+                b.section(&w.name);
+                let (weights, biases) = (garbler_groups.next(), garbler_groups.next());
+                let (Some(weights), Some(biases)) = (weights, biases) else {
+                    unreachable!("input_groups declares two groups per weighted layer")
+                };
+                lower_weighted(&mut b, w, plan, &act, weights, biases)
+            }
+            ArchLayer::MaxPool { name, size } => {
+                b.section(name);
+                lower_maxpool(&mut b, &act, *size)
+            }
+            ArchLayer::Flatten => Tensor {
+                shape: (1, 1, act.data.len()),
+                data: act.data,
+            },
+        };
+        if trace {
+            traced.extend(act.data.iter().cloned());
+        }
+    }
+    b.section("argmax");
+    let class = arith::argmax(&mut b, &act.data, true);
+    let mut outputs = vec![class];
+    outputs.extend(traced);
+    b.finish(outputs)
+}
+
+/// The garbler's input bits for `model`, in the circuit's group order.
+pub fn encode_model(model: &Model) -> Vec<bool> {
+    let arch = Arch::of(model);
+    let plans = arch.plan();
+    let mut bits = Vec::new();
+    let weighted = model.layers.iter().filter_map(|l| match l {
+        Layer::Conv2d(c) => Some((c.weights.iter().copied().collect::<Vec<i64>>(), &c.bias)),
+        Layer::Dense(d) => Some((d.weights.iter().copied().collect(), &d.bias)),
+        _ => None,
+    });
+    let arch_weighted = arch.layers.iter().zip(&plans).filter_map(|(l, p)| match l {
+        ArchLayer::Weighted(w) => Some((w, p)),
+        _ => None,
+    });
+    for ((values, bias), (w, plan)) in weighted.zip(arch_weighted) {
+        let wb = w.weight_bits;
+        let terms = w.terms();
+        let xmax = (1i128 << plan.in_bits) - 1;
+        let mut correction = vec![0i128; w.outputs_per_position()];
+        for (i, &v) in values.iter().enumerate() {
+            let word = match w.encoding {
+                // n_j = 1 − u_j with u = (w + 2^W − 1) / 2, so w = Σ_j 2^j (1 − 2 n_j).
+                WeightEncoding::Odd => {
+                    let u = (i128::from(v) + (1 << wb) - 1) / 2;
+                    let n = ((1i128 << wb) - 1) ^ u;
+                    correction[i / terms] += xmax * n;
+                    n
+                }
+                WeightEncoding::Twos => i128::from(v),
+            };
+            bits.extend((0..wb).map(|j| word >> j & 1 == 1));
+        }
+        for (o, &beta) in bias.iter().enumerate() {
+            let folded = i128::from(beta) - correction[o];
+            bits.extend((0..plan.acc_bits).map(|j| folded >> j & 1 == 1));
+        }
+    }
+    bits
+}
+
+/// The evaluator's input bits for `image`: each pixel `p >> (8 − input_bits)`.
+pub fn encode_image(arch: &Arch, image: &Image) -> Vec<bool> {
+    let shift = 8 - arch.input_bits;
+    image
+        .iter()
+        .flatten()
+        .flat_map(|&p| (0..arch.input_bits).map(move |j| (p >> shift) >> j & 1 == 1))
+        .collect()
+}

@@ -1,0 +1,312 @@
+//! The compiled LeNet against the integer reference: layer by layer, prediction by
+//! prediction, and independent of weight values.
+
+mod common;
+
+use common::Rng;
+use gcnn::circuit::{Circuit, Owner};
+use gcnn::compiler::lenet::{Arch, compile, encode_image, encode_model};
+use gcnn::mnist::{Image, SIDE};
+use gcnn::model::{Layer, Model, Requant, WeightEncoding, Weighted};
+use ndarray::{Array1, Array2, Array4};
+
+/// Widths of one random architecture: input bits, then per weighted layer (encoding,
+/// weight bits, out bits). Shifts and bias widths are derived so activations spread over
+/// their range instead of saturating (see [`calibrated`]).
+struct Widths {
+    input_bits: u32,
+    layers: [(WeightEncoding, u32, u32); 4],
+}
+
+/// (encoding, weight bits, bias bits, shift, out bits) for a layer of `terms` inputs of
+/// `in_bits` bits: the shift maps the accumulator's typical spread, about
+/// `√terms · x_rms · w_rms`, onto half the output range; biases span a comparable range.
+fn calibrated(
+    (enc, wbits, out_bits): (WeightEncoding, u32, u32),
+    terms: usize,
+    in_bits: u32,
+) -> (WeightEncoding, u32, u32, u32, u32) {
+    let x_rms = ((1u64 << in_bits) - 1) as f64 / 2.0;
+    let w_rms = match enc {
+        WeightEncoding::Odd => (1u64 << wbits) as f64 / 1.7,
+        WeightEncoding::Twos => (1u64 << (wbits - 1)) as f64 / 1.7,
+    };
+    let spread = (terms as f64).sqrt() * x_rms * w_rms;
+    let shift = (spread / (1u64 << out_bits.max(1)) as f64)
+        .log2()
+        .round()
+        .max(0.0) as u32;
+    (enc, wbits, shift + out_bits.max(1) + 1, shift, out_bits)
+}
+
+/// A random weight, symmetric around zero so sums do not drift to one sign; the
+/// two's-complement minimum (which has no positive twin) appears as an edge case.
+fn random_weight(rng: &mut Rng, enc: WeightEncoding, bits: u32) -> i64 {
+    let (lo, hi) = enc.range(bits);
+    if rng.below(16) == 0 {
+        return lo;
+    }
+    let lo = -hi;
+    loop {
+        let v = lo + rng.below((hi - lo + 1) as u64) as i64;
+        if enc.contains(bits, v) {
+            return v;
+        }
+    }
+}
+
+fn weighted<D: ndarray::Dimension>(
+    rng: &mut Rng,
+    name: &str,
+    shape: D,
+    spec: (WeightEncoding, u32, u32, u32, u32),
+    last: bool,
+) -> Weighted<D> {
+    let (terms, in_bits) = (spec.3 as usize, spec.4);
+    let spec = calibrated((spec.0, spec.1, spec.2), terms, in_bits);
+    let (encoding, weight_bits, bias_bits, shift, out_bits) = spec;
+    let weights =
+        ndarray::Array::from_shape_simple_fn(shape, || random_weight(rng, encoding, weight_bits));
+    let outs = weights.shape()[0];
+    let half = 1i64 << (bias_bits - 1);
+    let bias = Array1::from_shape_fn(outs, |_| rng.below(2 * half as u64) as i64 - half);
+    Weighted {
+        name: name.into(),
+        weights,
+        bias,
+        weight_bits,
+        encoding,
+        bias_bits,
+        requant: (!last).then_some(Requant { shift, out_bits }),
+    }
+}
+
+/// The notebook's LeNet with random values at the given widths.
+fn random_model(rng: &mut Rng, w: &Widths) -> Model {
+    let l = w.layers;
+    let with =
+        |(e, b, o): (WeightEncoding, u32, u32), terms: u32, in_bits: u32| (e, b, o, terms, in_bits);
+    let conv1: Weighted<_> = weighted(
+        rng,
+        "conv1",
+        ndarray::Ix4(16, 5, 5, 1),
+        with(l[0], 25, w.input_bits),
+        false,
+    );
+    let conv2 = weighted(
+        rng,
+        "conv2",
+        ndarray::Ix4(16, 5, 5, 16),
+        with(l[1], 400, l[0].2),
+        false,
+    );
+    let fc1 = weighted(
+        rng,
+        "fc1",
+        ndarray::Ix2(100, 256),
+        with(l[2], 256, l[1].2),
+        false,
+    );
+    let fc2 = weighted(
+        rng,
+        "fc2",
+        ndarray::Ix2(10, 100),
+        with(l[3], 100, l[2].2),
+        true,
+    );
+    let _: (&Array4<i64>, &Array2<i64>) = (&conv1.weights, &fc1.weights);
+    Model {
+        input_bits: w.input_bits,
+        layers: vec![
+            Layer::Conv2d(conv1),
+            Layer::MaxPool2d {
+                name: "pool1".into(),
+                size: 2,
+            },
+            Layer::Conv2d(conv2),
+            Layer::MaxPool2d {
+                name: "pool2".into(),
+                size: 2,
+            },
+            Layer::Flatten {
+                name: "flatten".into(),
+            },
+            Layer::Dense(fc1),
+            Layer::Dense(fc2),
+        ],
+    }
+}
+
+const ODD: WeightEncoding = WeightEncoding::Odd;
+const TWOS: WeightEncoding = WeightEncoding::Twos;
+
+fn configs() -> Vec<Widths> {
+    vec![
+        Widths {
+            input_bits: 1,
+            layers: [(ODD, 2, 2), (ODD, 1, 2), (ODD, 2, 2), (ODD, 2, 0)],
+        },
+        Widths {
+            input_bits: 2,
+            layers: [(TWOS, 3, 3), (TWOS, 2, 2), (ODD, 1, 3), (TWOS, 4, 0)],
+        },
+    ]
+}
+
+fn test_images(rng: &mut Rng, n: usize) -> Vec<Image> {
+    let mut images: Vec<Image> = Vec::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mnist");
+    if let Ok(set) = gcnn::mnist::read_test_set(&dir) {
+        images.extend(set.images.iter().take(n / 2).copied());
+    }
+    while images.len() < n {
+        images.push(std::array::from_fn(|_| {
+            std::array::from_fn(|_| rng.next() as u8)
+        }));
+    }
+    images
+}
+
+fn unsigned(bits: &[bool]) -> i64 {
+    bits.iter().rev().fold(0, |acc, &b| acc << 1 | i64::from(b))
+}
+
+fn signed(bits: &[bool]) -> i64 {
+    let u = unsigned(bits);
+    if bits.last() == Some(&true) {
+        u - (1 << bits.len())
+    } else {
+        u
+    }
+}
+
+/// Splits the garbler's flat bit string into the circuit's garbler groups.
+fn inputs_for(circuit: &Circuit, garbler: &[bool], image_bits: Vec<bool>) -> Vec<Vec<bool>> {
+    let mut rest = garbler;
+    let mut groups = vec![image_bits];
+    for g in &circuit.inputs()[1..] {
+        assert_eq!(g.owner, Owner::Garbler);
+        let (head, tail) = rest.split_at(g.width as usize);
+        groups.push(head.to_vec());
+        rest = tail;
+    }
+    assert!(
+        rest.is_empty(),
+        "encode_model produced exactly the garbler's bits"
+    );
+    groups
+}
+
+#[test]
+fn compiled_lenet_matches_the_reference_layer_by_layer() {
+    let mut rng = Rng(2024);
+    for widths in configs() {
+        let model = random_model(&mut rng, &widths);
+        let arch = Arch::of(&model);
+        let circuit = compile(&arch, true);
+        let garbler = encode_model(&model);
+        let (mut interior, mut total) = (vec![0; model.layers.len()], vec![0; model.layers.len()]);
+        for image in test_images(&mut rng, 4) {
+            let inputs = inputs_for(&circuit, &garbler, encode_image(&arch, &image));
+            let outputs = circuit.eval(&inputs).unwrap();
+            let trace = model.trace(&image);
+            for (k, t) in trace.iter().enumerate() {
+                let max = t.iter().max().unwrap();
+                interior[k] += t.iter().filter(|&&v| v != 0 && v != *max).count();
+                total[k] += t.len();
+            }
+            let mut got = outputs[1..].iter();
+            for (layer, want) in model.layers.iter().zip(&trace) {
+                for (i, &v) in want.iter().enumerate() {
+                    let bits = got.next().expect("one output group per traced value");
+                    let value = if want.len() == 10 && i < 10 && layer.name() == "fc2" {
+                        signed(bits)
+                    } else {
+                        unsigned(bits)
+                    };
+                    assert_eq!(value, v, "layer {} value {i}", layer.name());
+                }
+            }
+            assert_eq!(unsigned(&outputs[0]), i64::from(model.predict(&image)));
+        }
+        // The check above is only as strong as the values are varied: every layer must
+        // have at least 1 % of values that are neither 0 nor the layer's maximum.
+        for ((layer, i), t) in model.layers.iter().zip(&interior).zip(&total) {
+            assert!(
+                *i * 100 > *t,
+                "{}: only {i}/{t} interior values",
+                layer.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn circuit_depends_only_on_the_architecture() {
+    let mut rng = Rng(7);
+    for widths in configs() {
+        let (a, b) = (
+            random_model(&mut rng, &widths),
+            random_model(&mut rng, &widths),
+        );
+        assert_ne!(a, b);
+        let (ca, cb) = (compile(&Arch::of(&a), false), compile(&Arch::of(&b), false));
+        let (mut fa, mut fb) = (Vec::new(), Vec::new());
+        gcnn::circuit::format::write_to(&ca, &mut fa).unwrap();
+        gcnn::circuit::format::write_to(&cb, &mut fb).unwrap();
+        assert_eq!(fa, fb, "byte-identical circuit files");
+        assert_eq!(ca.outputs().len(), 1);
+        assert_eq!(
+            ca.outputs()[0].len(),
+            4,
+            "the only output is the 4-bit class"
+        );
+    }
+}
+
+/// 64 images per bit-sliced pass, checked against the reference prediction.
+fn check_predictions(model: &Model, images: &[Image]) -> usize {
+    let arch = Arch::of(model);
+    let circuit = compile(&arch, false);
+    let garbler = encode_model(model);
+    let mut checked = 0;
+    for chunk in images.chunks(64) {
+        let mut groups: Vec<Vec<u64>> = Vec::new();
+        let per_image: Vec<Vec<bool>> = chunk.iter().map(|im| encode_image(&arch, im)).collect();
+        groups.push(
+            (0..per_image[0].len())
+                .map(|i| {
+                    per_image
+                        .iter()
+                        .enumerate()
+                        .fold(0, |w, (l, b)| w | u64::from(b[i]) << l)
+                })
+                .collect(),
+        );
+        let flat = inputs_for(&circuit, &garbler, per_image[0].clone());
+        for g in &flat[1..] {
+            groups.push(g.iter().map(|&b| if b { u64::MAX } else { 0 }).collect());
+        }
+        let out = circuit.eval_lanes(&groups).unwrap();
+        for (lane, image) in chunk.iter().enumerate() {
+            let class = out[0]
+                .iter()
+                .rev()
+                .fold(0u8, |acc, w| acc << 1 | (w >> lane & 1) as u8);
+            assert_eq!(class, model.predict(image), "image {checked}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[test]
+fn compiled_lenet_predicts_like_the_reference_on_many_images() {
+    let mut rng = Rng(99);
+    for widths in configs() {
+        let model = random_model(&mut rng, &widths);
+        let images = test_images(&mut rng, 256);
+        assert_eq!(check_predictions(&model, &images), 256);
+    }
+    assert_eq!(SIDE, 28);
+}
