@@ -508,6 +508,21 @@ fn owners_from_the_flag_or_the_binary_file() {
     for (file, owners) in [(&and, "e,e"), (&and, "g,g"), (&bin, "g,e"), (&bin, "e,e")] {
         assert_eq!(run(file, &v, &["--owners", owners]), ["1"], "{owners}");
     }
+    // With both groups the garbler's, the AND is a garbler half gate.
+    let out = gcnn(&[
+        "bristol",
+        and.to_str().unwrap(),
+        "--inputs",
+        "3",
+        "1",
+        "--owners",
+        "g,g",
+    ]);
+    assert!(
+        text(&out.stderr).contains("1 ANDs (0 half-gates, 1 garbler half gates)"),
+        "{}",
+        text(&out.stderr)
+    );
     // Stored owners e,g: group 0 is the evaluator's.
     assert_eq!(run(&bin, &v, &[]), ["1"]);
     let out = gcnn(&[
