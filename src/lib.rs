@@ -2,7 +2,7 @@
 //!
 //! Layers, each knowing only the ones above it in this list: [`crypto`] (blocks, fixed-key
 //! AES hashing, PRG) → [`channel`] → [`ot`] → [`garble`] → [`circuit`] → compiler → model →
-//! protocol. The binary (`src/main.rs`) only parses the command line and calls in.
+//! protocol → [`twopc`]. The binary (`src/main.rs`) only parses the command line and calls in.
 
 pub mod bench;
 pub mod channel;
@@ -16,3 +16,4 @@ pub mod mnist;
 pub mod model;
 pub mod ot;
 pub mod protocol;
+pub mod twopc;

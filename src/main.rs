@@ -3,12 +3,14 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{ArgGroup, Parser, Subcommand};
 use gcnn::circuit::Owner;
 use gcnn::circuit::file::{self, FileFormat};
 use gcnn::circuit::stats::Stats;
 use gcnn::cli::{accuracy, infer};
+use gcnn::twopc::{self, Mode};
 
 /// Private MNIST inference with garbled circuits.
 #[derive(Parser)]
@@ -41,6 +43,42 @@ enum Command {
         /// Owner of each input group of a Bristol input (see `convert`).
         #[arg(long, value_delimiter = ',')]
         owners: Option<Vec<Owner>>,
+    },
+    /// Run a circuit (either format) as a two-party computation and print its outputs.
+    ///
+    /// Input groups are unsigned integers supplied by their owners; the evaluator learns
+    /// the output groups and prints them as decimal integers on one line of stdout, the
+    /// garbler learns nothing. A cost summary goes to stderr.
+    ///
+    /// By default both parties run here, on two threads over loopback TCP. With --listen
+    /// this process is only the garbler and with --connect only the evaluator; both still
+    /// list one value per group and pass _ for each group the other party owns, e.g.
+    /// `gcnn bristol aes_128.txt --listen 127.0.0.1:7000 --inputs 0x2b7e… _` and
+    /// `gcnn bristol aes_128.txt --connect 127.0.0.1:7000 --inputs _ 0x6bc1…`.
+    Bristol {
+        /// Circuit to run (Bristol Fashion or binary).
+        file: PathBuf,
+        /// One value per input group, in group order: decimal or 0x-hex, fitting the
+        /// group's width; _ for a group the other process supplies.
+        #[arg(long, num_args = 0.., value_name = "V")]
+        inputs: Vec<String>,
+        /// Owner of each input group, e.g. `g,e` (g = garbler, e = evaluator). Default:
+        /// a binary file's stored owners; for Bristol, one group → e, otherwise g for
+        /// group 0 and e for the rest.
+        #[arg(long, value_delimiter = ',')]
+        owners: Option<Vec<Owner>>,
+        /// Be only the garbler and wait for the evaluator at ADDR (port 0 picks a free
+        /// port; the address is printed on stderr). Prints nothing on stdout.
+        #[arg(long, value_name = "ADDR", conflicts_with = "connect")]
+        listen: Option<String>,
+        /// Be only the evaluator and connect to the garbler at ADDR, retrying while it
+        /// is not yet listening.
+        #[arg(long, value_name = "ADDR")]
+        connect: Option<String>,
+        /// Seconds allowed for every network read and write and for the peer to connect.
+        #[arg(long, value_name = "SECS", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
     },
     /// Measure performance.
     Bench {
@@ -121,6 +159,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} ({})", file.display(), name(from));
             println!("content hash: {}", hex(&circuit.content_hash()));
             print!("{}", Stats::of(&circuit));
+        }
+        Command::Bristol {
+            file,
+            inputs,
+            owners,
+            listen,
+            connect,
+            timeout,
+        } => {
+            let circuit = twopc::load(&file, owners.as_deref())?;
+            let mode = match (listen, connect) {
+                (Some(addr), _) => Mode::Listen(addr),
+                (None, Some(addr)) => Mode::Connect(addr),
+                (None, None) => Mode::Local,
+            };
+            let outcome = twopc::run(
+                &circuit,
+                &inputs,
+                &mode,
+                Duration::from_secs(timeout),
+                |addr| eprintln!("listening on {addr}"),
+            )?;
+            if let Some(line) = outcome.outputs_line() {
+                println!("{line}");
+            }
+            eprintln!("{}", outcome.summary);
         }
         Command::Bench {
             what: BenchCommand::Gates { ands },

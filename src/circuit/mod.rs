@@ -54,6 +54,16 @@ impl std::str::FromStr for Owner {
     }
 }
 
+impl std::fmt::Display for Owner {
+    /// `garbler` or `evaluator`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Owner::Garbler => "garbler",
+            Owner::Evaluator => "evaluator",
+        })
+    }
+}
+
 /// A group of consecutive input wires supplied by one party.
 ///
 /// A group is read as an unsigned integer: bit `i` is the group's `i`-th wire.
@@ -161,6 +171,22 @@ impl Circuit {
             outputs,
             sections,
         })
+    }
+
+    /// The same circuit with input group `g` owned by `owners[g]`.
+    ///
+    /// Fails if `owners` does not name exactly one owner per input group.
+    pub fn with_owners(mut self, owners: &[Owner]) -> Result<Self, CircuitError> {
+        if owners.len() != self.inputs.len() {
+            return Err(CircuitError::InputGroupCount {
+                expected: self.inputs.len(),
+                got: owners.len(),
+            });
+        }
+        for (group, &owner) in self.inputs.iter_mut().zip(owners) {
+            group.owner = owner;
+        }
+        Ok(self)
     }
 
     /// The input groups, in wire order.

@@ -2,6 +2,7 @@
 //! a deterministic PRNG and a random-circuit generator.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod sha256;
 pub mod twoparty;
 
 use std::path::PathBuf;
