@@ -80,6 +80,61 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
     },
+    /// Compile the model's architecture to a circuit file (weights play no part).
+    Compile {
+        /// Model directory (model.json and .npy tensors).
+        #[arg(long, default_value = "models/lenet")]
+        model: PathBuf,
+        /// Circuit file to write.
+        #[arg(long, default_value = CIRCUIT)]
+        out: PathBuf,
+    },
+    /// Serve private inference as the model owner (the garbler).
+    ///
+    /// Logs one line per session on stderr (peer, outcome, time, bytes); never a label,
+    /// key or weight.
+    Garbler {
+        /// Model directory (model.json and .npy tensors).
+        #[arg(long, default_value = "models/lenet")]
+        model: PathBuf,
+        /// Circuit file to check against the model (default: compile from the model).
+        #[arg(long)]
+        circuit: Option<PathBuf>,
+        /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
+        #[arg(long)]
+        listen: String,
+        /// Serve one session, then exit (non-zero if it failed).
+        #[arg(long, conflicts_with = "sessions")]
+        once: bool,
+        /// Serve N sessions, then exit (non-zero if any failed).
+        #[arg(long, value_name = "N")]
+        sessions: Option<usize>,
+        /// Seconds allowed for every network read and write.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
+    },
+    /// Classify an image privately as the client (the evaluator); needs no model.
+    #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
+    Evaluator {
+        /// Circuit file (the same one the garbler uses).
+        #[arg(long, default_value = CIRCUIT)]
+        circuit: PathBuf,
+        /// Address of the garbler.
+        #[arg(long)]
+        connect: String,
+        /// Classify image N of the MNIST test set.
+        #[arg(long, value_name = "N")]
+        mnist_index: Option<usize>,
+        /// Directory with the MNIST test set (for --mnist-index).
+        #[arg(long, default_value = "models/mnist", requires = "mnist_index")]
+        mnist: PathBuf,
+        /// A 28x28 8-bit grayscale PNG or a (28, 28) uint8 .npy, white digit on black.
+        #[arg(long, value_name = "FILE")]
+        image: Option<PathBuf>,
+        /// Seconds allowed for connecting and for every network read and write.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -117,6 +172,9 @@ enum Command {
         image: Option<PathBuf>,
     },
 }
+
+/// Default location of the compiled LeNet circuit.
+const CIRCUIT: &str = "circuits/lenet.circ";
 
 #[derive(Subcommand)]
 enum BenchCommand {
@@ -191,6 +249,61 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             eprintln!("measuring (a few seconds)…");
             println!("{}", gcnn::bench::gates(ands)?);
+        }
+        Command::Compile { model, out } => {
+            gcnn::cli::compile::run(&model, &out, &mut io::stderr())?;
+            println!("wrote {}", out.display());
+        }
+        Command::Garbler {
+            model,
+            circuit,
+            listen,
+            once,
+            sessions,
+            timeout,
+        } => {
+            eprintln!("loading {} and compiling its circuit …", model.display());
+            let owner = gcnn::cli::garbler::owner(&model, circuit.as_deref())?;
+            let listener = twopc::net::bind(&listen)?;
+            let addr = listener.local_addr()?;
+            eprintln!("listening on {addr}");
+            let sessions = if once { Some(1) } else { sessions };
+            let timeout = Duration::from_secs(timeout);
+            let failed =
+                gcnn::cli::garbler::serve(&owner, &listener, sessions, timeout, &mut io::stderr())?;
+            if failed > 0 {
+                anyhow::bail!("{failed} session(s) failed");
+            }
+        }
+        Command::Evaluator {
+            circuit,
+            connect,
+            mnist_index,
+            mnist,
+            image,
+            timeout,
+        } => {
+            let source = match (mnist_index, image) {
+                (Some(index), _) => infer::ImageSource::Mnist { dir: mnist, index },
+                (None, Some(path)) => infer::ImageSource::File(path),
+                (None, None) => anyhow::bail!("give --mnist-index N or --image FILE"),
+            };
+            let timeout = Duration::from_secs(timeout);
+            let result = gcnn::cli::evaluator::run(&circuit, &connect, &source, timeout)?;
+            let r = &result.report;
+            eprintln!(
+                "private inference: {:.3} s (OT {:.3} s, evaluation {:.3} s), sent {} B, received {} B",
+                r.total.as_secs_f64(),
+                r.ot.as_secs_f64(),
+                r.gates.as_secs_f64(),
+                r.bytes_sent,
+                r.bytes_received
+            );
+            let mut out = io::stdout();
+            if let Some(label) = result.label {
+                writeln!(out, "label: {label}")?;
+            }
+            writeln!(out, "prediction: {}", result.prediction)?;
         }
         Command::Accuracy {
             model,

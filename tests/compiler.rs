@@ -207,7 +207,7 @@ fn compiled_lenet_matches_the_reference_layer_by_layer() {
         let garbler = encode_model(&model);
         let (mut interior, mut total) = (vec![0; model.layers.len()], vec![0; model.layers.len()]);
         for image in test_images(&mut rng, 4) {
-            let inputs = inputs_for(&circuit, &garbler, encode_image(&arch, &image));
+            let inputs = inputs_for(&circuit, &garbler, encode_image(arch.input_bits, &image));
             let outputs = circuit.eval(&inputs).unwrap();
             let trace = model.trace(&image);
             for (k, t) in trace.iter().enumerate() {
@@ -272,7 +272,10 @@ fn check_predictions(model: &Model, images: &[Image]) -> usize {
     let mut checked = 0;
     for chunk in images.chunks(64) {
         let mut groups: Vec<Vec<u64>> = Vec::new();
-        let per_image: Vec<Vec<bool>> = chunk.iter().map(|im| encode_image(&arch, im)).collect();
+        let per_image: Vec<Vec<bool>> = chunk
+            .iter()
+            .map(|im| encode_image(arch.input_bits, im))
+            .collect();
         groups.push(
             (0..per_image[0].len())
                 .map(|i| {

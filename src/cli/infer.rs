@@ -31,7 +31,7 @@ pub struct Inference {
 }
 
 /// Loads the image described by `source`, with its label if it has one.
-fn load(source: &ImageSource) -> Result<(Image, Option<u8>), CliError> {
+pub(crate) fn load(source: &ImageSource) -> Result<(Image, Option<u8>), CliError> {
     match source {
         ImageSource::File(path) => Ok((read_image(path)?, None)),
         ImageSource::Mnist { dir, index } => {

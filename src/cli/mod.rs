@@ -1,6 +1,9 @@
 //! The logic behind the `gcnn` subcommands; `src/main.rs` only parses arguments.
 
 pub mod accuracy;
+pub mod compile;
+pub mod evaluator;
+pub mod garbler;
 pub mod infer;
 
 use thiserror::Error;
@@ -35,4 +38,27 @@ pub enum CliError {
     /// Writing progress or results failed.
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+    /// A file or directory could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The path.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The circuit file is unusable or inconsistent.
+    #[error(transparent)]
+    Inference(#[from] crate::inference::InferenceError),
+    /// The circuit file could not be read or written.
+    #[error(transparent)]
+    File(#[from] crate::circuit::file::FileError),
+    /// Connecting or listening failed.
+    #[error(transparent)]
+    Net(#[from] crate::twopc::TwoPcError),
+    /// Accepting a client failed.
+    #[error("cannot accept a connection: {0}")]
+    Accept(#[source] std::io::Error),
+    /// The session failed.
+    #[error(transparent)]
+    Protocol(#[from] crate::protocol::ProtocolError),
 }

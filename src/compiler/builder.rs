@@ -1,36 +1,6 @@
 //! Circuit construction with constant folding, structural hashing and dead-gate removal.
 
 use crate::circuit::{Circuit, Gate, InputGroup, Section, WireId};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// A multiply-rotate hasher for the gate cache: keys are small integers from our own
-/// compiler, not attacker-chosen, so SipHash's flooding resistance buys nothing and
-/// costs most of the compile time.
-#[derive(Default)]
-struct GateHasher(u64);
-
-impl Hasher for GateHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(26) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type GateCache = HashMap<Gate, WireId, BuildHasherDefault<GateHasher>>;
 
 /// A bit during construction: a public constant (folded away) or a circuit wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,14 +13,14 @@ pub enum Bit {
 
 /// Builds a [`Circuit`] gate by gate.
 ///
-/// Every gate method folds constants (`x ∧ 0 = 0`, `x ⊕ 1 = ¬x`, …), reuses an identical
-/// earlier gate instead of emitting a twin, and [`Builder::finish`] drops every gate that
-/// no output depends on — so gadgets can be written plainly and still cost the minimum.
+/// Every gate method folds constants (`x ∧ 0 = 0`, `x ⊕ 1 = ¬x`, `¬¬x = x`, …) and
+/// [`Builder::finish`] drops every gate that no output depends on — so gadgets can be
+/// written plainly and still cost the minimum. There is no structural hashing: on the
+/// LeNet it found no duplicate XOR or AND, and its table doubled compile memory.
 pub struct Builder {
     inputs: Vec<InputGroup>,
     num_inputs: u32,
     gates: Vec<Gate>,
-    cache: GateCache,
     sections: Vec<(String, u32)>,
 }
 
@@ -73,19 +43,14 @@ impl Builder {
             inputs,
             num_inputs: next,
             gates: Vec::new(),
-            cache: GateCache::default(),
             sections: Vec::new(),
         };
         (builder, bits)
     }
 
     fn emit(&mut self, gate: Gate) -> Bit {
-        if let Some(&w) = self.cache.get(&gate) {
-            return Bit::Wire(w);
-        }
         let w = WireId(self.num_inputs + self.gates.len() as u32);
         self.gates.push(gate);
-        self.cache.insert(gate, w);
         Bit::Wire(w)
     }
 
@@ -96,7 +61,7 @@ impl Builder {
             (Bit::Const(false), w) | (w, Bit::Const(false)) => w,
             (Bit::Const(true), w) | (w, Bit::Const(true)) => self.not(w),
             (Bit::Wire(x), Bit::Wire(y)) if x == y => Bit::Const(false),
-            (Bit::Wire(x), Bit::Wire(y)) => self.emit(Gate::Xor(x.min(y), x.max(y))),
+            (Bit::Wire(x), Bit::Wire(y)) => self.emit(Gate::Xor(x, y)),
         }
     }
 
@@ -107,7 +72,7 @@ impl Builder {
             (Bit::Const(false), _) | (_, Bit::Const(false)) => Bit::Const(false),
             (Bit::Const(true), w) | (w, Bit::Const(true)) => w,
             (Bit::Wire(x), Bit::Wire(y)) if x == y => a,
-            (Bit::Wire(x), Bit::Wire(y)) => self.emit(Gate::And(x.min(y), x.max(y))),
+            (Bit::Wire(x), Bit::Wire(y)) => self.emit(Gate::And(x, y)),
         }
     }
 

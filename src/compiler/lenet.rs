@@ -394,12 +394,12 @@ pub fn encode_model(model: &Model) -> Vec<bool> {
     bits
 }
 
-/// The evaluator's input bits for `image`: each pixel `p >> (8 − input_bits)`.
-pub fn encode_image(arch: &Arch, image: &Image) -> Vec<bool> {
-    let shift = 8 - arch.input_bits;
+/// The evaluator's input bits for `image`: each pixel `p >> (8 − input_bits)`, LSB first.
+pub fn encode_image(input_bits: u32, image: &Image) -> Vec<bool> {
+    let shift = 8 - input_bits;
     image
         .iter()
         .flatten()
-        .flat_map(|&p| (0..arch.input_bits).map(move |j| (p >> shift) >> j & 1 == 1))
+        .flat_map(|&p| (0..input_bits).map(move |j| (p >> shift) >> j & 1 == 1))
         .collect()
 }

@@ -14,7 +14,7 @@
 
 mod error;
 mod inputs;
-mod net;
+pub mod net;
 mod summary;
 
 pub use error::TwoPcError;

@@ -1,0 +1,39 @@
+//! `gcnn evaluator`: the client classifies one image privately.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::CliError;
+use super::infer::{ImageSource, load};
+use crate::channel::TcpChannel;
+use crate::inference::{PublicCircuit, classify};
+use crate::protocol::SessionReport;
+
+/// A private classification's outcome.
+pub struct PrivateInference {
+    /// The class the evaluator decoded.
+    pub prediction: u8,
+    /// The true class, for test-set images.
+    pub label: Option<u8>,
+    /// Costs seen by the evaluator.
+    pub report: SessionReport,
+}
+
+/// Connects to the garbler at `addr` and classifies the image from `source`.
+pub fn run(
+    circuit: &Path,
+    addr: &str,
+    source: &ImageSource,
+    timeout: Duration,
+) -> Result<PrivateInference, CliError> {
+    let public = PublicCircuit::load(circuit)?;
+    let (image, label) = load(source)?;
+    let stream = crate::twopc::net::connect_within(addr, timeout)?;
+    let channel = TcpChannel::new(stream, timeout).map_err(crate::protocol::ProtocolError::from)?;
+    let (prediction, report) = classify(&public, channel, &image)?;
+    Ok(PrivateInference {
+        prediction,
+        label,
+        report,
+    })
+}
