@@ -65,27 +65,23 @@ impl IknpSender {
         m: usize,
     ) -> Result<Vec<Block>, OtError> {
         let s = self.delta.block().0;
-        let mut out = Vec::with_capacity(m);
-        let mut done = 0;
-        while done < m {
-            let n = (m - done).min(BATCH);
+        let mut rows = Vec::with_capacity(m);
+        let stride = padded(m.min(BATCH)) / 8;
+        let (mut q, mut u) = (vec![0u8; BASE_OTS * stride], vec![0u8; stride]);
+        for start in (0..m).step_by(BATCH) {
+            let n = (m - start).min(BATCH);
             let bytes = padded(n) / 8;
-            let mut cols = Vec::with_capacity(BASE_OTS);
-            let mut u = vec![0u8; bytes];
             for (i, prg) in self.columns.iter_mut().enumerate() {
-                let mut q = vec![0u8; bytes];
-                prg.fill_bytes(&mut q);
-                channel.read_bytes(&mut u)?;
+                let col = &mut q[i * stride..i * stride + bytes];
+                prg.fill_bytes(col);
+                channel.read_bytes(&mut u[..bytes])?;
                 if s >> i & 1 == 1 {
-                    q.iter_mut().zip(&u).for_each(|(q, u)| *q ^= u);
+                    col.iter_mut().zip(&u).for_each(|(q, u)| *q ^= u);
                 }
-                cols.push(q);
             }
-            let rows = columns_to_rows(&cols, padded(n));
-            out.extend(rows[..n].iter().map(|&r| Block(r)));
-            done += n;
+            columns_to_rows(&q, stride, n, &mut rows);
         }
-        Ok(out)
+        Ok(rows.into_iter().map(Block).collect())
     }
 
     /// Chosen-message OT: the receiver learns `messages[j][r_j]` and nothing about the
@@ -137,27 +133,25 @@ impl IknpReceiver {
         channel: &mut C,
         choices: &[bool],
     ) -> Result<Vec<Block>, OtError> {
-        let mut out = Vec::with_capacity(choices.len());
+        let mut rows = Vec::with_capacity(choices.len());
+        let stride = padded(choices.len().min(BATCH)) / 8;
+        let (mut t, mut u) = (vec![0u8; BASE_OTS * stride], vec![0u8; stride]);
         for batch in choices.chunks(BATCH) {
             let bytes = padded(batch.len()) / 8;
             let r = pack_bits(batch, bytes);
-            let mut cols = Vec::with_capacity(BASE_OTS);
-            let mut u = vec![0u8; bytes];
-            for [g0, g1] in self.columns.iter_mut() {
-                let mut t = vec![0u8; bytes];
-                g0.fill_bytes(&mut t);
-                g1.fill_bytes(&mut u);
-                for ((u, t), r) in u.iter_mut().zip(&t).zip(&r) {
+            for (i, [g0, g1]) in self.columns.iter_mut().enumerate() {
+                let col = &mut t[i * stride..i * stride + bytes];
+                g0.fill_bytes(col);
+                g1.fill_bytes(&mut u[..bytes]);
+                for ((u, t), r) in u.iter_mut().zip(col.iter()).zip(&r) {
                     *u ^= t ^ r;
                 }
-                channel.write_bytes(&u)?;
-                cols.push(t);
+                channel.write_bytes(&u[..bytes])?;
             }
-            let rows = columns_to_rows(&cols, padded(batch.len()));
-            out.extend(rows[..batch.len()].iter().map(|&t| Block(t)));
+            columns_to_rows(&t, stride, batch.len(), &mut rows);
         }
         channel.flush()?;
-        Ok(out)
+        Ok(rows.into_iter().map(Block).collect())
     }
 
     /// Chosen-message OT: returns `messages[j][choices[j]]` of the sender's pairs.

@@ -16,28 +16,30 @@ const MASKS: [(usize, u128); 7] = [
 /// 7 levels of 64 masked swaps.
 pub fn transpose_128(m: &mut [u128; 128]) {
     for (j, mask) in MASKS {
-        for k in (0..128).filter(|k| k & j == 0) {
-            let t = ((m[k] >> j) ^ m[k + j]) & mask;
-            m[k] ^= t << j;
-            m[k + j] ^= t;
+        for base in (0..128).step_by(2 * j) {
+            for k in base..base + j {
+                let t = ((m[k] >> j) ^ m[k + j]) & mask;
+                m[k] ^= t << j;
+                m[k + j] ^= t;
+            }
         }
     }
 }
 
-/// Turns 128 columns of `rows` bits each (`columns[i]` holds column `i`, bit `r` at byte
-/// `r / 8`, bit `r % 8`) into `rows` 128-bit rows. `rows` must be a multiple of 128.
-pub fn columns_to_rows(columns: &[Vec<u8>], rows: usize) -> Vec<u128> {
-    debug_assert!(columns.len() == 128 && rows % 128 == 0);
-    let mut out = Vec::with_capacity(rows);
-    for block in 0..rows / 128 {
+/// Appends `rows` 128-bit rows to `out`, read from 128 columns laid out back to back in
+/// `columns` (column `i` is `columns[i·stride..(i+1)·stride]`, row `r` at byte `r / 8`,
+/// bit `r % 8`). Only the first `rows` rows are kept; `stride` covers a multiple of 128.
+pub fn columns_to_rows(columns: &[u8], stride: usize, rows: usize, out: &mut Vec<u128>) {
+    debug_assert!(columns.len() == 128 * stride && stride % 16 == 0 && rows <= 8 * stride);
+    for block in 0..rows.div_ceil(128) {
         let mut m: [u128; 128] = std::array::from_fn(|i| {
-            let bytes = &columns[i][16 * block..16 * block + 16];
-            u128::from_le_bytes(bytes.try_into().expect("16-byte slice"))
+            let at = i * stride + 16 * block;
+            u128::from_le_bytes(columns[at..at + 16].try_into().expect("16-byte slice"))
         });
         transpose_128(&mut m);
-        out.extend_from_slice(&m);
+        let keep = (rows - 128 * block).min(128);
+        out.extend_from_slice(&m[..keep]);
     }
-    out
 }
 
 #[cfg(test)]
