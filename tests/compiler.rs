@@ -313,3 +313,40 @@ fn compiled_lenet_predicts_like_the_reference_on_many_images() {
     }
     assert_eq!(SIDE, 28);
 }
+
+/// The committed default model on the whole committed test set: the circuit's class is
+/// the reference's on every one of the 10 000 images.
+#[test]
+fn default_model_circuit_matches_the_reference_on_all_test_images() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("models/lenet");
+    if !dir.join("model.json").is_file() {
+        eprintln!("SKIPPED: {} not found", dir.display());
+        return;
+    }
+    let model = Model::load(&dir).expect("the committed model loads");
+    let set = gcnn::mnist::read_test_set(&root.join("models/mnist")).expect("test set");
+    assert_eq!(set.images.len(), 10_000);
+    assert_eq!(check_predictions(&model, &set.images), 10_000);
+    // And layer by layer on a few real digits.
+    let circuit = compile(&Arch::of(&model), true);
+    let garbler = encode_model(&model);
+    for image in set.images.iter().take(3) {
+        let inputs = inputs_for(&circuit, &garbler, encode_image(model.input_bits, image));
+        let outputs = circuit.eval(&inputs).unwrap();
+        let want: Vec<i64> = model
+            .trace(image)
+            .iter()
+            .flat_map(|t| t.iter().copied())
+            .collect();
+        let got: Vec<i64> = outputs[1..]
+            .iter()
+            .zip(&want)
+            .map(|(bits, _)| unsigned(bits))
+            .collect();
+        let logits = want.len() - 10;
+        assert_eq!(got[..logits], want[..logits], "activations, layer by layer");
+        let signed_logits: Vec<i64> = outputs[1 + logits..].iter().map(|b| signed(b)).collect();
+        assert_eq!(signed_logits, want[logits..], "logits");
+    }
+}
