@@ -1,6 +1,7 @@
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, FixedKeyAes, Label, Tweak};
+use zeroize::Zeroizing;
 
 /// The evaluator: holds one label per live wire and reads each table just before use.
 pub struct Evaluator<C> {
@@ -62,7 +63,8 @@ impl<C: Channel> Evaluator<C> {
         garbler_inputs: &[Label],
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
-        let mut labels = vec![Label::default(); program.num_slots()];
+        // Wiped on every exit, error paths included.
+        let mut labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
         let inputs = program
             .garbler_inputs()
             .iter()

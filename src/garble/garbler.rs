@@ -1,6 +1,7 @@
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Delta, FixedKeyAes, Label, Tweak};
+use zeroize::Zeroizing;
 
 /// The garbler: knows Δ and every wire's zero label, writes garbled tables as it goes.
 pub struct Garbler<C> {
@@ -98,9 +99,10 @@ impl<C: Channel> Garbler<C> {
         garbler_values: &[bool],
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
-        let mut labels = vec![Label::default(); program.num_slots()];
+        // Wiped on every exit, error paths included.
+        let mut labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
         // Clear values of the wires the garbler knows; meaningless on the others.
-        let mut clear = vec![false; program.num_slots()];
+        let mut clear = Zeroizing::new(vec![false; program.num_slots()]);
         for ((&slot, &zero), &v) in program
             .garbler_inputs()
             .iter()

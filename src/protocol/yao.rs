@@ -6,6 +6,7 @@ use crate::crypto::{Delta, Label, Prg, random_seed};
 use crate::garble::{Evaluator, Garbler, Program, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
 use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
 
 /// What a session cost, as seen by one party.
 #[derive(Clone, Debug, Default)]
@@ -57,15 +58,17 @@ pub fn run_garbler<C: Channel>(
 
     let delta = Delta::new(random_seed()?);
     let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
-    let evaluator_zeros: Vec<Label> = ot
-        .extend_correlated(&mut channel, program.evaluator_inputs().len())?
-        .into_iter()
-        .map(Label)
-        .collect();
+    let evaluator_zeros: Zeroizing<Vec<Label>> = Zeroizing::new(
+        ot.extend_correlated(&mut channel, program.evaluator_inputs().len())?
+            .into_iter()
+            .map(Label)
+            .collect(),
+    );
     let ot_done = Instant::now();
 
     let mut prg = Prg::from_os()?;
-    let garbler_zeros: Vec<Label> = inputs.iter().map(|_| Label(prg.block())).collect();
+    let garbler_zeros: Zeroizing<Vec<Label>> =
+        Zeroizing::new(inputs.iter().map(|_| Label(prg.block())).collect());
     let mut garbler = Garbler::new(&mut channel, delta);
     for (&zero, &v) in garbler_zeros.iter().zip(inputs) {
         let label = garbler.encode(zero, v);
@@ -98,11 +101,12 @@ pub fn run_evaluator<C: Channel>(
     handshake(program, circuit_hash).exchange(&mut channel)?;
 
     let mut ot = IknpReceiver::setup(&mut channel)?;
-    let own: Vec<Label> = ot
-        .extend_correlated(&mut channel, inputs)?
-        .into_iter()
-        .map(Label)
-        .collect();
+    let own: Zeroizing<Vec<Label>> = Zeroizing::new(
+        ot.extend_correlated(&mut channel, inputs)?
+            .into_iter()
+            .map(Label)
+            .collect(),
+    );
     let ot_done = Instant::now();
 
     let mut theirs = vec![crate::crypto::Block::ZERO; program.garbler_inputs().len()];
