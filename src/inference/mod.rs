@@ -24,6 +24,8 @@ use std::path::Path;
 
 /// Output bits of the class.
 const CLASS_BITS: usize = 4;
+/// Number of classes: a decoded class at or above this means the garbler lied.
+const CLASSES: u8 = 10;
 
 /// The public side of the computation: the LeNet circuit's garbling program and hash.
 /// The gate list itself is dropped once planned: both roles only need the program.

@@ -22,6 +22,9 @@ pub enum ProtocolError {
         /// Bits given.
         got: usize,
     },
+    /// The decoded output is impossible for the circuit: the peer garbled something else.
+    #[error("peer's garbled circuit produced an impossible output: {0}")]
+    InvalidOutput(String),
     /// The operating system could not supply randomness.
     #[error("no OS randomness: {0}")]
     Randomness(#[from] getrandom::Error),
