@@ -137,5 +137,8 @@ pub fn classify<C: Channel>(
         .iter()
         .rev()
         .fold(0u8, |acc, &b| acc << 1 | u8::from(b));
+    if class >= CLASSES {
+        return Err(ProtocolError::InvalidOutput(format!("class {class}")));
+    }
     Ok((class, report))
 }
