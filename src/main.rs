@@ -148,10 +148,25 @@ enum Command {
         #[command(flatten)]
         setup: SetupArgs,
     },
-    /// Measure performance.
+    /// Measure private inference (or, with `gates`, gate and OT throughput).
+    ///
+    /// Classifies N random test images (indices from the OS generator) with the garbler
+    /// as a separate child process and this process as the evaluator, then reports
+    /// latency, bytes each way, gate counts, the time split of each role, each role's
+    /// peak memory and agreement with the plaintext model.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
         #[command(subcommand)]
-        what: BenchCommand,
+        what: Option<BenchCommand>,
+        /// How many private inferences to run.
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        images: u64,
+        /// Also print the results as one JSON object on the last line of stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        setup: SetupArgs,
     },
     /// Accuracy of the integer reference model on the MNIST test set.
     Accuracy {
@@ -286,7 +301,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{}", outcome.summary);
         }
         Command::Bench {
-            what: BenchCommand::Gates { ands },
+            what: None,
+            images,
+            json,
+            setup,
+        } => {
+            let (setup, timeout) = setup.split();
+            let images = usize::try_from(images)?;
+            let result = gcnn::cli::bench::run(&setup, images, timeout, &mut io::stderr())?;
+            let mut out = io::stdout();
+            write!(out, "{result}")?;
+            if json {
+                writeln!(out, "{}", result.to_json())?;
+            }
+        }
+        Command::Bench {
+            what: Some(BenchCommand::Gates { ands }),
+            ..
         } => {
             eprintln!("measuring (a few seconds)…");
             println!("{}", gcnn::bench::gates(ands)?);
