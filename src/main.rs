@@ -135,10 +135,38 @@ enum Command {
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
     },
-    /// Measure performance.
+    /// Classify a few test digits privately, both roles in this process over loopback TCP.
+    ///
+    /// Compiles the circuit first if its file is missing, starts the garbler (model owner)
+    /// on a background thread and, as the evaluator, prints for each digit the true label,
+    /// the private prediction, the plaintext model's prediction, bytes each way and time.
+    Demo {
+        /// How many test digits to classify (the first N of the test set).
+        #[arg(long, value_name = "N", default_value_t = 5,
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        images: u64,
+        #[command(flatten)]
+        setup: SetupArgs,
+    },
+    /// Measure private inference (or, with `gates`, gate and OT throughput).
+    ///
+    /// Classifies N random test images (indices from the OS generator) with the garbler
+    /// as a separate child process and this process as the evaluator, then reports
+    /// latency, bytes each way, gate counts, the time split of each role, each role's
+    /// peak memory and agreement with the plaintext model.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
         #[command(subcommand)]
-        what: BenchCommand,
+        what: Option<BenchCommand>,
+        /// How many private inferences to run.
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        images: u64,
+        /// Also print the results as one JSON object on the last line of stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        setup: SetupArgs,
     },
     /// Accuracy of the integer reference model on the MNIST test set.
     Accuracy {
@@ -171,6 +199,34 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         image: Option<PathBuf>,
     },
+}
+
+/// Model, test set and circuit for `demo` and `bench`.
+#[derive(clap::Args)]
+struct SetupArgs {
+    /// Model directory (model.json and .npy tensors).
+    #[arg(long, default_value = "models/lenet")]
+    model: PathBuf,
+    /// Directory with the MNIST test set.
+    #[arg(long, default_value = "models/mnist")]
+    mnist: PathBuf,
+    /// Circuit file (compiled from the model if missing).
+    #[arg(long, default_value = CIRCUIT)]
+    circuit: PathBuf,
+    /// Seconds allowed for every network read and write and for connecting.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    timeout: u64,
+}
+
+impl SetupArgs {
+    fn split(self) -> (gcnn::cli::Setup, Duration) {
+        let setup = gcnn::cli::Setup {
+            model: self.model,
+            mnist: self.mnist,
+            circuit: self.circuit,
+        };
+        (setup, Duration::from_secs(self.timeout))
+    }
 }
 
 /// Default location of the compiled LeNet circuit.
@@ -245,10 +301,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{}", outcome.summary);
         }
         Command::Bench {
-            what: BenchCommand::Gates { ands },
+            what: None,
+            images,
+            json,
+            setup,
+        } => {
+            let (setup, timeout) = setup.split();
+            let images = usize::try_from(images)?;
+            let result = gcnn::cli::bench::run(&setup, images, timeout, &mut io::stderr())?;
+            let mut out = io::stdout();
+            write!(out, "{result}")?;
+            if json {
+                writeln!(out, "{}", result.to_json())?;
+            }
+        }
+        Command::Bench {
+            what: Some(BenchCommand::Gates { ands }),
+            ..
         } => {
             eprintln!("measuring (a few seconds)…");
             println!("{}", gcnn::bench::gates(ands)?);
+        }
+        Command::Demo { images, setup } => {
+            let (setup, timeout) = setup.split();
+            let images = usize::try_from(images)?;
+            gcnn::cli::demo::run(
+                &setup,
+                images,
+                timeout,
+                &mut io::stderr(),
+                &mut io::stdout(),
+            )?;
         }
         Command::Compile { model, out } => {
             gcnn::cli::compile::run(&model, &out, &mut io::stderr())?;

@@ -7,7 +7,8 @@ use super::CliError;
 use super::infer::{ImageSource, load};
 use crate::channel::TcpChannel;
 use crate::inference::{PublicCircuit, classify};
-use crate::protocol::SessionReport;
+use crate::mnist::Image;
+use crate::protocol::{ProtocolError, SessionReport};
 
 /// A private classification's outcome.
 pub struct PrivateInference {
@@ -28,12 +29,23 @@ pub fn run(
 ) -> Result<PrivateInference, CliError> {
     let public = PublicCircuit::load(circuit)?;
     let (image, label) = load(source)?;
-    let stream = crate::twopc::net::connect_within(addr, timeout)?;
-    let channel = TcpChannel::new(stream, timeout).map_err(crate::protocol::ProtocolError::from)?;
-    let (prediction, report) = classify(&public, channel, &image)?;
+    let (prediction, report) = connect_and_classify(&public, addr, &image, timeout)?;
     Ok(PrivateInference {
         prediction,
         label,
         report,
     })
+}
+
+/// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
+/// classifies `image` privately.
+pub fn connect_and_classify(
+    public: &PublicCircuit,
+    addr: &str,
+    image: &Image,
+    timeout: Duration,
+) -> Result<(u8, SessionReport), CliError> {
+    let stream = crate::twopc::net::connect_within(addr, timeout)?;
+    let channel = TcpChannel::new(stream, timeout).map_err(ProtocolError::from)?;
+    Ok(classify(public, channel, image)?)
 }

@@ -1,16 +1,73 @@
 //! The logic behind the `gcnn` subcommands; `src/main.rs` only parses arguments.
 
 pub mod accuracy;
+pub mod bench;
 pub mod compile;
+pub mod demo;
 pub mod evaluator;
 pub mod garbler;
 pub mod infer;
 
+use std::io::Write;
+use std::path::PathBuf;
+
 use thiserror::Error;
 
 use crate::image::ImageError;
-use crate::mnist::MnistError;
-use crate::model::ModelError;
+use crate::inference::PublicCircuit;
+use crate::mnist::{Dataset, MnistError};
+use crate::model::{Model, ModelError};
+
+/// `bytes` for people: B, kB or MB (decimal units).
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.2} MB", bytes as f64 / 1e6),
+    }
+}
+
+/// Where `gcnn demo` and `gcnn bench` find the model, the test set and the circuit.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    /// Model directory (model.json and .npy tensors).
+    pub model: PathBuf,
+    /// Directory with the MNIST test set.
+    pub mnist: PathBuf,
+    /// Circuit file, compiled from the model if missing.
+    pub circuit: PathBuf,
+}
+
+/// What [`Setup::load`] returns: the model, the test set and the public circuit.
+pub struct Loaded {
+    /// The model, for plaintext predictions and the garbler's weights.
+    pub model: Model,
+    /// The MNIST test set.
+    pub test_set: Dataset,
+    /// The circuit the evaluator runs.
+    pub public: PublicCircuit,
+}
+
+impl Setup {
+    /// Loads everything, compiling the circuit first if its file is missing; progress
+    /// goes to `log`. Fails if the test set has fewer than `images` images.
+    pub fn load(&self, images: usize, log: &mut impl Write) -> Result<Loaded, CliError> {
+        let public = compile::ensure(&self.model, &self.circuit, log)?;
+        let model = Model::load(&self.model)?;
+        let test_set = crate::mnist::read_test_set(&self.mnist)?;
+        if images == 0 || test_set.images.len() < images {
+            return Err(CliError::TooManyImages {
+                asked: images,
+                len: test_set.images.len(),
+            });
+        }
+        Ok(Loaded {
+            model,
+            test_set,
+            public,
+        })
+    }
+}
 
 /// Why a subcommand failed.
 #[derive(Debug, Error)]
@@ -32,6 +89,20 @@ pub enum CliError {
         /// Number of images available.
         len: usize,
     },
+    /// `--images` is zero or more than the test set holds.
+    #[error("--images {asked}: need 1 to {len} (the test set's size)")]
+    TooManyImages {
+        /// Images asked for.
+        asked: usize,
+        /// Images in the test set.
+        len: usize,
+    },
+    /// The garbler child process of `gcnn bench` could not be started or failed.
+    #[error("garbler process: {0}")]
+    Garbler(String),
+    /// The operating system's random generator failed.
+    #[error("cannot draw random image indices: {0}")]
+    Random(#[from] getrandom::Error),
     /// Nothing to measure.
     #[error("no images to evaluate (--limit 0 or an empty test set)")]
     NoImages,

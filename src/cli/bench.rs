@@ -1,0 +1,341 @@
+//! `gcnn bench`: private inferences of random test images with the garbler in a separate
+//! child process, so each role's time, traffic and peak memory are measured on its own.
+//!
+//! This process is the evaluator. The garbler is `gcnn garbler --sessions N` started from
+//! the current executable; its listening address and its per-session costs come from
+//! its stderr log lines ([`SessionLog`]), which carry sizes and times only.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::evaluator::connect_and_classify;
+use super::garbler::SessionLog;
+use super::{CliError, Setup, human_bytes};
+
+/// Results of [`run`]; times in milliseconds are medians over the images unless named.
+#[derive(Clone, Debug)]
+pub struct InferenceBench {
+    /// CPU model and logical cores of this machine.
+    pub machine: String,
+    /// The test-set indices classified, in order.
+    pub indices: Vec<usize>,
+    /// Private predictions equal to the plaintext model's.
+    pub agree: usize,
+    /// Private predictions equal to the true label.
+    pub correct: usize,
+    /// Median wall time per inference, connection included.
+    pub latency_ms_median: f64,
+    /// Slowest inference.
+    pub latency_ms_max: f64,
+    /// Bytes from the evaluator to the garbler, per inference (mean).
+    pub bytes_to_garbler: u64,
+    /// Bytes from the garbler to the evaluator, per inference (mean).
+    pub bytes_to_evaluator: u64,
+    /// Half-gates AND gates in the circuit.
+    pub and_gates: u64,
+    /// Garbler half gates (ANDs with a garbler-known input).
+    pub garbler_half_gates: u64,
+    /// Evaluator: handshake, base OTs and OT extension.
+    pub evaluator_ot_ms: f64,
+    /// Evaluator: evaluation including table streaming.
+    pub evaluation_ms: f64,
+    /// Garbler: handshake, base OTs and OT extension.
+    pub garbler_ot_ms: f64,
+    /// Garbler: garbling including table streaming.
+    pub garbling_ms: f64,
+    /// Peak resident set size of the garbler process, MB.
+    pub garbler_peak_rss_mb: f64,
+    /// Peak resident set size of this (evaluator) process, MB; includes the test set and
+    /// the model it loads for plaintext predictions.
+    pub evaluator_peak_rss_mb: f64,
+}
+
+impl InferenceBench {
+    /// Everything as one JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "machine": self.machine,
+            "images": self.indices.len(),
+            "indices": self.indices,
+            "agree": self.agree,
+            "correct": self.correct,
+            "latency_ms_median": self.latency_ms_median,
+            "latency_ms_max": self.latency_ms_max,
+            "bytes_per_inference": self.bytes_to_garbler + self.bytes_to_evaluator,
+            "bytes_evaluator_to_garbler": self.bytes_to_garbler,
+            "bytes_garbler_to_evaluator": self.bytes_to_evaluator,
+            "and_gates": self.and_gates,
+            "garbler_half_gates": self.garbler_half_gates,
+            "time_ms_median": {
+                "evaluator_ot": self.evaluator_ot_ms,
+                "evaluation": self.evaluation_ms,
+                "garbler_ot": self.garbler_ot_ms,
+                "garbling": self.garbling_ms,
+            },
+            "peak_rss_mb": {
+                "garbler": self.garbler_peak_rss_mb,
+                "evaluator": self.evaluator_peak_rss_mb,
+            },
+        })
+    }
+}
+
+impl fmt::Display for InferenceBench {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.indices.len();
+        let total = self.bytes_to_garbler + self.bytes_to_evaluator;
+        let row = |f: &mut fmt::Formatter<'_>, what: &str, value: String| {
+            writeln!(f, "{what:<34} {value}")
+        };
+        row(f, "machine", self.machine.clone())?;
+        row(f, "images (garbler in a child process)", n.to_string())?;
+        row(f, "test-set indices", format!("{:?}", self.indices))?;
+        row(
+            f,
+            "private == plaintext prediction",
+            format!("{}/{n}", self.agree),
+        )?;
+        row(f, "private == true label", format!("{}/{n}", self.correct))?;
+        let latency = format!(
+            "{:.1} ms median, {:.1} ms max",
+            self.latency_ms_median, self.latency_ms_max
+        );
+        row(f, "latency per inference", latency)?;
+        let bytes = format!(
+            "{} (evaluator->garbler {}, garbler->evaluator {})",
+            human_bytes(total),
+            human_bytes(self.bytes_to_garbler),
+            human_bytes(self.bytes_to_evaluator)
+        );
+        row(f, "bytes per inference", bytes)?;
+        let gates = format!(
+            "{} half-gates ANDs, {} garbler half gates",
+            self.and_gates, self.garbler_half_gates
+        );
+        row(f, "circuit", gates)?;
+        let evaluator = format!(
+            "OT {:.1} ms, evaluation {:.1} ms (medians)",
+            self.evaluator_ot_ms, self.evaluation_ms
+        );
+        row(f, "evaluator time", evaluator)?;
+        let garbler = format!(
+            "OT {:.1} ms, garbling {:.1} ms (medians)",
+            self.garbler_ot_ms, self.garbling_ms
+        );
+        row(f, "garbler time", garbler)?;
+        let rss = format!(
+            "garbler {:.1} MB, evaluator {:.1} MB",
+            self.garbler_peak_rss_mb, self.evaluator_peak_rss_mb
+        );
+        row(f, "peak RSS", rss)
+    }
+}
+
+/// The garbler child process and the lines of its stderr; killed if still running when
+/// dropped (on any error path).
+struct GarblerProcess {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl GarblerProcess {
+    /// Starts `gcnn garbler --sessions n` on a free loopback port.
+    fn spawn(setup: &Setup, sessions: usize, timeout: Duration) -> Result<Self, CliError> {
+        let exe = std::env::current_exe().map_err(|e| CliError::Garbler(e.to_string()))?;
+        let path = |p: &Path| p.as_os_str().to_owned();
+        let mut child = Command::new(exe)
+            .arg("garbler")
+            .args(["--model".into(), path(&setup.model)])
+            .args(["--circuit".into(), path(&setup.circuit)])
+            .args(["--listen", "127.0.0.1:0", "--sessions"])
+            .arg(sessions.to_string())
+            .arg("--timeout")
+            .arg(timeout.as_secs().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| CliError::Garbler(format!("cannot start: {e}")))?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(GarblerProcess { child, lines })
+    }
+
+    /// Waits at most `timeout` for the next log line; `Ok(None)` once the child closed
+    /// its stderr (it exited).
+    fn next_line(&self, timeout: Duration) -> Result<Option<String>, CliError> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => Ok(Some(line)),
+            Err(RecvTimeoutError::Disconnected) => Ok(None),
+            Err(RecvTimeoutError::Timeout) => Err(CliError::Garbler(format!(
+                "no output for {} s",
+                timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// The address from the `listening on ADDR` line.
+    fn address(&self, timeout: Duration) -> Result<String, CliError> {
+        let mut last = String::new();
+        while let Some(line) = self.next_line(timeout)? {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                return Ok(addr.trim().to_owned());
+            }
+            last = line;
+        }
+        Err(CliError::Garbler(format!(
+            "exited before listening: {last}"
+        )))
+    }
+
+    /// Reads the rest of the log until the child exits; returns its successful sessions.
+    fn finish(mut self, timeout: Duration) -> Result<Vec<SessionLog>, CliError> {
+        let mut sessions = Vec::new();
+        let mut last = String::new();
+        while let Some(line) = self.next_line(timeout)? {
+            match SessionLog::parse(&line) {
+                Some(log) => sessions.push(log),
+                None => last = line,
+            }
+        }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| CliError::Garbler(e.to_string()))?;
+        if !status.success() {
+            return Err(CliError::Garbler(format!("{status}: {last}")));
+        }
+        Ok(sessions)
+    }
+}
+
+impl Drop for GarblerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What the evaluator measured for one image.
+struct Sample {
+    latency_ms: f64,
+    ot_ms: f64,
+    evaluation_ms: f64,
+    sent: u64,
+    received: u64,
+}
+
+/// Classifies `images` random test images (indices drawn from the OS generator) with the
+/// garbler as a child process; progress to `log`.
+pub fn run(
+    setup: &Setup,
+    images: usize,
+    timeout: Duration,
+    log: &mut impl Write,
+) -> Result<InferenceBench, CliError> {
+    let loaded = setup.load(images, log)?;
+    let len = loaded.test_set.images.len() as u64;
+    let indices = (0..images)
+        .map(|_| Ok((getrandom::u64()? % len) as usize))
+        .collect::<Result<Vec<_>, getrandom::Error>>()?;
+    let say = |w: &mut dyn Write, line: String| writeln!(w, "{line}").map_err(CliError::Output);
+    say(log, format!("images: {indices:?}"))?;
+    say(log, "starting the garbler process …".into())?;
+    let garbler = GarblerProcess::spawn(setup, images, timeout)?;
+    let addr = garbler.address(timeout)?;
+    let (mut samples, mut agree, mut correct) = (Vec::with_capacity(images), 0, 0);
+    for (k, &index) in indices.iter().enumerate() {
+        let image = &loaded.test_set.images[index];
+        let start = Instant::now();
+        let (private, report) = connect_and_classify(&loaded.public, &addr, image, timeout)?;
+        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+        let plaintext = loaded.model.predict(image);
+        agree += usize::from(private == plaintext);
+        correct += usize::from(private == loaded.test_set.labels[index]);
+        say(
+            log,
+            format!(
+                "[{}/{images}] image {index}: private {private}, plaintext {plaintext}, {latency_ms:.1} ms",
+                k + 1
+            ),
+        )?;
+        samples.push(Sample {
+            latency_ms,
+            ot_ms: report.ot.as_secs_f64() * 1e3,
+            evaluation_ms: report.gates.as_secs_f64() * 1e3,
+            sent: report.bytes_sent,
+            received: report.bytes_received,
+        });
+    }
+    let sessions = garbler.finish(timeout)?;
+    if sessions.len() != images {
+        return Err(CliError::Garbler(format!(
+            "logged {} successful sessions, expected {images}",
+            sessions.len()
+        )));
+    }
+    let (and_gates, garbler_half_gates) = loaded.public.program().and_counts();
+    let mean = |f: fn(&Sample) -> u64| samples.iter().map(f).sum::<u64>() / images as u64;
+    Ok(InferenceBench {
+        machine: machine(),
+        indices,
+        agree,
+        correct,
+        latency_ms_median: median(samples.iter().map(|s| s.latency_ms).collect()),
+        latency_ms_max: samples.iter().map(|s| s.latency_ms).fold(0.0, f64::max),
+        bytes_to_garbler: mean(|s| s.sent),
+        bytes_to_evaluator: mean(|s| s.received),
+        and_gates,
+        garbler_half_gates,
+        evaluator_ot_ms: median(samples.iter().map(|s| s.ot_ms).collect()),
+        evaluation_ms: median(samples.iter().map(|s| s.evaluation_ms).collect()),
+        garbler_ot_ms: median(sessions.iter().map(|s| s.ot_s * 1e3).collect()),
+        garbling_ms: median(sessions.iter().map(|s| s.garbling_s * 1e3).collect()),
+        garbler_peak_rss_mb: sessions.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max),
+        evaluator_peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
+    })
+}
+
+/// The median of a non-empty list (mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    }
+}
+
+fn machine() -> String {
+    let cpu = crate::sys::cpu_model().unwrap_or_else(|| "unknown CPU".into());
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} logical cores")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+}

@@ -1,0 +1,386 @@
+//! Private inference end to end: the real `gcnn` binary as garbler (and evaluator), the
+//! evaluator's view of two different models, `demo`, `bench --json` and bad peers.
+//!
+//! Tests that need the trained model print `SKIPPED: models/lenet not found` without it.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::Duration;
+
+use gcnn::channel::{Channel, ChannelError, memory};
+use gcnn::cli::evaluator::connect_and_classify;
+use gcnn::compiler::lenet::{Arch, compile};
+use gcnn::inference::{ModelOwner, PublicCircuit, classify};
+use gcnn::mnist::{Dataset, read_test_set};
+use gcnn::model::{Layer, Model};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The trained model, or `None` after printing SKIPPED.
+fn model() -> Option<Model> {
+    let dir = repo("models/lenet");
+    if !dir.join("model.json").exists() {
+        println!("SKIPPED: models/lenet not found");
+        return None;
+    }
+    Some(Model::load(&dir).unwrap())
+}
+
+fn test_set() -> &'static Dataset {
+    static SET: OnceLock<Dataset> = OnceLock::new();
+    SET.get_or_init(|| read_test_set(&repo("models/mnist")).unwrap())
+}
+
+/// The model's circuit, compiled once per test run into the target's scratch directory.
+fn circuit() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let tmp = dir.join(format!("inference-{}.circ", std::process::id()));
+        gcnn::cli::compile::run(&repo("models/lenet"), &tmp, &mut std::io::sink()).unwrap();
+        let path = dir.join("inference-lenet.circ");
+        std::fs::rename(&tmp, &path).unwrap();
+        path
+    })
+}
+
+fn gcnn(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gcnn"));
+    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `gcnn garbler` serving `sessions` sessions on a free port: the child, its address and
+/// the rest of its stderr.
+fn garbler(sessions: usize) -> (Child, String, Lines<BufReader<ChildStderr>>) {
+    let n = sessions.to_string();
+    let args = [
+        "garbler",
+        "--circuit",
+        path(circuit()),
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let mut child = gcnn(&args)
+        .args(["--sessions", &n])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("the garbler prints its address");
+    (child, addr, lines)
+}
+
+/// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
+fn random_indices(n: usize) -> Vec<usize> {
+    let len = test_set().images.len() as u64;
+    let indices: Vec<usize> = (0..n)
+        .map(|_| (getrandom::u64().unwrap() % len) as usize)
+        .collect();
+    println!("test-set indices: {indices:?}");
+    indices
+}
+
+#[test]
+fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
+    let Some(model) = model() else { return };
+    let indices = random_indices(20);
+    let (mut child, addr, lines) = garbler(indices.len());
+
+    // The first image through the evaluator binary, the rest through the library.
+    let first = gcnn(&[
+        "evaluator",
+        "--circuit",
+        path(circuit()),
+        "--connect",
+        &addr,
+    ])
+    .args(["--mnist-index", &indices[0].to_string()])
+    .output()
+    .unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let expected = model.predict(&test_set().images[indices[0]]);
+    assert!(text(&first.stdout).contains(&format!("prediction: {expected}\n")));
+
+    let public = PublicCircuit::load(circuit()).unwrap();
+    for &index in &indices[1..] {
+        let image = &test_set().images[index];
+        let (private, _) = connect_and_classify(&public, &addr, image, TIMEOUT).unwrap();
+        assert_eq!(private, model.predict(image), "test image {index}");
+    }
+    assert!(child.wait().unwrap().success());
+    let log: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(log.len(), indices.len(), "{log:?}");
+    assert!(log.iter().all(|l| l.contains(": ok in ")), "{log:?}");
+}
+
+/// One step of what a party's channel carried: consecutive reads (or writes) merged,
+/// each flush a boundary.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    Read(usize),
+    Write(usize),
+    Flush,
+}
+
+/// Records the evaluator's view: the message structure, the bytes of its first read
+/// (the garbler's handshake) and the size of its last read.
+struct Recording<C> {
+    inner: C,
+    steps: Vec<Step>,
+    first_read: Option<Vec<u8>>,
+    last_read: usize,
+}
+
+impl<C: Channel> Channel for Recording<C> {
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), ChannelError> {
+        match self.steps.last_mut() {
+            Some(Step::Write(n)) => *n += bytes.len(),
+            _ => self.steps.push(Step::Write(bytes.len())),
+        }
+        self.inner.write_bytes(bytes)
+    }
+
+    fn read_bytes(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
+        self.inner.read_bytes(buf)?;
+        self.first_read.get_or_insert_with(|| buf.to_vec());
+        self.last_read = buf.len();
+        match self.steps.last_mut() {
+            Some(Step::Read(n)) => *n += buf.len(),
+            _ => self.steps.push(Step::Read(buf.len())),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ChannelError> {
+        self.steps.push(Step::Flush);
+        self.inner.flush()
+    }
+}
+
+/// The evaluator's view of one session: merged steps, the handshake, the last read's size.
+type View = (Vec<Step>, Vec<u8>, usize);
+
+/// Runs one session against `owner` and returns the evaluator's view.
+fn evaluator_view(owner: &ModelOwner, public: &PublicCircuit, index: usize) -> View {
+    let (g, e) = memory::pair(TIMEOUT);
+    let mut view = Recording {
+        inner: e,
+        steps: Vec::new(),
+        first_read: None,
+        last_read: 0,
+    };
+    thread::scope(|s| {
+        let garbler = s.spawn(|| owner.serve(g).unwrap());
+        classify(public, &mut view, &test_set().images[index]).unwrap();
+        garbler.join().unwrap();
+    });
+    (view.steps, view.first_read.unwrap(), view.last_read)
+}
+
+/// `model` with every weight negated: still valid (the odd encoding is symmetric), a
+/// different network with the same architecture.
+fn negated(model: &Model) -> Model {
+    let mut other = model.clone();
+    for layer in &mut other.layers {
+        match layer {
+            Layer::Conv2d(l) => l.weights.mapv_inplace(|w| -w),
+            Layer::Dense(l) => l.weights.mapv_inplace(|w| -w),
+            Layer::MaxPool2d { .. } | Layer::Flatten { .. } => {}
+        }
+    }
+    other
+}
+
+#[test]
+fn evaluator_view_does_not_depend_on_the_weights() {
+    let Some(model) = model() else { return };
+    let other = negated(&model);
+    let index = random_indices(1)[0];
+    let image = &test_set().images[index];
+    assert_ne!(
+        model.logits(image),
+        other.logits(image),
+        "the models differ"
+    );
+
+    let public = PublicCircuit::compile(&model);
+    let views: Vec<_> = [&model, &other]
+        .into_iter()
+        .map(|m| {
+            evaluator_view(
+                &ModelOwner::new(m, Some(public.hash())).unwrap(),
+                &public,
+                index,
+            )
+        })
+        .collect();
+    assert_eq!(views[0].1, views[1].1, "same handshake");
+    assert_eq!(views[0].0, views[1].0, "same message structure and sizes");
+
+    assert_eq!(views[0].2, views[1].2);
+
+    // After the OT the evaluator only receives the garbler's input labels, the tables
+    // and, in its last read, the decoding bits of the 4 class bits: one byte.
+    let program = public.program();
+    assert_eq!(program.outputs().len(), 4);
+    assert_eq!(views[0].2, 1);
+    let after_ot = 16 * program.garbler_inputs().len() as u64 + program.table_bytes() + 1;
+    let steps = &views[0].0;
+    assert_eq!(
+        steps.last(),
+        Some(&Step::Read(after_ot as usize)),
+        "{steps:?}"
+    );
+}
+
+/// Rows of the demo table: the whitespace-separated numbers of each line that starts with one.
+fn demo_rows(stdout: &str) -> Vec<Vec<String>> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|t| t.first().is_some_and(|t| t.parse::<usize>().is_ok()))
+        .collect()
+}
+
+#[test]
+fn demo_private_predictions_equal_plaintext_ones() {
+    let Some(model) = model() else { return };
+    let out = gcnn(&["demo", "--images", "3", "--circuit", path(circuit())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows = demo_rows(&stdout);
+    assert_eq!(rows.len(), 3, "{stdout}");
+    for (i, row) in rows.iter().enumerate() {
+        let [index, label, private, plaintext] =
+            [0, 1, 2, 3].map(|c| row[c].parse::<usize>().unwrap());
+        assert_eq!(index, i);
+        assert_eq!(label, usize::from(test_set().labels[i]));
+        assert_eq!(private, plaintext, "{stdout}");
+        assert_eq!(plaintext, usize::from(model.predict(&test_set().images[i])));
+    }
+    assert!(
+        stdout.contains("3/3 private predictions equal the plaintext model's"),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains("[3/3]"));
+}
+
+#[test]
+fn bench_json_last_line_reports_full_agreement() {
+    let Some(_) = model() else { return };
+    let out = gcnn(&[
+        "bench",
+        "--images",
+        "2",
+        "--json",
+        "--circuit",
+        path(circuit()),
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for key in [
+        "images",
+        "agree",
+        "bytes_per_inference",
+        "latency_ms_median",
+        "and_gates",
+        "peak_rss_mb",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing from {json}");
+    }
+    assert_eq!(json["images"], 2);
+    assert_eq!(json["agree"], json["images"]);
+    let public = PublicCircuit::load(circuit()).unwrap();
+    assert_eq!(json["and_gates"], public.program().and_counts().0);
+    assert!(json["bytes_per_inference"].as_u64().unwrap() > public.program().table_bytes());
+    for role in ["garbler", "evaluator"] {
+        assert!(json["peak_rss_mb"][role].as_f64().unwrap() > 0.0, "{json}");
+    }
+}
+
+fn one_error_line(out: &Output) -> String {
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_different_circuit_fails_the_handshake_on_both_sides() {
+    let Some(model) = model() else { return };
+    // Same shape, one more bit of requantization shift in fc1: a different circuit.
+    let mut other = model.clone();
+    let Some(Layer::Dense(fc1)) = other.layers.iter_mut().find(|l| l.name() == "fc1") else {
+        panic!("the model has a dense fc1");
+    };
+    fc1.requant.as_mut().unwrap().shift += 1;
+    let dir = tempfile::tempdir().unwrap();
+    let other_circuit = dir.path().join("other.circ");
+    gcnn::circuit::file::save(&compile(&Arch::of(&other), false), &other_circuit).unwrap();
+
+    let (mut child, addr, lines) = garbler(1);
+    let out = gcnn(&[
+        "evaluator",
+        "--circuit",
+        path(&other_circuit),
+        "--connect",
+        &addr,
+    ])
+    .args(["--mnist-index", "0"])
+    .output()
+    .unwrap();
+    assert!(one_error_line(&out).contains("circuit hash mismatch"));
+    assert!(!child.wait().unwrap().success());
+    let log: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("failed") && l.contains("circuit hash mismatch")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn evaluator_without_a_garbler_fails_with_one_line() {
+    let Some(_) = model() else { return };
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let out = gcnn(&[
+        "evaluator",
+        "--circuit",
+        path(circuit()),
+        "--connect",
+        &addr,
+    ])
+    .args(["--mnist-index", "0", "--timeout", "1"])
+    .output()
+    .unwrap();
+    assert!(one_error_line(&out).contains(&addr));
+}
