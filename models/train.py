@@ -524,18 +524,16 @@ def quantize_and_export(args, cfg, float_model, train, test, out_dir):
     return fake_quant_acc, int_acc
 
 
-DEFAULT_CONFIG = "1/2o/2/1o/2/2o/4/4o"
+DEFAULT_CONFIG = "1/2o/2/2o/2/2o/4/4o"
 SWEEP_CONFIGS = [
     "1/1o/1/1o/2/2o/4/4o",
-    "1/1o/2/1o/2/2o/4/4o",
-    "1/2o/1/2o/2/2o/4/4o",
     "1/2o/2/1o/2/2o/4/4o",
-    "1/2t/2/2t/2/2t/4/4t",
-    "1/2o/2/2o/2/2o/4/4o",
+    "1/2o/1/2o/2/2o/4/4o",
     "1/2o/3/1o/3/2o/4/4o",
+    "1/1o/2/2o/2/2o/4/4o",
+    "1/2o/2/2o/2/2o/4/4o",
     "1/3o/2/2o/3/3o/4/4o",
-    "8/1o/2/1o/2/2o/4/4o",
-    "8/2o/2/1o/2/2o/4/4o",
+    "1/2t/2/2t/2/2t/4/4t",
     "8/2o/2/2o/2/2o/4/4o",
     "8/3o/4/3o/4/3o/4/4o",
 ]
@@ -550,10 +548,10 @@ def main():
                     help="bit widths B0/W1e/A1/W2e/A2/W3e/A3/W4e: B0 input bits, Wk weight bits "
                          "with encoding o(dd) or t(wos), Ak out bits (default %(default)s)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--float-epochs", type=int, default=12)
+    ap.add_argument("--float-epochs", type=int, default=20)
     ap.add_argument("--float-lr", type=float, default=2e-3)
-    ap.add_argument("--qat-epochs", type=int, default=10)
-    ap.add_argument("--qat-lr", type=float, default=5e-4)
+    ap.add_argument("--qat-epochs", type=int, default=12)
+    ap.add_argument("--qat-lr", type=float, default=1e-3)
     ap.add_argument("--shift-aug", type=int, default=2, help="max random translation (pixels)")
     ap.add_argument("--float-checkpoint", default=None,
                     help="reuse (or save) the float model here instead of retraining")

@@ -47,8 +47,10 @@ pub enum WeightEncoding {
 }
 
 impl WeightEncoding {
-    /// The smallest and largest weight representable in `bits` bits.
+    /// The smallest and largest weight representable in `bits` bits (`bits` is taken
+    /// within `1..=62`).
     pub fn range(self, bits: u32) -> (i64, i64) {
+        let bits = bits.clamp(1, 62);
         match self {
             WeightEncoding::Odd => (-((1i64 << bits) - 1), (1i64 << bits) - 1),
             WeightEncoding::Twos => (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1),
@@ -138,4 +140,21 @@ pub struct Model {
     pub input_bits: u32,
     /// The layers, input to logits.
     pub layers: Vec<Layer>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WeightEncoding::{Odd, Twos};
+
+    #[test]
+    fn encodings_have_the_documented_ranges() {
+        assert_eq!(Odd.range(1), (-1, 1));
+        assert_eq!(Odd.range(2), (-3, 3));
+        assert_eq!(Twos.range(2), (-2, 1));
+        assert_eq!(Twos.range(8), (-128, 127));
+        assert!(Odd.contains(2, -3) && Odd.contains(2, 1));
+        assert!(!Odd.contains(2, 0) && !Odd.contains(2, 2) && !Odd.contains(2, 5));
+        assert!(Twos.contains(2, 0) && Twos.contains(2, -2) && !Twos.contains(2, 2));
+        assert_eq!(Twos.range(0), Twos.range(1));
+    }
 }

@@ -8,7 +8,13 @@ use crate::mnist::Image;
 /// `clamp(acc >> shift, 0, 2^out_bits − 1)` with an arithmetic (floor) shift: ReLU,
 /// scaling by a power of two and saturation in one step.
 pub fn requantize(acc: i64, requant: Requant) -> i64 {
-    (acc >> requant.shift).clamp(0, (1i64 << requant.out_bits) - 1)
+    // Shifts of 63 or more leave only the sign; widths of 63 or more never saturate.
+    let shifted = acc >> requant.shift.min(63);
+    let max = 1i64
+        .checked_shl(requant.out_bits)
+        .filter(|&m| m > 0)
+        .map_or(i64::MAX, |m| m - 1);
+    shifted.clamp(0, max)
 }
 
 /// Index of the first maximum (ties go to the lowest index); 0 for an empty slice.
@@ -190,6 +196,12 @@ mod tests {
         assert_eq!(requantize(255, wide), 255);
         assert_eq!(requantize(256, wide), 255);
         assert_eq!(requantize(-7 >> 1, wide), 0);
+        let extreme = Requant {
+            shift: 200,
+            out_bits: 64,
+        };
+        assert_eq!(requantize(i64::MAX, extreme), 0);
+        assert_eq!(requantize(-1, extreme), 0);
     }
 
     #[test]

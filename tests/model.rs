@@ -1,0 +1,406 @@
+//! End-to-end tests of `gcnn accuracy` and `gcnn infer --plain` on the committed model and
+//! test set, and of the one-line errors for malformed models, idx files and images.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gcnn::mnist;
+use gcnn::model::Model;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn gcnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gcnn"))
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("run gcnn")
+}
+
+fn last_stdout_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Asserts a failed run whose stderr is one `error: ...` line mentioning every `needle`.
+fn assert_one_line_error(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line of stderr, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for needle in needles {
+        assert!(lines[0].contains(needle), "{needle:?} not in: {stderr}");
+    }
+}
+
+/// The accuracy line recorded in models/README.md, e.g. `accuracy: 0.9912 (9912/10000)`.
+fn recorded_accuracy() -> String {
+    let readme = fs::read_to_string(repo().join("models/README.md")).expect("models/README.md");
+    let start = readme
+        .find("`accuracy: ")
+        .expect("README records `accuracy: ...`")
+        + 1;
+    let len = readme[start..].find('`').expect("closing backtick");
+    readme[start..start + len].to_string()
+}
+
+#[test]
+fn accuracy_matches_the_readme() {
+    let out = gcnn(&["accuracy"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(last_stdout_line(&out), recorded_accuracy());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10000/10000"));
+}
+
+#[test]
+fn accuracy_limit_counts_only_the_first_images() {
+    let out = gcnn(&["accuracy", "--limit", "50"]);
+    assert!(out.status.success());
+    let line = last_stdout_line(&out);
+    assert!(
+        line.starts_with("accuracy: ") && line.ends_with("/50)"),
+        "{line}"
+    );
+    assert_one_line_error(&gcnn(&["accuracy", "--limit", "0"]), &["no images"]);
+}
+
+fn test_image(index: usize) -> (mnist::Image, u8) {
+    let data = mnist::read_test_set(&repo().join("models/mnist")).expect("committed test set");
+    (data.images[index], data.labels[index])
+}
+
+fn write_png(path: &Path, width: u32, height: u32, color: png::ColorType, pixels: &[u8]) {
+    let file = fs::File::create(path).expect("create png");
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("png header");
+    writer.write_image_data(pixels).expect("png data");
+}
+
+/// A version-1 `.npy` file with the given dtype descriptor, shape and raw data.
+fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn flat(image: &mnist::Image) -> Vec<u8> {
+    image.iter().flatten().copied().collect()
+}
+
+#[test]
+fn infer_agrees_across_sources_and_with_the_library() {
+    let model = Model::load(&repo().join("models/lenet")).expect("committed model");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for index in [0usize, 1, 2, 3] {
+        let (image, label) = test_image(index);
+        let expected = format!("prediction: {}", model.predict(&image));
+        let out = gcnn(&["infer", "--plain", "--mnist-index", &index.to_string()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(last_stdout_line(&out), expected);
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("label: {label}")));
+
+        let png_path = dir.path().join(format!("{index}.png"));
+        write_png(&png_path, 28, 28, png::ColorType::Grayscale, &flat(&image));
+        let npy_path = dir.path().join(format!("{index}.npy"));
+        fs::write(&npy_path, npy_bytes("|u1", &[28, 28], &flat(&image))).expect("write npy");
+        for path in [png_path, npy_path] {
+            let out = gcnn(&["infer", "--plain", "--image", path.to_str().expect("utf-8")]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(last_stdout_line(&out), expected);
+        }
+    }
+}
+
+#[test]
+fn infer_rejects_bad_images() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    write_png(
+        &dir.path().join("small.png"),
+        20,
+        20,
+        png::ColorType::Grayscale,
+        &[0; 400],
+    );
+    write_png(
+        &dir.path().join("rgb.png"),
+        28,
+        28,
+        png::ColorType::Rgb,
+        &[0; 28 * 28 * 3],
+    );
+    fs::write(dir.path().join("text.txt"), "hello").expect("write");
+    fs::write(
+        dir.path().join("wide.npy"),
+        npy_bytes("|u1", &[28, 27], &[0; 28 * 27]),
+    )
+    .expect("write");
+    fs::write(
+        dir.path().join("float.npy"),
+        npy_bytes("<f4", &[28, 28], &[0; 28 * 28 * 4]),
+    )
+    .expect("write");
+    fs::write(
+        dir.path().join("short.npy"),
+        npy_bytes("|u1", &[28, 28], &[0; 100]),
+    )
+    .expect("write");
+    let cases = [
+        ("small.png", "20x20"),
+        ("rgb.png", "Rgb"),
+        ("text.txt", "not a PNG or .npy"),
+        ("wide.npy", "[28, 27]"),
+        ("float.npy", "<f4"),
+        ("short.npy", "corrupt .npy"),
+        ("missing.png", "cannot read"),
+    ];
+    for (name, needle) in cases {
+        let out = gcnn(&["infer", "--plain", "--image", &p(name)]);
+        assert_one_line_error(&out, &[name, needle]);
+    }
+    let out = gcnn(&["infer", "--plain", "--mnist-index", "10000"]);
+    assert_one_line_error(&out, &["out of range"]);
+}
+
+/// Copies the committed model into a fresh temporary directory.
+fn model_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in fs::read_dir(repo().join("models/lenet")).expect("models/lenet") {
+        let entry = entry.expect("dir entry");
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    }
+    dir
+}
+
+fn accuracy_with_model(dir: &Path) -> Output {
+    gcnn(&[
+        "accuracy",
+        "--limit",
+        "10",
+        "--model",
+        dir.to_str().expect("utf-8"),
+    ])
+}
+
+/// Overwrites the last `data.len()` bytes of a file (the tail of a `.npy`'s data).
+fn patch_tail(path: &Path, data: &[u8]) {
+    let mut bytes = fs::read(path).expect("read");
+    let start = bytes.len() - data.len();
+    bytes[start..].copy_from_slice(data);
+    fs::write(path, bytes).expect("write");
+}
+
+#[test]
+fn the_model_copy_itself_loads() {
+    let dir = model_copy();
+    assert!(accuracy_with_model(dir.path()).status.success());
+}
+
+#[test]
+fn missing_tensor_file_is_named() {
+    let dir = model_copy();
+    fs::remove_file(dir.path().join("conv2_w.npy")).expect("remove");
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["conv2_w.npy", "cannot read"],
+    );
+}
+
+#[test]
+fn wrong_shape_is_named() {
+    let dir = model_copy();
+    fs::write(
+        dir.path().join("fc1_b.npy"),
+        npy_bytes("<i4", &[99], &[0; 99 * 4]),
+    )
+    .expect("write");
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["fc1_b.npy", "fc1 bias", "shape [99]", "[100]"],
+    );
+}
+
+#[test]
+fn wrong_dtype_is_named() {
+    let dir = model_copy();
+    fs::write(
+        dir.path().join("fc2_b.npy"),
+        npy_bytes("<f4", &[10], &[0; 40]),
+    )
+    .expect("write");
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["fc2_b.npy", "dtype <f4", "int32"],
+    );
+}
+
+#[test]
+fn out_of_range_weight_is_named() {
+    let model = Model::load(&repo().join("models/lenet")).expect("committed model");
+    let conv1 = match &model.layers()[0] {
+        gcnn::model::Layer::Conv2d(c) => c.clone(),
+        other => panic!("first layer is {other:?}"),
+    };
+    let (_, hi) = conv1.encoding.range(conv1.weight_bits);
+    let dir = model_copy();
+    // One past the largest weight: even (invalid for "odd") or too large (for "twos").
+    let bad = i8::try_from(hi + 1).expect("fits int8");
+    patch_tail(&dir.path().join("conv1_w.npy"), &bad.to_le_bytes());
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["conv1_w.npy", "conv1 weights", &format!("is {}", hi + 1)],
+    );
+}
+
+#[test]
+fn out_of_range_bias_is_named() {
+    let dir = model_copy();
+    patch_tail(&dir.path().join("fc2_b.npy"), &i32::MAX.to_le_bytes());
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["fc2_b.npy", "fc2 bias", "bias_bits"],
+    );
+}
+
+#[test]
+fn bad_json_is_named() {
+    let dir = model_copy();
+    let json = dir.path().join("model.json");
+    fs::write(&json, "{\"format\": \"gcnn-lenet\",").expect("write");
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["model.json", "invalid model description"],
+    );
+    let good = fs::read_to_string(repo().join("models/lenet/model.json")).expect("read");
+    let edits = [
+        (
+            "\"weight_bits\": ",
+            "\"weight_bits\": 9",
+            "weight_bits is 9",
+        ),
+        (
+            "\"in_features\": ",
+            "\"in_features\": 255",
+            "in_features is 255",
+        ),
+        ("\"bits\": ", "\"bits\": 0", "bits is 0"),
+    ];
+    for (key, replacement, needle) in edits {
+        let start = good.find(key).expect("key in model.json");
+        let end = start + good[start..].find([',', '\n']).expect("value end");
+        fs::write(
+            &json,
+            format!("{}{}{}", &good[..start], replacement, &good[end..]),
+        )
+        .expect("write");
+        assert_one_line_error(&accuracy_with_model(dir.path()), &["model.json", needle]);
+    }
+}
+
+#[test]
+fn malformed_idx_files_are_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = repo().join("models/mnist");
+    let labels = "t10k-labels-idx1-ubyte.gz";
+    fs::copy(src.join(labels), dir.path().join(labels)).expect("copy labels");
+    let images = dir.path().join("t10k-images-idx3-ubyte");
+    let mnist_arg = dir.path().to_str().expect("utf-8").to_string();
+    let run = || gcnn(&["accuracy", "--mnist", &mnist_arg]);
+
+    // Header claims 10000 images but only 2 follow.
+    let mut lying = vec![0, 0, 8, 3];
+    for d in [10000u32, 28, 28] {
+        lying.extend_from_slice(&d.to_be_bytes());
+    }
+    lying.extend_from_slice(&[0; 2 * 784]);
+    fs::write(&images, &lying).expect("write");
+    assert_one_line_error(&run(), &["t10k-images-idx3-ubyte", "declares 10000 items"]);
+
+    fs::write(&images, [0, 0, 8]).expect("write");
+    assert_one_line_error(&run(), &["t10k-images-idx3-ubyte", "not an idx3"]);
+
+    let gz = fs::read(src.join("t10k-images-idx3-ubyte.gz")).expect("read");
+    fs::write(&images, &gz[..gz.len() / 2]).expect("write");
+    assert_one_line_error(&run(), &["t10k-images-idx3-ubyte", "gzip"]);
+
+    fs::remove_file(&images).expect("remove");
+    assert_one_line_error(&run(), &["t10k-images-idx3-ubyte.gz"]);
+}
+
+#[test]
+fn committed_model_has_the_lenet_layers_and_trace_shapes() {
+    let model = Model::load(&repo().join("models/lenet")).expect("committed model");
+    let names: Vec<&str> = model.layers().iter().map(|l| l.name()).collect();
+    assert_eq!(
+        names,
+        ["conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2"]
+    );
+    let (image, _) = test_image(0);
+    let trace = model.trace(&image);
+    let shapes: Vec<Vec<usize>> = trace.iter().map(|t| t.shape().to_vec()).collect();
+    assert_eq!(
+        shapes,
+        [
+            vec![24, 24, 16],
+            vec![12, 12, 16],
+            vec![8, 8, 16],
+            vec![4, 4, 16],
+            vec![256],
+            vec![100],
+            vec![10],
+        ]
+    );
+    // Requantized activations stay within their declared widths; the logits decide.
+    for (layer, out) in model.layers().iter().zip(&trace) {
+        if let gcnn::model::Layer::Conv2d(gcnn::model::Weighted {
+            requant: Some(r), ..
+        })
+        | gcnn::model::Layer::Dense(gcnn::model::Weighted {
+            requant: Some(r), ..
+        }) = layer
+        {
+            assert!(out.iter().all(|&v| (0..1 << r.out_bits).contains(&v)));
+        }
+    }
+    let logits: Vec<i64> = trace[6].iter().copied().collect();
+    assert_eq!(model.logits(&image), logits);
+    assert_eq!(
+        usize::from(model.predict(&image)),
+        gcnn::model::argmax(&logits)
+    );
+}
