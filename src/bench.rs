@@ -39,38 +39,50 @@ pub struct GateBench {
     pub setup: Duration,
 }
 
+/// `n` ANDs over random slots: half-gates ANDs between the evaluator's wires, or
+/// garbler half gates reading one of the evaluator's wires and one the garbler knows.
 fn and_program(n: u64, known: bool, prg: &mut Prg) -> Program {
-    let mut slot = || (prg.block().0 % u128::from(WIDTH)) as u32;
+    let half = WIDTH / 2;
+    let mut slot = |range: u32| (prg.block().0 % u128::from(range)) as u32;
     let instrs = (0..n)
         .map(|_| {
-            let (a, b, out) = (slot(), slot(), slot());
             if known {
-                Instr::AndKnown {
-                    secret: a,
-                    known: b,
-                    out,
-                }
+                let (secret, known, out) = (slot(half), half + slot(half), slot(half));
+                Instr::AndKnown { secret, known, out }
             } else {
-                Instr::And { a, b, out }
+                Instr::And {
+                    a: slot(WIDTH),
+                    b: slot(WIDTH),
+                    out: slot(WIDTH),
+                }
             }
         })
         .collect();
-    Program::new(instrs, WIDTH, (0..WIDTH).collect(), vec![], vec![0]).expect("slots < WIDTH")
+    let (garbler, evaluator) = if known {
+        ((half..WIDTH).collect(), (0..half).collect())
+    } else {
+        (Vec::new(), (0..WIDTH).collect())
+    };
+    Program::new(instrs, WIDTH, garbler, evaluator, vec![0]).expect("slots < WIDTH")
 }
 
 fn per_second(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-/// Garbles `program` into memory; returns the rate and the tables.
+/// Garbles `program` into memory; returns the time and the tables.
 fn garble_alone(program: &Program, prg: &mut Prg) -> (Duration, Vec<u8>) {
-    let zeros: Vec<Label> = (0..WIDTH).map(|_| Label(prg.block())).collect();
-    let values = vec![true; WIDTH as usize];
+    let zeros: Vec<Label> = program
+        .evaluator_inputs()
+        .iter()
+        .map(|_| Label(prg.block()))
+        .collect();
+    let values = vec![true; program.garbler_inputs().len()];
     let buffer = Buffer::with_capacity(program.table_bytes() as usize);
     let mut garbler = Garbler::new(buffer, Delta::new(prg.block()));
     let start = Instant::now();
     garbler
-        .garble(program, &zeros, &values, &[])
+        .garble(program, &values, &zeros)
         .expect("memory buffers do not fail");
     let elapsed = start.elapsed();
     (elapsed, std::mem::take(garbler.channel()).into_bytes())
@@ -171,8 +183,7 @@ pub fn gates(ands: u64) -> anyhow::Result<GateBench> {
         let labels: Vec<Label> = (0..WIDTH).map(|_| Label(prg.block())).collect();
         let mut ev = Evaluator::new(Buffer::from_bytes(bytes));
         let start = Instant::now();
-        ev.evaluate(&full, &labels, &[])
-            .expect("tables are complete");
+        ev.evaluate(&full, &labels).expect("tables are complete");
         evaluate = evaluate.min(start.elapsed());
         let (d, bytes) = garble_alone(&known, &mut prg);
         garble_known = garble_known.min(d);

@@ -132,14 +132,13 @@ fn table_bytes_are_32_per_and_16_per_garbler_half_gate_0_per_xor_not() {
     let inputs = random_inputs(&circuit, 11);
     let (g_in, _) = split_inputs(&circuit, &inputs);
     let mut prg = Prg::new(Block(3));
-    let g_zero: Vec<Label> = g_in.iter().map(|_| Label(prg.block())).collect();
     let e_zero: Vec<Label> = program
         .evaluator_inputs()
         .iter()
         .map(|_| Label(prg.block()))
         .collect();
     let mut garbler = Garbler::new(Buffer::new(), Delta::new(prg.block()));
-    garbler.garble(&program, &g_zero, &g_in, &e_zero).unwrap();
+    garbler.garble(&program, &g_in, &e_zero).unwrap();
     assert_eq!(
         garbler.channel().bytes().len() as u64,
         32 * full + 16 * half

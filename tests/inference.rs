@@ -239,12 +239,13 @@ fn evaluator_view_does_not_depend_on_the_weights() {
 
     assert_eq!(views[0].2, views[1].2);
 
-    // After the OT the evaluator only receives the garbler's input labels, the tables
-    // and, in its last read, the decoding bits of the 4 class bits: one byte.
+    // After the OT the evaluator only receives the tables (the weights are hard-wired
+    // into them, no label of theirs is sent) and, in its last read, the decoding bits of
+    // the 4 class bits: one byte.
     let program = public.program();
     assert_eq!(program.outputs().len(), 4);
     assert_eq!(views[0].2, 1);
-    let after_ot = 16 * program.garbler_inputs().len() as u64 + program.table_bytes() + 1;
+    let after_ot = program.table_bytes() + 1;
     let steps = &views[0].0;
     assert_eq!(
         steps.last(),

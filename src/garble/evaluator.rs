@@ -54,25 +54,19 @@ impl<C: Channel> Evaluator<C> {
         Ok(Label(h ^ t.select(a.pointer())))
     }
 
-    /// Evaluates `program` on the given input labels (in [`Program::garbler_inputs`] and
-    /// [`Program::evaluator_inputs`] order), reading tables as it goes. Returns the
-    /// output labels.
+    /// Evaluates `program` on the labels of the evaluator's input bits (in
+    /// [`Program::evaluator_inputs`] order), reading tables as it goes. The garbler's
+    /// inputs are hard-wired into the tables: their labels are the zero block. Returns
+    /// the output labels.
     pub fn evaluate(
         &mut self,
         program: &Program,
-        garbler_inputs: &[Label],
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
-        // Wiped on every exit, error paths included; the loop works on plain slices
-        // (indexing through the wrapper costs a third of the throughput).
+        // Wiped on every exit, error paths included; the loop works on a plain slice.
         let mut wiped_labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
         let labels: &mut [Label] = &mut wiped_labels;
-        let inputs = program
-            .garbler_inputs()
-            .iter()
-            .zip(garbler_inputs)
-            .chain(program.evaluator_inputs().iter().zip(evaluator_inputs));
-        for (&slot, &label) in inputs {
+        for (&slot, &label) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = label;
         }
         for instr in program.instrs() {
@@ -81,7 +75,9 @@ impl<C: Channel> Evaluator<C> {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
                 }
                 Instr::Not { a, out } => labels[out as usize] = labels[a as usize],
-                Instr::Const { out, .. } => labels[out as usize] = Label::default(),
+                Instr::Const { out, .. } | Instr::AndClear { out, .. } => {
+                    labels[out as usize] = Label::default();
+                }
                 Instr::And { a, b, out } => {
                     labels[out as usize] = self.and(labels[a as usize], labels[b as usize])?;
                 }

@@ -45,8 +45,9 @@ impl<C: Channel> Garbler<C> {
         a ^ self.delta.block()
     }
 
-    /// Zero label of the public constant `value`. The evaluator's label for every constant
-    /// is the all-zero block, so the zero label is `value·Δ`; nothing is sent.
+    /// Zero label of a wire whose value the garbler knows (a public constant or one of its
+    /// own bits). The evaluator's label for every such wire is the all-zero block, so the
+    /// zero label is `value·Δ`; nothing is sent.
     #[inline(always)]
     pub fn constant(&self, value: bool) -> Label {
         Label(self.delta.select(value))
@@ -89,13 +90,13 @@ impl<C: Channel> Garbler<C> {
 
     /// Garbles `program`, streaming every table to the channel.
     ///
-    /// `garbler_inputs` are the garbler's zero labels and `garbler_values` its clear input
-    /// bits (in [`Program::garbler_inputs`] order); `evaluator_inputs` are the zero labels
-    /// of the evaluator's bits. Returns the zero labels of the outputs. Does not flush.
+    /// `garbler_values` are the garbler's clear input bits (in [`Program::garbler_inputs`]
+    /// order): they are hard-wired, nothing is sent for them. `evaluator_inputs` are the
+    /// zero labels of the evaluator's bits. Returns the zero labels of the outputs. Does
+    /// not flush.
     pub fn garble(
         &mut self,
         program: &Program,
-        garbler_inputs: &[Label],
         garbler_values: &[bool],
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
@@ -106,13 +107,8 @@ impl<C: Channel> Garbler<C> {
         // Clear values of the wires the garbler knows; meaningless on the others.
         let mut wiped_clear = Zeroizing::new(vec![false; program.num_slots()]);
         let clear: &mut [bool] = &mut wiped_clear;
-        for ((&slot, &zero), &v) in program
-            .garbler_inputs()
-            .iter()
-            .zip(garbler_inputs)
-            .zip(garbler_values)
-        {
-            labels[slot as usize] = zero;
+        for (&slot, &v) in program.garbler_inputs().iter().zip(garbler_values) {
+            labels[slot as usize] = self.constant(v);
             clear[slot as usize] = v;
         }
         for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
@@ -134,6 +130,11 @@ impl<C: Channel> Garbler<C> {
                 }
                 Instr::And { a, b, out } => {
                     labels[out as usize] = self.and(labels[a as usize], labels[b as usize])?;
+                }
+                Instr::AndClear { a, b, out } => {
+                    let v = clear[a as usize] & clear[b as usize];
+                    labels[out as usize] = self.constant(v);
+                    clear[out as usize] = v;
                 }
                 Instr::AndKnown { secret, known, out } => {
                     let k = clear[known as usize];

@@ -6,6 +6,11 @@
 //!   Zahur–Rosulek–Evans, "Two Halves Make a Whole", EUROCRYPT 2015, Fig. 2).
 //! - AND of a wire with one the garbler knows in the clear (a weight bit, a constant, or
 //!   anything computed only from those) is a single garbler half gate: one ciphertext.
+//! - Wires the garbler knows cost nothing else: like public constants, the evaluator
+//!   holds the all-zero block for them and the garbler's zero label is `v·Δ`. XOR with
+//!   such a wire only relabels, a garbler half gate never reads its label, and an AND of
+//!   two of them is computed by the garbler alone. So the garbler's inputs (the weights)
+//!   are never sent: they are hard-wired into the garbled tables, hidden by them.
 //!
 //! Hashes are the TCCR hash of [`crate::crypto::FixedKeyAes`] with the gate's position as
 //! tweak. The garbler writes each table to the channel as soon as it is computed and the

@@ -39,6 +39,16 @@ pub enum Instr {
         /// Output slot.
         out: u32,
     },
+    /// `out = a ∧ b` where the garbler knows both in the clear: the result is known too,
+    /// and free.
+    AndClear {
+        /// Input slot.
+        a: u32,
+        /// Input slot.
+        b: u32,
+        /// Output slot.
+        out: u32,
+    },
     /// `out = secret ∧ known` where the garbler knows `known` in the clear: a garbler
     /// half gate, 1 ciphertext.
     AndKnown {
@@ -54,7 +64,9 @@ pub enum Instr {
 impl Instr {
     fn slots(&self) -> [Option<u32>; 3] {
         match *self {
-            Instr::Xor { a, b, out } | Instr::And { a, b, out } => [Some(a), Some(b), Some(out)],
+            Instr::Xor { a, b, out } | Instr::And { a, b, out } | Instr::AndClear { a, b, out } => {
+                [Some(a), Some(b), Some(out)]
+            }
             Instr::AndKnown { secret, known, out } => [Some(secret), Some(known), Some(out)],
             Instr::Not { a, out } => [Some(a), Some(out), None],
             Instr::Const { out, .. } => [Some(out), None, None],

@@ -2,7 +2,7 @@
 
 use super::{Handshake, PROTOCOL_VERSION, ProtocolError};
 use crate::channel::{Channel, Counting};
-use crate::crypto::{Delta, Label, Prg, random_seed};
+use crate::crypto::{Delta, Label, random_seed};
 use crate::garble::{Evaluator, Garbler, Program, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
 use std::time::{Duration, Instant};
@@ -66,15 +66,8 @@ pub fn run_garbler<C: Channel>(
     );
     let ot_done = Instant::now();
 
-    let mut prg = Prg::from_os()?;
-    let garbler_zeros: Zeroizing<Vec<Label>> =
-        Zeroizing::new(inputs.iter().map(|_| Label(prg.block())).collect());
     let mut garbler = Garbler::new(&mut channel, delta);
-    for (&zero, &v) in garbler_zeros.iter().zip(inputs) {
-        let label = garbler.encode(zero, v);
-        garbler.channel().write_block(label.0)?;
-    }
-    let outputs = garbler.garble(program, &garbler_zeros, inputs, &evaluator_zeros)?;
+    let outputs = garbler.garble(program, inputs, &evaluator_zeros)?;
     garbler.channel().write_bits(&decoding_bits(&outputs))?;
     garbler.channel().flush()?;
     let end = Instant::now();
@@ -109,11 +102,8 @@ pub fn run_evaluator<C: Channel>(
     );
     let ot_done = Instant::now();
 
-    let mut theirs = vec![crate::crypto::Block::ZERO; program.garbler_inputs().len()];
-    channel.read_blocks(&mut theirs)?;
-    let theirs: Vec<Label> = theirs.into_iter().map(Label).collect();
     let mut evaluator = Evaluator::new(&mut channel);
-    let labels = evaluator.evaluate(program, &theirs, &own)?;
+    let labels = evaluator.evaluate(program, &own)?;
     let decoding = evaluator.channel().read_bits(labels.len())?;
     let outputs = labels
         .iter()
