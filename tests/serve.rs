@@ -188,3 +188,38 @@ fn two_hundred_lenet_sessions_keep_memory_and_files_flat() {
     );
     assert!(fds_last <= fds_first, "open fds grew");
 }
+
+/// The longest run of hexadecimal digits in `text`.
+fn longest_hex_run(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Everything both processes print over a session (the garbler writes only to stderr): sizes, times and the class, never a
+/// label, Δ, seed or weight (no long hex runs, no debug-printed blocks).
+#[test]
+fn a_session_prints_no_secrets() {
+    let Some(_) = model() else { return };
+    let (mut child, addr, lines) = garbler(1, &[]);
+    let out = gcnn(&[
+        "evaluator",
+        "--circuit",
+        path(circuit()),
+        "--connect",
+        &addr,
+    ])
+    .args(["--mnist-index", "5"])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(child.wait().unwrap().success());
+    let garbler_log: Vec<String> = lines.map(Result::unwrap).collect();
+    let printed = [text(&out.stdout), text(&out.stderr), garbler_log.join("\n")].join("\n");
+    assert!(printed.contains("prediction: "), "{printed}");
+    assert!(longest_hex_run(&printed) < 16, "{printed}");
+    for debug in ["Block(", "Label(", "Delta(", "0x"] {
+        assert!(!printed.contains(debug), "{debug} in {printed}");
+    }
+}
