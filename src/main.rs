@@ -1,10 +1,12 @@
 //! The `gcnn` command line: parses arguments and calls into the library.
 
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::error::ErrorKind;
 use clap::{ArgGroup, Parser, Subcommand};
 use gcnn::circuit::Owner;
 use gcnn::circuit::file::{self, FileFormat};
@@ -109,6 +111,11 @@ enum Command {
         /// Serve N sessions, then exit (non-zero if any failed).
         #[arg(long, value_name = "N")]
         sessions: Option<usize>,
+        /// Sessions served at once, each on its own thread; further clients wait in the
+        /// accept queue.
+        #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("4 > 0"),
+              value_parser = clap::value_parser!(NonZeroUsize))]
+        workers: NonZeroUsize,
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
@@ -343,17 +350,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             once,
             sessions,
+            workers,
             timeout,
         } => {
-            eprintln!("loading {} and compiling its circuit …", model.display());
-            let owner = gcnn::cli::garbler::owner(&model, circuit.as_deref())?;
+            // Bind first: an unusable address fails before the slow compilation.
             let listener = twopc::net::bind(&listen)?;
+            let owner = gcnn::cli::garbler::owner(&model, circuit.as_deref(), &mut io::stderr())?;
             let addr = listener.local_addr()?;
             eprintln!("listening on {addr}");
             let sessions = if once { Some(1) } else { sessions };
             let timeout = Duration::from_secs(timeout);
-            let failed =
-                gcnn::cli::garbler::serve(&owner, &listener, sessions, timeout, &mut io::stderr())?;
+            let failed = gcnn::cli::garbler::serve(
+                &owner,
+                &listener,
+                sessions,
+                workers,
+                timeout,
+                &mut io::stderr(),
+            )?;
             if failed > 0 {
                 anyhow::bail!("{failed} session(s) failed");
             }
@@ -423,8 +437,29 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Parses the command line. `--help`, `--version` and a bare `gcnn` print as clap
+/// renders them; any other argument error becomes one line, like every other error.
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let message = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("error: {message} (see --help)");
+            ExitCode::from(2)
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -144,3 +144,114 @@ fn bad_files_and_arguments_fail_with_one_line_errors() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("missing.circ"));
 }
+
+/// Asserts a failed run whose stderr is one `error: …` line containing `want`.
+fn assert_one_line_error(out: &Output, want: &str) {
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "succeeded: {err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains(want),
+        "{want:?} not in {err}"
+    );
+}
+
+fn run(args: &[&str]) -> Output {
+    gcnn(&args.iter().map(Path::new).collect::<Vec<_>>())
+}
+
+#[test]
+fn argument_errors_are_one_line_while_help_and_version_work() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["inspect", "x.circ", "--bogus"],
+            "unexpected argument '--bogus'",
+        ),
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        (
+            &["garbler", "--listen", "127.0.0.1:0", "--workers", "0"],
+            "--workers",
+        ),
+        (&["evaluator", "--connect", "127.0.0.1:9"], "required"),
+        (
+            &[
+                "evaluator",
+                "--connect",
+                "x",
+                "--timeout",
+                "0",
+                "--image",
+                "a",
+            ],
+            "--timeout",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = run(args);
+        assert_one_line_error(&out, want);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let help = run(&["garbler", "--help"]);
+    assert!(help.status.success());
+    assert!(text(&help.stdout).contains("--workers <N>"));
+    assert!(text(&help.stdout).lines().count() > 10);
+    let version = run(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(
+        text(&version.stdout),
+        format!("gcnn {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_circuit_files_fail_inspect_and_the_evaluator_with_one_line() {
+    let dir = scratch("bad-circuits");
+    let c = random_circuit(&mut Rng(12), 80);
+    let mut bytes = Vec::new();
+    format::write_to(&c, &mut bytes).unwrap();
+    let mut rng = Rng(13);
+    let mut magic_then_noise = b"GCNNCIRC".to_vec();
+    magic_then_noise.extend((0..500).map(|_| rng.next() as u8));
+    let files: [(&str, Vec<u8>, &str); 5] = [
+        ("cut.circ", bytes[..bytes.len() / 2].to_vec(), "truncated"),
+        (
+            "noise.circ",
+            (0..2000).map(|_| rng.next() as u8).collect(),
+            "noise.circ: line 1",
+        ),
+        ("magic.circ", magic_then_noise, "magic.circ"),
+        (
+            "wire.txt",
+            b"1 3\n1 2\n1 1\n2 1 0 1 9 AND\n".to_vec(),
+            "wire.txt: line 4",
+        ),
+        ("other.circ", bytes, "not a compiled LeNet"),
+    ];
+    let mnist = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist");
+    for (name, content, want) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        let path = path.to_str().unwrap();
+        if name != "other.circ" {
+            assert_one_line_error(&run(&["inspect", path]), want);
+        }
+        let evaluator = ["evaluator", "--circuit", path, "--connect", "127.0.0.1:9"];
+        let out = run(&[&evaluator[..], &["--mnist", mnist, "--mnist-index", "0"]].concat());
+        assert_one_line_error(&out, want);
+    }
+}
+
+#[test]
+fn addresses_that_cannot_be_bound_fail_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    for (addr, want) in [
+        (taken.as_str(), "cannot listen on"),
+        ("127.0.0.1:99999", "bad address"),
+        ("no port", "bad address"),
+    ] {
+        let out = run(&["garbler", "--listen", addr, "--model", "/nonexistent"]);
+        assert_one_line_error(&out, want);
+    }
+    // An evaluator that cannot reach its garbler: tests/inference.rs.
+}

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::fault::Faulty;
 use common::twoparty::*;
 use gcnn::channel::{Buffer, Channel, ChannelError, memory};
 use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
@@ -184,54 +185,14 @@ fn a_million_gate_circuit_over_tcp_matches_plaintext() {
     assert_eq!(report.bytes_received, ereport.bytes_sent);
 }
 
-/// A channel that dies after `budget` bytes written or read, as a peer that crashes
-/// mid-stream.
-struct DiesAfter<C> {
-    inner: Option<C>,
-    budget: usize,
-}
-
-impl<C: Channel> Channel for DiesAfter<C> {
-    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), ChannelError> {
-        if bytes.len() > self.budget {
-            if let Some(mut c) = self.inner.take() {
-                let _ = c.flush();
-            } // dropping the inner channel closes the connection
-            return Err(ChannelError::Closed);
-        }
-        self.budget -= bytes.len();
-        self.inner
-            .as_mut()
-            .ok_or(ChannelError::Closed)?
-            .write_bytes(bytes)
-    }
-    fn read_bytes(&mut self, buf: &mut [u8]) -> Result<(), ChannelError> {
-        if buf.len() > self.budget {
-            self.inner = None;
-            return Err(ChannelError::Closed);
-        }
-        self.budget -= buf.len();
-        self.inner
-            .as_mut()
-            .ok_or(ChannelError::Closed)?
-            .read_bytes(buf)
-    }
-    fn flush(&mut self) -> Result<(), ChannelError> {
-        self.inner.as_mut().ok_or(ChannelError::Closed)?.flush()
-    }
-}
-
 #[test]
 fn garbler_that_disconnects_mid_stream_is_a_clear_error_not_a_hang() {
     let circuit = random_circuit(5, 200_000);
     let inputs = random_inputs(&circuit, 5);
     for over_tcp in [false, true] {
         let start = std::time::Instant::now();
-        fn dies<C>(c: C) -> DiesAfter<C> {
-            DiesAfter {
-                inner: Some(c),
-                budget: 1_000_000,
-            }
+        fn dies<C: Channel>(c: C) -> Faulty<C> {
+            Faulty::hang_up_after(c, 1_000_000)
         }
         let (g, e) = if over_tcp {
             let (a, b) = tcp_pair();
@@ -263,10 +224,7 @@ fn evaluator_that_disconnects_is_a_clear_error_for_the_garbler() {
     let inputs = random_inputs(&circuit, 6);
     // The evaluator stops reading (and hangs up) a megabyte into the table stream.
     let (a, b) = tcp_pair();
-    let dies = DiesAfter {
-        inner: Some(b),
-        budget: 1_000_000,
-    };
+    let dies = Faulty::hang_up_after(b, 1_000_000);
     let (g, e) = run_pair(&circuit, &inputs, a, dies);
     assert!(e.is_err());
     let err = g.expect_err("garbler must fail");

@@ -3,92 +3,17 @@
 //!
 //! Tests that need the trained model print `SKIPPED: models/lenet not found` without it.
 
-use std::io::{BufRead, BufReader, Lines};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
-use std::sync::OnceLock;
+mod common;
+
 use std::thread;
-use std::time::Duration;
+
+use common::lenet::{TIMEOUT, circuit, garbler, gcnn, model, one_error_line, path, test_set, text};
 
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify;
 use gcnn::compiler::lenet::{Arch, compile};
 use gcnn::inference::{ModelOwner, PublicCircuit, classify};
-use gcnn::mnist::{Dataset, read_test_set};
 use gcnn::model::{Layer, Model};
-
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// The trained model, or `None` after printing SKIPPED.
-fn model() -> Option<Model> {
-    let dir = repo("models/lenet");
-    if !dir.join("model.json").exists() {
-        println!("SKIPPED: models/lenet not found");
-        return None;
-    }
-    Some(Model::load(&dir).unwrap())
-}
-
-fn test_set() -> &'static Dataset {
-    static SET: OnceLock<Dataset> = OnceLock::new();
-    SET.get_or_init(|| read_test_set(&repo("models/mnist")).unwrap())
-}
-
-/// The model's circuit, compiled once per test run into the target's scratch directory.
-fn circuit() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let tmp = dir.join(format!("inference-{}.circ", std::process::id()));
-        gcnn::cli::compile::run(&repo("models/lenet"), &tmp, &mut std::io::sink()).unwrap();
-        let path = dir.join("inference-lenet.circ");
-        std::fs::rename(&tmp, &path).unwrap();
-        path
-    })
-}
-
-fn gcnn(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gcnn"));
-    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// `gcnn garbler` serving `sessions` sessions on a free port: the child, its address and
-/// the rest of its stderr.
-fn garbler(sessions: usize) -> (Child, String, Lines<BufReader<ChildStderr>>) {
-    let n = sessions.to_string();
-    let args = [
-        "garbler",
-        "--circuit",
-        path(circuit()),
-        "--listen",
-        "127.0.0.1:0",
-    ];
-    let mut child = gcnn(&args)
-        .args(["--sessions", &n])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
-        .expect("the garbler prints its address");
-    (child, addr, lines)
-}
 
 /// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
 fn random_indices(n: usize) -> Vec<usize> {
@@ -104,7 +29,7 @@ fn random_indices(n: usize) -> Vec<usize> {
 fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
     let Some(model) = model() else { return };
     let indices = random_indices(20);
-    let (mut child, addr, lines) = garbler(indices.len());
+    let (mut child, addr, lines) = garbler(indices.len(), &[]);
 
     // The first image through the evaluator binary, the rest through the library.
     let first = gcnn(&[
@@ -324,14 +249,6 @@ fn bench_json_last_line_reports_full_agreement() {
     }
 }
 
-fn one_error_line(out: &Output) -> String {
-    let stderr = text(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
-}
-
 #[test]
 fn a_different_circuit_fails_the_handshake_on_both_sides() {
     let Some(model) = model() else { return };
@@ -345,7 +262,7 @@ fn a_different_circuit_fails_the_handshake_on_both_sides() {
     let other_circuit = dir.path().join("other.circ");
     gcnn::circuit::file::save(&compile(&Arch::of(&other), false), &other_circuit).unwrap();
 
-    let (mut child, addr, lines) = garbler(1);
+    let (mut child, addr, lines) = garbler(1, &[]);
     let out = gcnn(&[
         "evaluator",
         "--circuit",

@@ -192,6 +192,9 @@ fn infer_rejects_bad_images() {
     for (name, needle) in cases {
         let out = gcnn(&["infer", "--plain", "--image", &p(name)]);
         assert_one_line_error(&out, &[name, needle]);
+        // The evaluator checks its image before it reads the circuit or connects.
+        let out = gcnn(&["evaluator", "--connect", "127.0.0.1:9", "--image", &p(name)]);
+        assert_one_line_error(&out, &[name, needle]);
     }
     let out = gcnn(&["infer", "--plain", "--mnist-index", "10000"]);
     assert_one_line_error(&out, &["out of range"]);
@@ -205,6 +208,18 @@ fn model_copy() -> tempfile::TempDir {
         fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
     }
     dir
+}
+
+/// `gcnn garbler` with the model in `dir`: must fail before it listens.
+fn garbler_with_model(dir: &Path) -> Output {
+    gcnn(&[
+        "garbler",
+        "--listen",
+        "127.0.0.1:0",
+        "--once",
+        "--model",
+        dir.to_str().expect("utf-8"),
+    ])
 }
 
 fn accuracy_with_model(dir: &Path) -> Output {
@@ -249,10 +264,12 @@ fn wrong_shape_is_named() {
         npy_bytes("<i4", &[99], &[0; 99 * 4]),
     )
     .expect("write");
-    assert_one_line_error(
-        &accuracy_with_model(dir.path()),
-        &["fc1_b.npy", "fc1 bias", "shape [99]", "[100]"],
-    );
+    for out in [
+        accuracy_with_model(dir.path()),
+        garbler_with_model(dir.path()),
+    ] {
+        assert_one_line_error(&out, &["fc1_b.npy", "fc1 bias", "shape [99]", "[100]"]);
+    }
 }
 
 #[test]
@@ -281,10 +298,15 @@ fn out_of_range_weight_is_named() {
     // One past the largest weight: even (invalid for "odd") or too large (for "twos").
     let bad = i8::try_from(hi + 1).expect("fits int8");
     patch_tail(&dir.path().join("conv1_w.npy"), &bad.to_le_bytes());
-    assert_one_line_error(
-        &accuracy_with_model(dir.path()),
-        &["conv1_w.npy", "conv1 weights", &format!("is {}", hi + 1)],
-    );
+    for out in [
+        accuracy_with_model(dir.path()),
+        garbler_with_model(dir.path()),
+    ] {
+        assert_one_line_error(
+            &out,
+            &["conv1_w.npy", "conv1 weights", &format!("is {}", hi + 1)],
+        );
+    }
 }
 
 #[test]
@@ -350,6 +372,19 @@ fn malformed_idx_files_are_named() {
     lying.extend_from_slice(&[0; 2 * 784]);
     fs::write(&images, &lying).expect("write");
     assert_one_line_error(&run(), &["t10k-images-idx3-ubyte", "declares 10000 items"]);
+    let evaluator = gcnn(&[
+        "evaluator",
+        "--connect",
+        "127.0.0.1:9",
+        "--mnist",
+        &mnist_arg,
+        "--mnist-index",
+        "0",
+    ]);
+    assert_one_line_error(
+        &evaluator,
+        &["t10k-images-idx3-ubyte", "declares 10000 items"],
+    );
 
     fs::write(&images, [0, 0, 8]).expect("write");
     assert_one_line_error(&run(), &["t10k-images-idx3-ubyte", "not an idx3"]);

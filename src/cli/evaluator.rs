@@ -27,8 +27,9 @@ pub fn run(
     source: &ImageSource,
     timeout: Duration,
 ) -> Result<PrivateInference, CliError> {
-    let public = PublicCircuit::load(circuit)?;
+    // The image first: a bad one fails before the 30 MB circuit is read.
     let (image, label) = load(source)?;
+    let public = PublicCircuit::load(circuit)?;
     let (prediction, report) = connect_and_classify(&public, addr, &image, timeout)?;
     Ok(PrivateInference {
         prediction,

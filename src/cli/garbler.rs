@@ -2,8 +2,12 @@
 
 use std::fmt;
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError, mpsc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::CliError;
@@ -12,13 +16,20 @@ use crate::inference::ModelOwner;
 use crate::model::Model;
 use crate::protocol::SessionReport;
 
-/// Loads the model and compiles its circuit (checking `circuit` against it if given).
-pub fn owner(model_dir: &Path, circuit: Option<&Path>) -> Result<ModelOwner, CliError> {
+/// Loads the model and compiles its circuit (checking `circuit` against it if given);
+/// says on `log` when the slow compilation starts.
+pub fn owner(
+    model_dir: &Path,
+    circuit: Option<&Path>,
+    log: &mut impl Write,
+) -> Result<ModelOwner, CliError> {
     let model = Model::load(model_dir)?;
     let expected = match circuit {
         Some(path) => Some(crate::circuit::file::load(path, None)?.0.content_hash()),
         None => None,
     };
+    writeln!(log, "compiling the circuit of {} …", model_dir.display())
+        .map_err(CliError::Output)?;
     Ok(ModelOwner::new(&model, expected)?)
 }
 
@@ -44,6 +55,10 @@ pub struct SessionLog {
     pub bytes_received: u64,
     /// The garbler process's peak resident set size so far, MB.
     pub peak_rss_mb: f64,
+    /// The garbler process's resident set size after the session, MB.
+    pub rss_mb: f64,
+    /// File descriptors the garbler process has open after the session.
+    pub fds: usize,
 }
 
 impl SessionLog {
@@ -57,6 +72,8 @@ impl SessionLog {
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
+            rss_mb: crate::sys::rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
+            fds: crate::sys::open_fds().unwrap_or(0),
         }
     }
 
@@ -69,7 +86,7 @@ impl SessionLog {
             .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
             .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
             .collect();
-        let [total, ot, garbling, sent, received, rss] = numbers[..] else {
+        let [total, ot, garbling, sent, received, peak, rss, fds] = numbers[..] else {
             return None;
         };
         Some(SessionLog {
@@ -80,7 +97,9 @@ impl SessionLog {
             garbling_s: garbling.parse().ok()?,
             bytes_sent: sent.parse().ok()?,
             bytes_received: received.parse().ok()?,
-            peak_rss_mb: rss.parse().ok()?,
+            peak_rss_mb: peak.parse().ok()?,
+            rss_mb: rss.parse().ok()?,
+            fds: fds.parse().ok()?,
         })
     }
 }
@@ -89,7 +108,7 @@ impl fmt::Display for SessionLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "session {} {}: ok in {:.4} s (OT {:.4} s, garbling {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB",
+            "session {} {}: ok in {:.4} s (OT {:.4} s, garbling {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open",
             self.session,
             self.peer,
             self.total_s,
@@ -97,41 +116,93 @@ impl fmt::Display for SessionLog {
             self.garbling_s,
             self.bytes_sent,
             self.bytes_received,
-            self.peak_rss_mb
+            self.peak_rss_mb,
+            self.rss_mb,
+            self.fds
         )
     }
 }
 
-/// Serves `sessions` sessions (forever if `None`) one after another on `listener`, one
-/// log line each: peer, outcome, time, bytes, peak memory. A failed session is logged and
-/// the next client is served; returns how many sessions failed.
+/// Serves `sessions` sessions (forever if `None`) on `listener`, at most `workers` at
+/// once, each on its own thread sharing `owner`; further clients wait in the accept
+/// queue. One log line per session: peer, outcome, time, bytes, memory, open files. A
+/// failed session is logged and the other clients are served; returns how many sessions
+/// failed once all have ended.
 pub fn serve(
     owner: &ModelOwner,
     listener: &TcpListener,
     sessions: Option<usize>,
+    workers: NonZeroUsize,
     timeout: Duration,
-    log: &mut impl Write,
+    log: &mut (impl Write + Send),
 ) -> Result<usize, CliError> {
-    let mut failed = 0;
-    let mut served = 0;
-    while sessions.is_none_or(|n| served < n) {
-        served += 1;
-        let (stream, peer) = listener.accept().map_err(CliError::Accept)?;
-        let start = Instant::now();
-        let outcome = TcpChannel::new(stream, timeout)
-            .map_err(Into::into)
-            .and_then(|channel| owner.serve(channel));
-        let line = match outcome {
-            Ok(r) => SessionLog::new(served, peer.to_string(), &r).to_string(),
-            Err(e) => {
-                failed += 1;
-                let secs = start.elapsed().as_secs_f64();
-                format!("session {served} {peer}: failed after {secs:.3} s: {e}")
-            }
-        };
-        writeln!(log, "{line}").map_err(CliError::Output)?;
+    let failed = AtomicUsize::new(0);
+    let log = Mutex::new(log);
+    let log_error = OnceLock::new();
+    // One permit per worker: taken before accepting, returned when the session ends.
+    let (permit_back, permits) = mpsc::sync_channel(workers.get());
+    for _ in 0..workers.get() {
+        // Cannot fail: the channel has room for every permit and `permits` is alive.
+        let _ = permit_back.try_send(());
     }
-    Ok(failed)
+    thread::scope(|s| {
+        let mut served = 0;
+        while sessions.is_none_or(|n| served < n) && log_error.get().is_none() {
+            // Waits for a free worker; cannot fail while `permit_back` is alive.
+            if permits.recv().is_err() {
+                break;
+            }
+            let (stream, peer) = listener.accept().map_err(CliError::Accept)?;
+            served += 1;
+            let (permit_back, failed, log, log_error) = (&permit_back, &failed, &log, &log_error);
+            let session = served;
+            s.spawn(move || {
+                let (ok, line) = serve_one(owner, session, stream, peer, timeout);
+                if !ok {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Err(e) = writeln!(log, "{line}") {
+                    let _ = log_error.set(e);
+                }
+                drop(log);
+                let _ = permit_back.send(());
+            });
+        }
+        Ok::<_, CliError>(())
+    })?;
+    if let Some(e) = log_error.into_inner() {
+        return Err(CliError::Output(e));
+    }
+    Ok(failed.into_inner())
+}
+
+/// Runs session number `session` with the client on `stream`; whether it succeeded and
+/// its log line.
+fn serve_one(
+    owner: &ModelOwner,
+    session: usize,
+    stream: TcpStream,
+    peer: SocketAddr,
+    timeout: Duration,
+) -> (bool, String) {
+    let start = Instant::now();
+    let outcome = TcpChannel::new(stream, timeout)
+        .map_err(Into::into)
+        .and_then(|channel| owner.serve(channel));
+    match outcome {
+        Ok(r) => (
+            true,
+            SessionLog::new(session, peer.to_string(), &r).to_string(),
+        ),
+        Err(e) => {
+            let secs = start.elapsed().as_secs_f64();
+            (
+                false,
+                format!("session {session} {peer}: failed after {secs:.3} s: {e}"),
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +220,8 @@ mod tests {
             bytes_sent: 49_500_123,
             bytes_received: 1_234_567,
             peak_rss_mb: 331.5,
+            rss_mb: 120.5,
+            fds: 9,
         };
         assert_eq!(SessionLog::parse(&log.to_string()), Some(log));
     }
@@ -158,7 +231,7 @@ mod tests {
         for line in [
             "listening on 127.0.0.1:7000",
             "session 1 127.0.0.1:1: failed after 0.010 s: handshake failed",
-            "session x 127.0.0.1:1: ok in 1 s (OT 1 s, garbling 1 s), sent 1 B, received 1 B, peak RSS 1 MB",
+            "session x 127.0.0.1:1: ok in 1 s (OT 1 s, garbling 1 s), sent 1 B, received 1 B, peak RSS 1 MB, RSS 1 MB, 3 fds open",
             "session 1 127.0.0.1:1: ok in 1 s, sent 1 B",
         ] {
             assert_eq!(SessionLog::parse(line), None, "{line}");

@@ -16,6 +16,7 @@ use super::transpose::columns_to_rows;
 use super::{OtError, base};
 use crate::channel::Channel;
 use crate::crypto::{Block, Delta, FixedKeyAes, Prg, Tweak};
+use zeroize::Zeroizing;
 
 /// Base OTs, one per bit of Δ.
 pub const BASE_OTS: usize = 128;
@@ -48,10 +49,11 @@ impl IknpSender {
     pub fn setup<C: Channel>(channel: &mut C, delta: Delta) -> Result<Self, OtError> {
         let s = delta.block().0;
         let choices: Vec<bool> = (0..BASE_OTS).map(|i| s >> i & 1 == 1).collect();
-        let seeds = base::receive(channel, &choices)?;
+        // The seeds live on only as the PRGs' key schedules (zeroized on drop).
+        let seeds = Zeroizing::new(base::receive(channel, &choices)?);
         Ok(IknpSender {
             delta,
-            columns: seeds.into_iter().map(Prg::new).collect(),
+            columns: seeds.iter().map(|&k| Prg::new(k)).collect(),
             aes: FixedKeyAes::new(),
             counter: 0,
         })
@@ -115,11 +117,11 @@ pub struct IknpReceiver {
 impl IknpReceiver {
     /// Runs the 128 base OTs as sender.
     pub fn setup<C: Channel>(channel: &mut C) -> Result<Self, OtError> {
-        let seeds = base::send(channel, BASE_OTS)?;
+        let seeds = Zeroizing::new(base::send(channel, BASE_OTS)?);
         Ok(IknpReceiver {
             columns: seeds
-                .into_iter()
-                .map(|[k0, k1]| [Prg::new(k0), Prg::new(k1)])
+                .iter()
+                .map(|&[k0, k1]| [Prg::new(k0), Prg::new(k1)])
                 .collect(),
             aes: FixedKeyAes::new(),
             counter: 0,

@@ -2,6 +2,8 @@
 //! a deterministic PRNG and a random-circuit generator.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod fault;
+pub mod lenet;
 pub mod sha256;
 pub mod twoparty;
 

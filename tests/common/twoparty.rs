@@ -112,14 +112,19 @@ pub fn run_memory(circuit: &Circuit, inputs: &[Vec<bool>]) -> Outcome {
 
 /// A connected loopback TCP pair.
 pub fn tcp_pair() -> (TcpChannel, TcpChannel) {
+    tcp_pair_with(TIMEOUT)
+}
+
+/// A connected loopback TCP pair whose reads and writes time out after `timeout`.
+pub fn tcp_pair_with(timeout: Duration) -> (TcpChannel, TcpChannel) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let client = thread::spawn(move || TcpStream::connect(addr).expect("connect"));
     let (server, _) = listener.accept().expect("accept");
     let client = client.join().expect("connect thread");
     (
-        TcpChannel::new(server, TIMEOUT).expect("tcp channel"),
-        TcpChannel::new(client, TIMEOUT).expect("tcp channel"),
+        TcpChannel::new(server, timeout).expect("tcp channel"),
+        TcpChannel::new(client, timeout).expect("tcp channel"),
     )
 }
 
