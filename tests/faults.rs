@@ -25,14 +25,13 @@ fn phases(circuit: &Circuit, inputs: &[Vec<bool>]) -> [(&'static str, usize); 4]
     let program = circuit.plan();
     let output = program.outputs().len().div_ceil(8);
     let tables = program.table_bytes() as usize;
-    let labels = 16 * program.garbler_inputs().len();
     let ot_start = 2 * HANDSHAKE_BYTES;
-    let ot_end = total - output - tables - labels;
+    let ot_end = total - output - tables;
     assert!(ot_start < ot_end && tables > 1000, "every phase has bytes");
     [
         ("handshake", HANDSHAKE_BYTES + 10),
         ("OT", (ot_start + ot_end) / 2),
-        ("table stream", ot_end + labels + tables / 2),
+        ("table stream", ot_end + tables / 2),
         ("output", total - 1),
     ]
 }

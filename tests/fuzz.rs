@@ -146,7 +146,7 @@ proptest! {
 }
 
 /// A garbler that runs the handshake and the OT honestly, then sends `noise` instead of
-/// its input labels, tables and decoding bits.
+/// its tables and decoding bits.
 fn noisy_garbler<C: Channel>(mut channel: C, program: &Program, hash: [u8; 32], noise: &[u8]) {
     let handshake = Handshake {
         version: PROTOCOL_VERSION,
@@ -177,9 +177,9 @@ proptest! {
         let circuit = random_circuit(seed, 300);
         let program = circuit.plan();
         let (_, e_in) = split_inputs(&circuit, &random_inputs(&circuit, seed));
-        let needed = 16 * program.garbler_inputs().len()
-            + program.table_bytes() as usize
-            + program.outputs().len().div_ceil(8);
+        // The garbler's inputs are hard-wired into the tables: only tables and decoding
+        // bits follow the OT.
+        let needed = program.table_bytes() as usize + program.outputs().len().div_ceil(8);
         let len = if short { needed.saturating_sub(extra + 1) } else { needed + extra };
         let noise: Vec<u8> = (0..len).map(|i| (seed.rotate_left(i as u32 % 64) ^ i as u64) as u8).collect();
         let (g, e) = memory::pair(TIMEOUT);
@@ -207,9 +207,7 @@ fn lenet_evaluator_survives_random_tables() {
     }
     let public = PublicCircuit::load(common::lenet::circuit()).expect("LeNet circuit");
     let program = public.program();
-    let needed = 16 * program.garbler_inputs().len()
-        + program.table_bytes() as usize
-        + program.outputs().len().div_ceil(8);
+    let needed = program.table_bytes() as usize + program.outputs().len().div_ceil(8);
     let image = &common::lenet::test_set().images[0];
     let mut rng = common::Rng(41);
     for _ in 0..3 {
