@@ -524,18 +524,19 @@ def quantize_and_export(args, cfg, float_model, train, test, out_dir):
     return fake_quant_acc, int_acc
 
 
-DEFAULT_CONFIG = "1/2o/2/2o/2/2o/4/4o"
+DEFAULT_CONFIG = "1/2o/1/3o/3/3o/4/4o"
 SWEEP_CONFIGS = [
-    "1/1o/1/1o/2/2o/4/4o",
-    "1/2o/2/1o/2/2o/4/4o",
+    "1/1o/1/2o/2/2o/4/4o",
     "1/2o/1/2o/2/2o/4/4o",
+    "1/2o/2/1o/2/2o/4/4o",
+    "1/3o/1/2o/3/3o/4/4o",
     "1/2o/3/1o/3/2o/4/4o",
+    "1/2o/1/3o/3/3o/4/4o",
     "1/1o/2/2o/2/2o/4/4o",
     "1/2o/2/2o/2/2o/4/4o",
     "1/3o/2/2o/3/3o/4/4o",
     "1/2t/2/2t/2/2t/4/4t",
     "8/2o/2/2o/2/2o/4/4o",
-    "8/3o/4/3o/4/3o/4/4o",
 ]
 
 

@@ -200,7 +200,7 @@ enum Command {
         #[arg(long, value_name = "N")]
         mnist_index: Option<usize>,
         /// Directory with the MNIST test set (for --mnist-index).
-        #[arg(long, default_value = "models/mnist", requires = "mnist_index")]
+        #[arg(long, default_value = "models/mnist")]
         mnist: PathBuf,
         /// A 28x28 8-bit grayscale PNG or a (28, 28) uint8 .npy, white digit on black.
         #[arg(long, value_name = "FILE")]

@@ -341,6 +341,11 @@ fn bad_json_is_named() {
             "in_features is 255",
         ),
         ("\"bits\": ", "\"bits\": 0", "bits is 0"),
+        (
+            "\"weights\": ",
+            "\"weights\": \"../lenet/conv1_w.npy\"",
+            "not a plain file name",
+        ),
     ];
     for (key, replacement, needle) in edits {
         let start = good.find(key).expect("key in model.json");

@@ -170,6 +170,16 @@ impl Loader<'_> {
         sizes: &[u64],
         expected_dtype: &'static str,
     ) -> Result<Array<i64, D>, ModelError> {
+        let plain_name = matches!(
+            Path::new(file).components().collect::<Vec<_>>().as_slice(),
+            [std::path::Component::Normal(_)]
+        );
+        if !plain_name {
+            return Err(self.invalid(
+                format!("tensor {tensor}"),
+                format!("file {file:?} is not a plain file name inside the model directory"),
+            ));
+        }
         let path = self.dir.join(file);
         let npy_err = |source| ModelError::Npy {
             path: path.clone(),
