@@ -3,7 +3,7 @@
 //! length) and the choice between half-gates and garbler half gates.
 
 use super::{Circuit, Gate, Owner};
-use crate::garble::{Instr, Program};
+use crate::garble::{Instr, Program, ProgramBuilder};
 
 const FREE: u32 = u32::MAX;
 
@@ -24,13 +24,13 @@ impl Circuit {
             last_use[w.index()] = u32::MAX - 1;
         }
         // Backwards liveness: a gate is live iff its output is read by a live gate or is
-        // an output.
-        let mut live = vec![false; self.gates.len()];
+        // an output, i.e. iff its output's last use is not FREE.
+        let mut live_gates = 0;
         for (k, gate) in self.gates.iter().enumerate().rev() {
             if last_use[n_in + k] == FREE {
                 continue;
             }
-            live[k] = true;
+            live_gates += 1;
             for w in gate.inputs() {
                 if last_use[w.index()] == FREE {
                     last_use[w.index()] = k as u32;
@@ -67,9 +67,9 @@ impl Circuit {
             }
         }
 
-        let mut instrs = Vec::with_capacity(live.iter().filter(|&&l| l).count());
+        let mut instrs = ProgramBuilder::with_capacity(live_gates);
         for (k, gate) in self.gates.iter().enumerate() {
-            if !live[k] {
+            if last_use[n_in + k] == FREE {
                 continue;
             }
             let slot = |w: super::WireId| slot_of[w.index()];
@@ -121,7 +121,8 @@ impl Circuit {
             .flatten()
             .map(|w| slot_of[w.index()])
             .collect();
-        Program::new(instrs, num_slots, garbler_inputs, evaluator_inputs, outputs)
+        instrs
+            .finish(num_slots, garbler_inputs, evaluator_inputs, outputs)
             .expect("plan allocates every slot it names")
     }
 }

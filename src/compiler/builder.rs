@@ -140,45 +140,54 @@ impl Builder {
                 }
             }
         }
+        // Compact in place: a kept gate moves to a position no later than its own, and
+        // its operands were renumbered before it. `new_id` reuses the liveness buffer's
+        // length; section boundaries are remembered as they pass.
         let mut new_id: Vec<u32> = (0..n_in as u32).collect();
         new_id.resize(live.len(), u32::MAX);
-        let mut gates = Vec::new();
-        let mut kept_before = Vec::with_capacity(self.gates.len() + 1);
-        let map = |w: WireId, new_id: &[u32]| WireId(new_id[w.index()]);
-        for (k, gate) in self.gates.iter().enumerate() {
-            kept_before.push(gates.len() as u32);
+        let boundaries: Vec<u32> = self.sections.iter().map(|s| s.1).collect();
+        let mut kept_at = vec![0u32; boundaries.len()];
+        let total = self.gates.len();
+        let mut kept = 0usize;
+        for k in 0..total {
+            for (b, at) in boundaries.iter().zip(kept_at.iter_mut()) {
+                if *b as usize == k {
+                    *at = kept as u32;
+                }
+            }
             if !live[n_in + k] {
                 continue;
             }
-            new_id[n_in + k] = (n_in + gates.len()) as u32;
-            gates.push(match *gate {
-                Gate::Xor(a, b) => Gate::Xor(map(a, &new_id), map(b, &new_id)),
-                Gate::And(a, b) => Gate::And(map(a, &new_id), map(b, &new_id)),
-                Gate::Not(a) => Gate::Not(map(a, &new_id)),
+            let map = |w: WireId| WireId(new_id[w.index()]);
+            let gate = match self.gates[k] {
+                Gate::Xor(a, b) => Gate::Xor(map(a), map(b)),
+                Gate::And(a, b) => Gate::And(map(a), map(b)),
+                Gate::Not(a) => Gate::Not(map(a)),
                 Gate::Const(c) => Gate::Const(c),
-            });
+            };
+            new_id[n_in + k] = (n_in + kept) as u32;
+            self.gates[kept] = gate;
+            kept += 1;
         }
-        kept_before.push(gates.len() as u32);
+        drop(live);
+        self.gates.truncate(kept);
+        self.gates.shrink_to_fit();
         let outputs = outputs
             .iter()
-            .map(|g| g.iter().map(|&w| map(w, &new_id)).collect())
+            .map(|g| g.iter().map(|&w| WireId(new_id[w.index()])).collect())
             .collect();
-        let ends = self
-            .sections
-            .iter()
-            .skip(1)
-            .map(|s| s.1)
-            .chain([self.gates.len() as u32]);
+        let ends = kept_at.iter().skip(1).copied().chain([kept as u32]);
         let sections = self
             .sections
             .iter()
+            .zip(kept_at.iter())
             .zip(ends)
-            .map(|((name, start), end)| Section {
+            .map(|(((name, _), &start), end)| Section {
                 name: name.clone(),
-                gates: kept_before[*start as usize]..kept_before[end as usize],
+                gates: start..end,
             })
             .collect();
-        Circuit::new(self.inputs, gates, outputs, sections)
+        Circuit::new(self.inputs, self.gates, outputs, sections)
             .expect("the builder only references defined wires")
     }
 }

@@ -70,7 +70,7 @@ impl<C: Channel> Evaluator<C> {
             labels[slot as usize] = label;
         }
         for instr in program.instrs() {
-            match *instr {
+            match instr {
                 Instr::Xor { a, b, out } => {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
                 }

@@ -115,7 +115,7 @@ impl<C: Channel> Garbler<C> {
             labels[slot as usize] = zero;
         }
         for instr in program.instrs() {
-            match *instr {
+            match instr {
                 Instr::Xor { a, b, out } => {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
                     clear[out as usize] = clear[a as usize] ^ clear[b as usize];

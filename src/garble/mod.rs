@@ -24,6 +24,7 @@ mod program;
 pub use evaluator::Evaluator;
 pub use garbler::Garbler;
 pub(crate) use garbler::decoding_bits;
+pub(crate) use program::ProgramBuilder;
 pub use program::{Instr, Program, ProgramError};
 
 /// Bytes on the wire for a half-gates AND.

@@ -74,9 +74,52 @@ impl Instr {
     }
 }
 
+/// Bits of a packed instruction's third word that hold the output slot; the three above
+/// hold the opcode.
+const SLOT_BITS: u32 = 29;
+const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+
+/// An [`Instr`] in 12 bytes instead of the enum's 16: the opcode rides in the top bits
+/// of the output slot. Programs have tens of millions of instructions, so this is a
+/// quarter of a role's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Packed([u32; 3]);
+
+impl Packed {
+    fn new(instr: Instr) -> Self {
+        let (op, a, b, out) = match instr {
+            Instr::Xor { a, b, out } => (0, a, b, out),
+            Instr::Not { a, out } => (1, a, 0, out),
+            Instr::Const { value, out } => (2, u32::from(value), 0, out),
+            Instr::And { a, b, out } => (3, a, b, out),
+            Instr::AndClear { a, b, out } => (4, a, b, out),
+            Instr::AndKnown { secret, known, out } => (5, secret, known, out),
+        };
+        Packed([a, b, op << SLOT_BITS | out])
+    }
+
+    #[inline(always)]
+    fn get(self) -> Instr {
+        let [a, b, word] = self.0;
+        let out = word & SLOT_MASK;
+        match word >> SLOT_BITS {
+            0 => Instr::Xor { a, b, out },
+            1 => Instr::Not { a, out },
+            2 => Instr::Const { value: a == 1, out },
+            3 => Instr::And { a, b, out },
+            4 => Instr::AndClear { a, b, out },
+            _ => Instr::AndKnown {
+                secret: a,
+                known: b,
+                out,
+            },
+        }
+    }
+}
+
 /// A slot name out of range.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("program uses slot {slot} but has only {num_slots} slots")]
+#[error("program uses slot {slot} but has only {num_slots} slots (at most 2^29)")]
 pub struct ProgramError {
     /// The offending slot.
     pub slot: u32,
@@ -84,11 +127,60 @@ pub struct ProgramError {
     pub num_slots: u32,
 }
 
+/// Collects instructions already packed, so a program of tens of millions of
+/// instructions is never held twice.
+pub(crate) struct ProgramBuilder {
+    instrs: Vec<Packed>,
+}
+
+impl ProgramBuilder {
+    /// Room for `n` instructions.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        ProgramBuilder {
+            instrs: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends one instruction.
+    pub(crate) fn push(&mut self, instr: Instr) {
+        self.instrs.push(Packed::new(instr));
+    }
+
+    /// The program, once every slot is checked below `num_slots` (at most 2^29).
+    pub(crate) fn finish(
+        self,
+        num_slots: u32,
+        garbler_inputs: Vec<u32>,
+        evaluator_inputs: Vec<u32>,
+        outputs: Vec<u32>,
+    ) -> Result<Program, ProgramError> {
+        let all = self
+            .instrs
+            .iter()
+            .flat_map(|p| p.get().slots().into_iter().flatten())
+            .chain(garbler_inputs.iter().copied())
+            .chain(evaluator_inputs.iter().copied())
+            .chain(outputs.iter().copied());
+        for slot in all {
+            if slot >= num_slots || slot > SLOT_MASK {
+                return Err(ProgramError { slot, num_slots });
+            }
+        }
+        Ok(Program {
+            instrs: self.instrs,
+            num_slots,
+            garbler_inputs,
+            evaluator_inputs,
+            outputs,
+        })
+    }
+}
+
 /// What the garbler and the evaluator both execute: instructions over slots, plus which
 /// slots hold each party's inputs and the outputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
-    instrs: Vec<Instr>,
+    instrs: Vec<Packed>,
     num_slots: u32,
     garbler_inputs: Vec<u32>,
     evaluator_inputs: Vec<u32>,
@@ -96,7 +188,7 @@ pub struct Program {
 }
 
 impl Program {
-    /// Checks that every slot is below `num_slots`.
+    /// Checks that every slot is below `num_slots`, itself at most 2^29.
     pub fn new(
         instrs: Vec<Instr>,
         num_slots: u32,
@@ -104,29 +196,14 @@ impl Program {
         evaluator_inputs: Vec<u32>,
         outputs: Vec<u32>,
     ) -> Result<Self, ProgramError> {
-        let all = instrs
-            .iter()
-            .flat_map(|i| i.slots().into_iter().flatten())
-            .chain(garbler_inputs.iter().copied())
-            .chain(evaluator_inputs.iter().copied())
-            .chain(outputs.iter().copied());
-        for slot in all {
-            if slot >= num_slots {
-                return Err(ProgramError { slot, num_slots });
-            }
-        }
-        Ok(Program {
-            instrs,
-            num_slots,
-            garbler_inputs,
-            evaluator_inputs,
-            outputs,
-        })
+        let mut builder = ProgramBuilder::with_capacity(instrs.len());
+        instrs.into_iter().for_each(|i| builder.push(i));
+        builder.finish(num_slots, garbler_inputs, evaluator_inputs, outputs)
     }
 
     /// The instructions, in execution order.
-    pub fn instrs(&self) -> &[Instr] {
-        &self.instrs
+    pub fn instrs(&self) -> impl ExactSizeIterator<Item = Instr> + '_ {
+        self.instrs.iter().map(|p| p.get())
     }
 
     /// Number of label slots either party holds.
@@ -151,7 +228,7 @@ impl Program {
 
     /// Half-gates ANDs and garbler half gates.
     pub fn and_counts(&self) -> (u64, u64) {
-        self.instrs.iter().fold((0, 0), |(full, half), i| match i {
+        self.instrs().fold((0, 0), |(full, half), i| match i {
             Instr::And { .. } => (full + 1, half),
             Instr::AndKnown { .. } => (full, half + 1),
             _ => (full, half),
