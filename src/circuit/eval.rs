@@ -6,38 +6,16 @@ impl Circuit {
     /// Evaluates the circuit in the clear.
     ///
     /// `inputs[g]` holds the bits of input group `g`, least significant first. Returns the
-    /// output groups in the same form. Memory is one byte per wire.
+    /// output groups in the same form. One lane of [`Circuit::eval_lanes`].
     pub fn eval(&self, inputs: &[Vec<bool>]) -> Result<Vec<Vec<bool>>, CircuitError> {
-        if inputs.len() != self.inputs.len() {
-            return Err(CircuitError::InputGroupCount {
-                expected: self.inputs.len(),
-                got: inputs.len(),
-            });
-        }
-        let mut wires = Vec::with_capacity(self.num_wires());
-        for (g, (group, bits)) in self.inputs.iter().zip(inputs).enumerate() {
-            if bits.len() != group.width as usize {
-                return Err(CircuitError::InputWidth {
-                    group: g,
-                    expected: group.width as usize,
-                    got: bits.len(),
-                });
-            }
-            wires.extend_from_slice(bits);
-        }
-        for gate in &self.gates {
-            let v = match *gate {
-                Gate::Xor(a, b) => wires[a.index()] ^ wires[b.index()],
-                Gate::And(a, b) => wires[a.index()] & wires[b.index()],
-                Gate::Not(a) => !wires[a.index()],
-                Gate::Const(c) => c,
-            };
-            wires.push(v);
-        }
-        Ok(self
-            .outputs
+        let lanes: Vec<Vec<u64>> = inputs
             .iter()
-            .map(|group| group.iter().map(|w| wires[w.index()]).collect())
+            .map(|g| g.iter().map(|&b| u64::from(b)).collect())
+            .collect();
+        Ok(self
+            .eval_lanes(&lanes)?
+            .into_iter()
+            .map(|g| g.into_iter().map(|w| w & 1 == 1).collect())
             .collect())
     }
 }
