@@ -328,6 +328,12 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
     let set = gcnn::mnist::read_test_set(&root.join("models/mnist")).expect("test set");
     assert_eq!(set.images.len(), 10_000);
     assert_eq!(check_predictions(&model, &set.images), 10_000);
+    // What `inspect` reports is exactly what a session sends.
+    let plain = compile(&Arch::of(&model), false);
+    let stats = gcnn::circuit::stats::Stats::of(&plain).total;
+    let program = plain.plan();
+    assert_eq!((stats.and, stats.garbler_half), program.and_counts());
+    assert_eq!(stats.table_bytes(), program.table_bytes());
     // And layer by layer on a few real digits.
     let circuit = compile(&Arch::of(&model), true);
     let garbler = encode_model(&model);

@@ -74,6 +74,15 @@ fn gates_on_constants_and_known_wires_match_truth_tables() {
                 let (_, e) = run_memory(&circuit, &[vec![x]]);
                 assert_eq!(e.unwrap().0, vec![x & c, c, x ^ c], "{owner:?} c={c} x={x}");
             }
+            // An AND with a constant is a garbler half gate on a secret input and free
+            // on a garbler input; the constant×constant AND is always free.
+            let program = circuit.plan();
+            let expected = match owner {
+                Owner::Evaluator => (0, 1),
+                Owner::Garbler => (0, 0),
+            };
+            assert_eq!(program.and_counts(), expected, "{owner:?}");
+            assert_eq!(program.table_bytes(), 16 * expected.1);
         }
     }
 }

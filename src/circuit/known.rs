@@ -82,3 +82,36 @@ impl Circuit {
         flags
     }
 }
+
+/// How an AND gate is garbled, decided by which of its inputs the garbler knows in the
+/// clear. The plan and the statistics both use this, so `inspect` reports exactly what a
+/// session sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AndKind {
+    /// Neither input known: half-gates (Zahur–Rosulek–Evans 2015), two ciphertexts.
+    HalfGates,
+    /// Exactly one input known: a garbler half gate, one ciphertext.
+    GarblerHalfGate,
+    /// Both known: the garbler computes it alone; free.
+    Clear,
+}
+
+impl AndKind {
+    /// The kind of an AND whose inputs are (`a_known`, `b_known`).
+    pub fn of(a_known: bool, b_known: bool) -> Self {
+        match (a_known, b_known) {
+            (false, false) => AndKind::HalfGates,
+            (true, true) => AndKind::Clear,
+            _ => AndKind::GarblerHalfGate,
+        }
+    }
+
+    /// Garbled-table bytes this AND costs.
+    pub fn table_bytes(self) -> u64 {
+        match self {
+            AndKind::HalfGates => crate::garble::AND_BYTES,
+            AndKind::GarblerHalfGate => crate::garble::AND_KNOWN_BYTES,
+            AndKind::Clear => 0,
+        }
+    }
+}

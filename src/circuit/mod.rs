@@ -17,7 +17,7 @@ mod plan;
 pub mod stats;
 
 pub use error::{CircuitError, ParseOwnerError};
-pub use known::GarblerKnown;
+pub use known::{AndKind, GarblerKnown};
 
 use std::ops::Range;
 

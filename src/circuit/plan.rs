@@ -2,7 +2,7 @@
 //! (slots are reused once a wire is dead, so memory follows the circuit's width, not its
 //! length) and the choice between half-gates and garbler half gates.
 
-use super::{Circuit, Gate, Owner};
+use super::{AndKind, Circuit, Gate, Owner};
 use crate::garble::{Instr, Program, ProgramBuilder};
 
 const FREE: u32 = u32::MAX;
@@ -96,23 +96,24 @@ impl Circuit {
                 },
                 Gate::Not(_) => Instr::Not { a: slots[0], out },
                 Gate::Const(value) => Instr::Const { value, out },
-                Gate::And(a, b) => match (known[a.index()], known[b.index()]) {
-                    (false, false) => Instr::And {
-                        a: slots[0],
-                        b: slots[1],
-                        out,
-                    },
-                    (_, true) => Instr::AndKnown {
-                        secret: slots[0],
-                        known: slots[1],
-                        out,
-                    },
-                    (true, false) => Instr::AndKnown {
-                        secret: slots[1],
-                        known: slots[0],
-                        out,
-                    },
-                },
+                Gate::And(a, b) => {
+                    let (ka, kb) = (known[a.index()], known[b.index()]);
+                    let (a, b) = (slots[0], slots[1]);
+                    match AndKind::of(ka, kb) {
+                        AndKind::HalfGates => Instr::And { a, b, out },
+                        AndKind::Clear => Instr::AndClear { a, b, out },
+                        AndKind::GarblerHalfGate if kb => Instr::AndKnown {
+                            secret: a,
+                            known: b,
+                            out,
+                        },
+                        AndKind::GarblerHalfGate => Instr::AndKnown {
+                            secret: b,
+                            known: a,
+                            out,
+                        },
+                    }
+                }
             });
         }
         let outputs = self

@@ -3,31 +3,31 @@
 //!
 //! Cost model (Zahur–Rosulek–Evans 2015, half-gates with free-XOR): XOR, NOT and constants
 //! are free; an AND costs two 16-byte ciphertexts, except a *garbler half gate* (an AND
-//! with a wire the garbler knows in clear, see [`GarblerKnown`]) which costs one.
+//! with one wire the garbler knows in clear, see [`GarblerKnown`]) which costs one, and an
+//! AND of two such wires, which the garbler computes alone for free ([`AndKind`]).
 
 use std::fmt;
 use std::ops::Range;
 
-use super::{Circuit, GarblerKnown, Gate, Owner};
-
-/// Bytes of garbled table per half-gates AND.
-pub const AND_BYTES: u64 = 32;
-/// Bytes of garbled table per garbler half gate.
-pub const GARBLER_HALF_GATE_BYTES: u64 = 16;
+use super::{AndKind, Circuit, GarblerKnown, Gate, Owner};
 
 /// Counts and depths for a range of gates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GateCounts {
     /// AND gates on two secret wires (two ciphertexts each).
     pub and: u64,
-    /// AND gates with a garbler-known input (one ciphertext each).
+    /// AND gates with one garbler-known input (one ciphertext each).
     pub garbler_half: u64,
+    /// AND gates of two garbler-known inputs (computed by the garbler, free).
+    pub clear_and: u64,
     /// XOR gates.
     pub xor: u64,
     /// NOT gates.
     pub not: u64,
     /// Constant gates.
     pub constant: u64,
+    /// Garbled-table bytes.
+    pub bytes: u64,
     /// Longest chain of AND gates within the range.
     pub and_depth: u32,
     /// Longest chain of XOR, AND and NOT gates within the range.
@@ -50,11 +50,13 @@ impl GateCounts {
                 .fold((0, 0), |(a, d), (a2, d2)| (a.max(a2), d.max(d2)));
             let own = match *gate {
                 Gate::And(a, b) => {
-                    if known.wire(a) || known.wire(b) {
-                        counts.garbler_half += 1;
-                    } else {
-                        counts.and += 1;
-                    }
+                    let kind = AndKind::of(known.wire(a), known.wire(b));
+                    *match kind {
+                        AndKind::HalfGates => &mut counts.and,
+                        AndKind::GarblerHalfGate => &mut counts.garbler_half,
+                        AndKind::Clear => &mut counts.clear_and,
+                    } += 1;
+                    counts.bytes += kind.table_bytes();
                     (and_in + 1, all_in + 1)
                 }
                 Gate::Xor(..) => {
@@ -79,12 +81,12 @@ impl GateCounts {
 
     /// All gates in the range.
     pub fn gates(&self) -> u64 {
-        self.and + self.garbler_half + self.xor + self.not + self.constant
+        self.and + self.garbler_half + self.clear_and + self.xor + self.not + self.constant
     }
 
-    /// Estimated garbled-table bytes.
+    /// Garbled-table bytes: what a session sends for these gates.
     pub fn table_bytes(&self) -> u64 {
-        AND_BYTES * self.and + GARBLER_HALF_GATE_BYTES * self.garbler_half
+        self.bytes
     }
 }
 
@@ -146,11 +148,12 @@ impl fmt::Display for Stats {
         writeln!(f, "outputs: {o} bits in {og} groups")?;
         writeln!(
             f,
-            "{:<16} {:>12} {:>12} {:>12} {:>12} {:>10} {:>8} {:>9} {:>7} {:>14}",
+            "{:<16} {:>12} {:>12} {:>12} {:>12} {:>12} {:>10} {:>8} {:>9} {:>7} {:>14}",
             "section",
             "gates",
             "AND",
             "AND (1 ct)",
+            "AND (free)",
             "XOR",
             "NOT",
             "const",
@@ -163,11 +166,12 @@ impl fmt::Display for Stats {
         for (name, c) in rows {
             writeln!(
                 f,
-                "{:<16} {:>12} {:>12} {:>12} {:>12} {:>10} {:>8} {:>9} {:>7} {:>14}",
+                "{:<16} {:>12} {:>12} {:>12} {:>12} {:>12} {:>10} {:>8} {:>9} {:>7} {:>14}",
                 name,
                 c.gates(),
                 c.and,
                 c.garbler_half,
+                c.clear_and,
                 c.xor,
                 c.not,
                 c.constant,
@@ -217,6 +221,8 @@ mod tests {
         let want = GateCounts {
             and: 1,
             garbler_half: 1,
+            clear_and: 0,
+            bytes: 48,
             xor: 1,
             not: 1,
             constant: 1,
@@ -228,6 +234,8 @@ mod tests {
         let tail = GateCounts {
             and: 0,
             garbler_half: 1,
+            clear_and: 0,
+            bytes: 16,
             xor: 1,
             not: 0,
             constant: 1,
