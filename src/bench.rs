@@ -31,11 +31,13 @@ pub struct GateBench {
     pub bytes_per_and: f64,
     /// Table bytes per garbler half gate.
     pub bytes_per_known_and: f64,
-    /// ANDs per second of a whole two-party run over loopback TCP, both roles here.
+    /// ANDs per second in the table-streaming phase of a two-party run over loopback TCP,
+    /// both roles running here (the slower side's time).
     pub two_party_per_s: f64,
     /// Extended (correlated) OTs per second, both roles running, in-memory channel.
     pub ot_per_s: f64,
-    /// Median session set-up over loopback TCP: connect, handshake, 128 base OTs.
+    /// Median session set-up over an open loopback TCP connection: handshake, 128 base
+    /// OTs, IKNP and a one-AND circuit.
     pub setup: Duration,
 }
 

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use common::{Rng, random_circuit, random_inputs};
 use gcnn::circuit::bristol::{self, Problem};
 use gcnn::circuit::format::{self, FormatError, MAGIC};
-use gcnn::circuit::stats::Stats;
 use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 use proptest::prelude::*;
 
@@ -196,14 +195,18 @@ fn huge_claimed_counts_fail_fast_without_allocating() {
         Err(FormatError::Limit { .. })
     ));
 
-    // Bristol headers claiming billions of wires, with a gate writing the last of them.
-    let lying = "1 4294967295\n1 2\n1 1\n2 1 0 1 4294967294 XOR\n";
+    // Bristol headers claiming half a billion wires (just under the cap), with a gate
+    // writing the last of them; and past the cap.
+    let lying = "1 536870911\n1 2\n1 1\n2 1 0 1 536870910 XOR\n";
     let e = bristol::read_from(lying.as_bytes(), None).unwrap_err();
     assert!(matches!(e.problem, Problem::WireCount { .. }), "{e}");
+    let past_cap = "1 4294967295\n1 2\n1 1\n2 1 0 1 4294967294 XOR\n";
+    let e = bristol::read_from(past_cap.as_bytes(), None).unwrap_err();
+    assert!(matches!(e.problem, Problem::Limit { .. }), "{e}");
     let huge = "1 1099511627776\n1 2\n1 1\n";
     let e = bristol::read_from(huge.as_bytes(), None).unwrap_err();
     assert!(matches!(e.problem, Problem::Limit { .. }), "{e}");
-    let many = "4294967295 4294967295\n1 2\n1 1\n2 1 0 1 2 XOR\n";
+    let many = "536870911 536870911\n1 2\n1 1\n2 1 0 1 2 XOR\n";
     let e = bristol::read_from(many.as_bytes(), None).unwrap_err();
     assert!(matches!(e.problem, Problem::Eof(_)), "{e}");
     let long = format!(
@@ -219,10 +222,10 @@ fn huge_claimed_counts_fail_fast_without_allocating() {
     );
 }
 
-/// A circuit with four billion input bits is a few bytes on disk; loading and inspecting
-/// it must not allocate per input bit.
+/// A circuit claiming four billion input bits would be a few bytes on disk; it is
+/// rejected at once, before anything is allocated per claimed bit.
 #[test]
-fn inspecting_a_huge_input_claim_allocates_nothing_per_bit() {
+fn a_huge_input_claim_is_rejected_without_allocating() {
     let start = Instant::now();
     let g = InputGroup {
         owner: Owner::Garbler,
@@ -232,12 +235,14 @@ fn inspecting_a_huge_input_claim_allocates_nothing_per_bit() {
         owner: Owner::Evaluator,
         width: 1,
     };
-    let last = WireId(u32::MAX - 2);
-    let gates = vec![Gate::And(WireId(0), last)];
-    let c = Circuit::new(vec![g, e], gates, vec![vec![WireId(u32::MAX - 1)]], vec![]).unwrap();
-    let back = format::read_from(encode(&c).as_slice()).unwrap();
-    let s = Stats::of(&back);
-    assert_eq!((s.total.garbler_half, s.total.and), (1, 0));
+    let gates = vec![Gate::And(WireId(0), WireId(u32::MAX - 2))];
+    let err = Circuit::new(vec![g, e], gates, vec![vec![WireId(u32::MAX - 1)]], vec![]);
+    assert_eq!(
+        err,
+        Err(gcnn::circuit::CircuitError::TooManyInputs(
+            u64::from(u32::MAX) - 1
+        ))
+    );
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "{:?}",

@@ -358,3 +358,29 @@ fn builder_folds_constants_and_drops_dead_gates() {
         assert_eq!(out, vec![false, xv, false, xv, xv | yv]);
     }
 }
+
+#[test]
+fn sections_map_onto_the_kept_gates_even_when_empty_or_last() {
+    let (mut b, inputs) = Builder::new(vec![InputGroup {
+        owner: Owner::Evaluator,
+        width: 2,
+    }]);
+    let (x, y) = (inputs[0][0], inputs[0][1]);
+    b.section("a");
+    let dead = b.xor(x, y);
+    let _ = dead;
+    b.section("b");
+    let kept = b.and(x, y);
+    b.section("c"); // starts at the end: empty
+    let c = b.finish(vec![vec![kept]]);
+    let got: Vec<(String, std::ops::Range<u32>)> = c
+        .sections()
+        .iter()
+        .map(|s| (s.name.clone(), s.gates.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("a".into(), 0..0), ("b".into(), 0..1), ("c".into(), 1..1)],
+        "the dead XOR is dropped and every section keeps its own gates"
+    );
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::fault::Faulty;
 use common::twoparty::*;
-use gcnn::channel::{Buffer, Channel, ChannelError, memory};
+use gcnn::channel::{Buffer, ChannelError, memory};
 use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 use gcnn::crypto::{Block, Delta, Label, Prg};
 use gcnn::garble::{Evaluator, Garbler};
@@ -196,19 +196,24 @@ fn a_million_gate_circuit_over_tcp_matches_plaintext() {
 
 #[test]
 fn garbler_that_disconnects_mid_stream_is_a_clear_error_not_a_hang() {
-    let circuit = random_circuit(5, 200_000);
-    let inputs = random_inputs(&circuit, 5);
+    // A circuit with megabytes of tables (a random one may be mostly garbler-known, hence
+    // free), and a garbler that hangs up halfway through them.
+    let (seed, circuit) = (5..)
+        .map(|seed| (seed, random_circuit(seed, 200_000)))
+        .find(|(_, c)| c.plan().table_bytes() > 2_000_000)
+        .expect("some seed garbles to megabytes");
+    let inputs = random_inputs(&circuit, seed);
+    let budget = circuit.plan().table_bytes() as usize / 2;
     for over_tcp in [false, true] {
         let start = std::time::Instant::now();
-        fn dies<C: Channel>(c: C) -> Faulty<C> {
-            Faulty::hang_up_after(c, 1_000_000)
-        }
+        let dies_tcp = |c| Faulty::hang_up_after(c, budget);
+        let dies_memory = |c| Faulty::hang_up_after(c, budget);
         let (g, e) = if over_tcp {
             let (a, b) = tcp_pair();
-            run_pair(&circuit, &inputs, dies(a), b)
+            run_pair(&circuit, &inputs, dies_tcp(a), b)
         } else {
             let (a, b) = memory::pair(TIMEOUT);
-            run_pair(&circuit, &inputs, dies(a), b)
+            run_pair(&circuit, &inputs, dies_memory(a), b)
         };
         assert!(matches!(
             g,

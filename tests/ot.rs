@@ -127,8 +127,7 @@ fn a_million_extended_ots_are_correct_and_leak_nothing_in_the_transcript() {
     // a size fixed by N, whatever the choices are.
     assert_eq!(sender_sent.lock().unwrap().len(), 32 * 128 + 32 * N);
 
-    // The receiver never sees the message it did not choose: not in clear, and not by
-    // unmasking the ciphertext with the key it holds.
+    // Neither message appears in clear in what the receiver received: only masked.
     let rr = receiver_received.lock().unwrap();
     let received: std::collections::HashSet<[u8; 16]> =
         rr.chunks_exact(16).map(|c| c.try_into().unwrap()).collect();

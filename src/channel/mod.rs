@@ -47,31 +47,6 @@ pub trait Channel {
         Ok(Block::from_bytes(bytes))
     }
 
-    /// Writes blocks back to back.
-    fn write_blocks(&mut self, blocks: &[Block]) -> Result<(), ChannelError> {
-        blocks.iter().try_for_each(|b| self.write_block(*b))
-    }
-
-    /// Fills `blocks` from the stream.
-    fn read_blocks(&mut self, blocks: &mut [Block]) -> Result<(), ChannelError> {
-        for b in blocks.iter_mut() {
-            *b = self.read_block()?;
-        }
-        Ok(())
-    }
-
-    /// Writes a `u64`, little-endian.
-    fn write_u64(&mut self, v: u64) -> Result<(), ChannelError> {
-        self.write_bytes(&v.to_le_bytes())
-    }
-
-    /// Reads a `u64`, little-endian.
-    fn read_u64(&mut self) -> Result<u64, ChannelError> {
-        let mut bytes = [0u8; 8];
-        self.read_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
     /// Writes bits packed eight to a byte, least significant bit first.
     fn write_bits(&mut self, bits: &[bool]) -> Result<(), ChannelError> {
         let packed: Vec<u8> = bits

@@ -3,9 +3,12 @@ use thiserror::Error;
 /// Why a circuit, or the inputs given to it, are not well formed.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CircuitError {
-    /// More wires than a `u32` can index.
-    #[error("circuit has more than 2^32 - 1 wires")]
+    /// More wires than the garbling program can address.
+    #[error("circuit has more than 2^29 wires")]
     TooManyWires,
+    /// More input bits than allowed.
+    #[error("circuit declares {0} input bits; at most 2^22 are supported")]
+    TooManyInputs(u64),
     /// A gate reads a wire that is not defined before it.
     #[error("gate {gate} reads wire {wire}, which is not defined before it")]
     UndefinedWire {

@@ -95,13 +95,21 @@ pub fn save(c: &Circuit, path: &Path) -> Result<FileFormat, FileError> {
         path: path.to_owned(),
         problem,
     };
-    let file = File::create(path).map_err(|e| at(e.into()))?;
+    // Written beside the target and renamed into place, so an interrupted write never
+    // leaves a truncated circuit under the real name.
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let file = File::create(&partial).map_err(|e| at(e.into()))?;
     let fmt = FileFormat::for_output(path);
-    match fmt {
-        FileFormat::Binary => {
-            format::write_to(c, BufWriter::new(file)).map_err(|e| at(e.into()))?
-        }
-        FileFormat::Bristol => bristol::write_to(c, file).map_err(|e| at(e.into()))?,
+    let written = match fmt {
+        FileFormat::Binary => format::write_to(c, BufWriter::new(file)).map_err(|e| at(e.into())),
+        FileFormat::Bristol => bristol::write_to(c, file).map_err(|e| at(e.into())),
+    };
+    if let Err(e) = written.and_then(|()| std::fs::rename(&partial, path).map_err(|e| at(e.into())))
+    {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
     }
     Ok(fmt)
 }

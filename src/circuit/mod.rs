@@ -21,6 +21,14 @@ pub use known::{AndKind, GarblerKnown};
 
 use std::ops::Range;
 
+/// Most input bits a circuit may declare. Inputs cost memory before any gate is read, so a
+/// few bytes of file must not be able to claim billions of them; real circuits (the LeNet:
+/// about 10^5, SHA-256: 768) are far below.
+pub const MAX_INPUT_BITS: u64 = 1 << 22;
+
+/// Most wires a circuit may have: the garbling program addresses label slots with 29 bits.
+pub const MAX_WIRES: u64 = 1 << 29;
+
 /// Index of a wire in a [`Circuit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WireId(pub u32);
@@ -132,13 +140,12 @@ impl Circuit {
         outputs: Vec<Vec<WireId>>,
         sections: Vec<Section>,
     ) -> Result<Self, CircuitError> {
-        let num_inputs = inputs
-            .iter()
-            .try_fold(0u64, |acc, g| Some(acc + u64::from(g.width)))
-            .filter(|&n| n <= u64::from(u32::MAX))
-            .ok_or(CircuitError::TooManyWires)?;
+        let num_inputs: u64 = inputs.iter().map(|g| u64::from(g.width)).sum();
+        if num_inputs > MAX_INPUT_BITS {
+            return Err(CircuitError::TooManyInputs(num_inputs));
+        }
         let num_wires = num_inputs + gates.len() as u64;
-        if num_wires > u64::from(u32::MAX) {
+        if num_wires > MAX_WIRES {
             return Err(CircuitError::TooManyWires);
         }
         for (k, gate) in gates.iter().enumerate() {
@@ -217,16 +224,5 @@ impl Circuit {
     /// Total number of wires (inputs plus one per gate).
     pub fn num_wires(&self) -> usize {
         self.num_inputs() + self.gates.len()
-    }
-
-    /// The wire range of input group `g`.
-    pub fn input_wires(&self, g: usize) -> Range<u32> {
-        let start: u32 = self.inputs[..g].iter().map(|x| x.width).sum();
-        start..start + self.inputs[g].width
-    }
-
-    /// The wire defined by gate `k`.
-    pub fn gate_output(&self, k: usize) -> WireId {
-        WireId((self.num_inputs() + k) as u32)
     }
 }

@@ -27,7 +27,7 @@ pub fn run(
     source: &ImageSource,
     timeout: Duration,
 ) -> Result<PrivateInference, CliError> {
-    // The image first: a bad one fails before the 30 MB circuit is read.
+    // The image first: a bad one fails before the circuit (tens of MB) is read.
     let (image, label) = load(source)?;
     let public = PublicCircuit::load(circuit)?;
     let (prediction, report) = connect_and_classify(&public, addr, &image, timeout)?;

@@ -123,6 +123,10 @@ impl fmt::Display for SessionLog {
     }
 }
 
+/// Pause after a failed accept, so a persistent failure (out of file descriptors) does
+/// not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Serves `sessions` sessions (forever if `None`) on `listener`, at most `workers` at
 /// once, each on its own thread sharing `owner`; further clients wait in the accept
 /// queue. One log line per session: peer, outcome, time, bytes, memory, open files. A
@@ -152,7 +156,21 @@ pub fn serve(
             if permits.recv().is_err() {
                 break;
             }
-            let (stream, peer) = listener.accept().map_err(CliError::Accept)?;
+            let (stream, peer) = match listener.accept() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // A failed accept (a client that gave up, too many open files) is
+                    // that client's problem, not the server's: log it, back off, go on.
+                    let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Err(e) = writeln!(log, "accept failed: {e}") {
+                        let _ = log_error.set(e);
+                    }
+                    drop(log);
+                    let _ = permit_back.send(());
+                    thread::sleep(ACCEPT_BACKOFF);
+                    continue;
+                }
+            };
             served += 1;
             let (permit_back, failed, log, log_error) = (&permit_back, &failed, &log, &log_error);
             let session = served;

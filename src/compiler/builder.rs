@@ -1,4 +1,4 @@
-//! Circuit construction with constant folding, structural hashing and dead-gate removal.
+//! Circuit construction with constant folding and dead-gate removal.
 
 use crate::circuit::{Circuit, Gate, InputGroup, Section, WireId};
 
@@ -149,13 +149,13 @@ impl Builder {
         let mut kept_at = vec![0u32; boundaries.len()];
         let total = self.gates.len();
         let mut kept = 0usize;
-        for k in 0..total {
+        for k in 0..=total {
             for (b, at) in boundaries.iter().zip(kept_at.iter_mut()) {
                 if *b as usize == k {
                     *at = kept as u32;
                 }
             }
-            if !live[n_in + k] {
+            if k == total || !live[n_in + k] {
                 continue;
             }
             let map = |w: WireId| WireId(new_id[w.index()]);

@@ -8,7 +8,7 @@ use super::{BristolError, MAX_GROUPS, Problem, default_owners};
 use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 
 /// Largest wire count (and wire id + 1) a circuit can index.
-const MAX_WIRES: u64 = u32::MAX as u64;
+use crate::circuit::{MAX_INPUT_BITS, MAX_WIRES};
 /// Most gates reserved up front, whatever the header claims.
 const RESERVE_CAP: u64 = 1 << 20;
 
@@ -17,7 +17,10 @@ fn groups(line: &Line<'_>, what: &'static str) -> Result<(Vec<u32>, u64), Bristo
     let n = line.number(0, what, MAX_GROUPS)?;
     line.expect_fields(n + 1)?;
     let widths = (1..=n as usize)
-        .map(|i| line.number(i, "group width", MAX_WIRES).map(|w| w as u32))
+        .map(|i| {
+            line.number(i, "group width", MAX_INPUT_BITS)
+                .map(|w| w as u32)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let total = widths.iter().map(|&w| u64::from(w)).sum();
     Ok((widths, total))
