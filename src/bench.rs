@@ -50,7 +50,7 @@ fn and_program(n: u64, known: bool, prg: &mut Prg) -> Program {
         .map(|_| {
             if known {
                 let (secret, known, out) = (slot(half), half + slot(half), slot(half));
-                Instr::AndKnown { secret, known, out }
+                Instr::GarblerHalfGate { secret, known, out }
             } else {
                 Instr::And {
                     a: slot(WIDTH),

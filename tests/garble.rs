@@ -101,8 +101,8 @@ fn gate_level_api_is_correct_and_sends_the_documented_bytes() {
             32,
             "half-gates AND sends 32 bytes"
         );
-        let half0 = garbler.and_known(a0, true).unwrap();
-        let half1 = garbler.and_known(b0, false).unwrap();
+        let half0 = garbler.garbler_half_gate(a0, true).unwrap();
+        let half1 = garbler.garbler_half_gate(b0, false).unwrap();
         assert_eq!(
             garbler.channel().bytes().len(),
             64,
@@ -121,8 +121,11 @@ fn gate_level_api_is_correct_and_sends_the_documented_bytes() {
                 let (a, b) = (garbler.encode(a0, x), garbler.encode(b0, y));
                 let mut ev = Evaluator::new(Buffer::from_bytes(tables.clone()));
                 assert_eq!(ev.and(a, b).unwrap(), garbler.encode(and0, x & y));
-                assert_eq!(ev.and_known(a).unwrap(), garbler.encode(half0, x));
-                assert_eq!(ev.and_known(b).unwrap(), garbler.encode(half1, false));
+                assert_eq!(ev.garbler_half_gate(a).unwrap(), garbler.encode(half0, x));
+                assert_eq!(
+                    ev.garbler_half_gate(b).unwrap(),
+                    garbler.encode(half1, false)
+                );
                 assert_eq!(a ^ b, garbler.encode(xor0, x ^ y));
                 assert_eq!(a, garbler.encode(not0, !x));
             }

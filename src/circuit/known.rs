@@ -110,7 +110,7 @@ impl AndKind {
     pub fn table_bytes(self) -> u64 {
         match self {
             AndKind::HalfGates => crate::garble::AND_BYTES,
-            AndKind::GarblerHalfGate => crate::garble::AND_KNOWN_BYTES,
+            AndKind::GarblerHalfGate => crate::garble::GARBLER_HALF_GATE_BYTES,
             AndKind::Clear => 0,
         }
     }

@@ -102,12 +102,12 @@ impl Circuit {
                     match AndKind::of(ka, kb) {
                         AndKind::HalfGates => Instr::And { a, b, out },
                         AndKind::Clear => Instr::AndClear { a, b, out },
-                        AndKind::GarblerHalfGate if kb => Instr::AndKnown {
+                        AndKind::GarblerHalfGate if kb => Instr::GarblerHalfGate {
                             secret: a,
                             known: b,
                             out,
                         },
-                        AndKind::GarblerHalfGate => Instr::AndKnown {
+                        AndKind::GarblerHalfGate => Instr::GarblerHalfGate {
                             secret: b,
                             known: a,
                             out,

@@ -46,7 +46,7 @@ impl<C: Channel> Evaluator<C> {
 
     /// Garbler half gate: reads one ciphertext and returns the label of `a ∧ known`.
     #[inline(always)]
-    pub fn and_known(&mut self, a: Label) -> Result<Label, ChannelError> {
+    pub fn garbler_half_gate(&mut self, a: Label) -> Result<Label, ChannelError> {
         let t = self.channel.read_block()?;
         let j = Tweak::garbling(self.tweak);
         self.tweak += 1;
@@ -81,8 +81,8 @@ impl<C: Channel> Evaluator<C> {
                 Instr::And { a, b, out } => {
                     labels[out as usize] = self.and(labels[a as usize], labels[b as usize])?;
                 }
-                Instr::AndKnown { secret, out, .. } => {
-                    labels[out as usize] = self.and_known(labels[secret as usize])?;
+                Instr::GarblerHalfGate { secret, out, .. } => {
+                    labels[out as usize] = self.garbler_half_gate(labels[secret as usize])?;
                 }
             }
         }

@@ -78,7 +78,7 @@ impl<C: Channel> Garbler<C> {
     /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
     /// ciphertext and returns the zero label of the result.
     #[inline(always)]
-    pub fn and_known(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
+    pub fn garbler_half_gate(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
         let d = self.delta.block();
         let j = Tweak::garbling(self.tweak);
         self.tweak += 1;
@@ -136,9 +136,9 @@ impl<C: Channel> Garbler<C> {
                     labels[out as usize] = self.constant(v);
                     clear[out as usize] = v;
                 }
-                Instr::AndKnown { secret, known, out } => {
+                Instr::GarblerHalfGate { secret, known, out } => {
                     let k = clear[known as usize];
-                    labels[out as usize] = self.and_known(labels[secret as usize], k)?;
+                    labels[out as usize] = self.garbler_half_gate(labels[secret as usize], k)?;
                     clear[out as usize] = clear[secret as usize] & k;
                 }
             }

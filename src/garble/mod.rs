@@ -30,4 +30,4 @@ pub use program::{Instr, Program, ProgramError};
 /// Bytes on the wire for a half-gates AND.
 pub const AND_BYTES: u64 = 32;
 /// Bytes on the wire for a garbler half gate.
-pub const AND_KNOWN_BYTES: u64 = 16;
+pub const GARBLER_HALF_GATE_BYTES: u64 = 16;

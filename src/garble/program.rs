@@ -51,7 +51,7 @@ pub enum Instr {
     },
     /// `out = secret ∧ known` where the garbler knows `known` in the clear: a garbler
     /// half gate, 1 ciphertext.
-    AndKnown {
+    GarblerHalfGate {
         /// Input slot the garbler need not know.
         secret: u32,
         /// Input slot whose value the garbler knows.
@@ -67,7 +67,7 @@ impl Instr {
             Instr::Xor { a, b, out } | Instr::And { a, b, out } | Instr::AndClear { a, b, out } => {
                 [Some(a), Some(b), Some(out)]
             }
-            Instr::AndKnown { secret, known, out } => [Some(secret), Some(known), Some(out)],
+            Instr::GarblerHalfGate { secret, known, out } => [Some(secret), Some(known), Some(out)],
             Instr::Not { a, out } => [Some(a), Some(out), None],
             Instr::Const { out, .. } => [Some(out), None, None],
         }
@@ -93,7 +93,7 @@ impl Packed {
             Instr::Const { value, out } => (2, u32::from(value), 0, out),
             Instr::And { a, b, out } => (3, a, b, out),
             Instr::AndClear { a, b, out } => (4, a, b, out),
-            Instr::AndKnown { secret, known, out } => (5, secret, known, out),
+            Instr::GarblerHalfGate { secret, known, out } => (5, secret, known, out),
         };
         Packed([a, b, op << SLOT_BITS | out])
     }
@@ -108,7 +108,7 @@ impl Packed {
             2 => Instr::Const { value: a == 1, out },
             3 => Instr::And { a, b, out },
             4 => Instr::AndClear { a, b, out },
-            _ => Instr::AndKnown {
+            _ => Instr::GarblerHalfGate {
                 secret: a,
                 known: b,
                 out,
@@ -230,7 +230,7 @@ impl Program {
     pub fn and_counts(&self) -> (u64, u64) {
         self.instrs().fold((0, 0), |(full, half), i| match i {
             Instr::And { .. } => (full + 1, half),
-            Instr::AndKnown { .. } => (full, half + 1),
+            Instr::GarblerHalfGate { .. } => (full, half + 1),
             _ => (full, half),
         })
     }
@@ -238,6 +238,6 @@ impl Program {
     /// Bytes of garbled tables the program sends.
     pub fn table_bytes(&self) -> u64 {
         let (full, half) = self.and_counts();
-        full * super::AND_BYTES + half * super::AND_KNOWN_BYTES
+        full * super::AND_BYTES + half * super::GARBLER_HALF_GATE_BYTES
     }
 }
