@@ -13,11 +13,13 @@ use crate::crypto::Block;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use subtle::{Choice, ConditionallySelectable};
+use zeroize::Zeroizing;
 
-fn random_scalar() -> Result<Scalar, OtError> {
-    let mut wide = [0u8; 64];
-    getrandom::fill(&mut wide)?;
-    Ok(Scalar::from_bytes_mod_order_wide(&wide))
+/// A uniformly random scalar, wiped (with the bytes it came from) when dropped.
+fn random_scalar() -> Result<Zeroizing<Scalar>, OtError> {
+    let mut wide = Zeroizing::new([0u8; 64]);
+    getrandom::fill(wide.as_mut())?;
+    Ok(Zeroizing::new(Scalar::from_bytes_mod_order_wide(&wide)))
 }
 
 fn key(index: usize, a: &RistrettoPoint, b: &RistrettoPoint, shared: &RistrettoPoint) -> Block {
@@ -46,11 +48,11 @@ pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, Ot
     let big_a = RistrettoPoint::mul_base(&a);
     channel.write_bytes(big_a.compress().as_bytes())?;
     channel.flush()?;
-    let a_a = a * big_a;
+    let a_a = *a * big_a;
     (0..n)
         .map(|i| {
             let big_b = read_point(channel, i)?;
-            let a_b = a * big_b;
+            let a_b = *a * big_b;
             Ok([
                 key(i, &big_a, &big_b, &a_b),
                 key(i, &big_a, &big_b, &(a_b - a_a)),
@@ -68,7 +70,7 @@ pub fn receive<C: Channel>(channel: &mut C, choices: &[bool]) -> Result<Vec<Bloc
         let b_g = RistrettoPoint::mul_base(&b);
         let big_b = RistrettoPoint::conditional_select(&b_g, &(b_g + big_a), Choice::from(c as u8));
         channel.write_bytes(big_b.compress().as_bytes())?;
-        keys.push(key(i, &big_a, &big_b, &(b * big_a)));
+        keys.push(key(i, &big_a, &big_b, &(*b * big_a)));
     }
     channel.flush()?;
     Ok(keys)

@@ -69,7 +69,9 @@ impl IknpSender {
         let s = self.delta.block().0;
         let mut rows = Vec::with_capacity(m);
         let stride = padded(m.min(BATCH)) / 8;
-        let (mut q, mut u) = (vec![0u8; BASE_OTS * stride], vec![0u8; stride]);
+        // The columns become the garbler's zero labels: wiped when done.
+        let mut q_wiped = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
+        let (q, mut u): (&mut [u8], _) = (&mut q_wiped, vec![0u8; stride]);
         for start in (0..m).step_by(BATCH) {
             let n = (m - start).min(BATCH);
             let bytes = padded(n) / 8;
@@ -137,7 +139,9 @@ impl IknpReceiver {
     ) -> Result<Vec<Block>, OtError> {
         let mut rows = Vec::with_capacity(choices.len());
         let stride = padded(choices.len().min(BATCH)) / 8;
-        let (mut t, mut u) = (vec![0u8; BASE_OTS * stride], vec![0u8; stride]);
+        // The columns become the evaluator's labels: wiped when done.
+        let mut t_wiped = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
+        let (t, mut u): (&mut [u8], _) = (&mut t_wiped, vec![0u8; stride]);
         for batch in choices.chunks(BATCH) {
             let bytes = padded(batch.len()) / 8;
             let r = pack_bits(batch, bytes);

@@ -67,7 +67,7 @@ pub fn run_garbler<C: Channel>(
     let ot_done = Instant::now();
 
     let mut garbler = Garbler::new(&mut channel, delta);
-    let outputs = garbler.garble(program, inputs, &evaluator_zeros)?;
+    let outputs = Zeroizing::new(garbler.garble(program, inputs, &evaluator_zeros)?);
     garbler.channel().write_bits(&decoding_bits(&outputs))?;
     garbler.channel().flush()?;
     let end = Instant::now();
@@ -103,7 +103,7 @@ pub fn run_evaluator<C: Channel>(
     let ot_done = Instant::now();
 
     let mut evaluator = Evaluator::new(&mut channel);
-    let labels = evaluator.evaluate(program, &own)?;
+    let labels = Zeroizing::new(evaluator.evaluate(program, &own)?);
     let decoding = evaluator.channel().read_bits(labels.len())?;
     let outputs = labels
         .iter()
