@@ -83,7 +83,7 @@ impl IknpSender {
                     col.iter_mut().zip(&u).for_each(|(q, u)| *q ^= u);
                 }
             }
-            columns_to_rows(&q, stride, n, &mut rows);
+            columns_to_rows(q, stride, n, &mut rows);
         }
         Ok(rows.into_iter().map(Block).collect())
     }
@@ -154,7 +154,7 @@ impl IknpReceiver {
                 }
                 channel.write_bytes(&u[..bytes])?;
             }
-            columns_to_rows(&t, stride, batch.len(), &mut rows);
+            columns_to_rows(t, stride, batch.len(), &mut rows);
         }
         channel.flush()?;
         Ok(rows.into_iter().map(Block).collect())
