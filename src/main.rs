@@ -119,6 +119,11 @@ enum Command {
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
+        /// Seconds one session may take in all, so a client trickling bytes cannot hold
+        /// a worker forever.
+        #[arg(long, value_name = "SECS", default_value_t = 300,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        session_timeout: u64,
     },
     /// Classify an image privately as the client (the evaluator); needs no model.
     #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
@@ -352,6 +357,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             sessions,
             workers,
             timeout,
+            session_timeout,
         } => {
             // Bind first: an unusable address fails before the slow compilation.
             let listener = twopc::net::bind(&listen)?;
@@ -359,13 +365,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             eprintln!("listening on {addr}");
             let sessions = if once { Some(1) } else { sessions };
-            let timeout = Duration::from_secs(timeout);
+            let limits = gcnn::cli::garbler::Limits {
+                io: Duration::from_secs(timeout),
+                session: Duration::from_secs(session_timeout),
+            };
             let failed = gcnn::cli::garbler::serve(
                 &owner,
                 &listener,
                 sessions,
                 workers,
-                timeout,
+                limits,
                 &mut io::stderr(),
             )?;
             if failed > 0 {

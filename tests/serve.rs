@@ -223,3 +223,36 @@ fn a_session_prints_no_secrets() {
         assert!(!printed.contains(debug), "{debug} in {printed}");
     }
 }
+
+/// A client that trickles its handshake one byte per half second never trips the
+/// per-read timeout (2 s) but is cut off by the session limit (2 s), and the garbler
+/// logs why.
+#[test]
+fn a_trickling_client_is_cut_off_by_the_session_limit() {
+    if model().is_none() {
+        return;
+    }
+    let (mut child, addr, lines) = garbler(1, &["--timeout", "2", "--session-timeout", "2"]);
+    let (mut stream, handshake) = raw_client(&addr);
+    let start = std::time::Instant::now();
+    for byte in handshake {
+        if stream.write_all(&[byte]).is_err() {
+            break; // the garbler hung up: what we expect
+        }
+        thread::sleep(std::time::Duration::from_millis(500));
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            panic!("the garbler kept a trickling client for 20 s");
+        }
+    }
+    assert!(!child.wait().unwrap().success(), "the session failed");
+    let log: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        log[0].contains("failed") && log[0].contains("session exceeded its 2s limit"),
+        "{log:?}"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -11,6 +11,9 @@ pub enum ChannelError {
     /// Nothing arrived (or could be sent) within the timeout.
     #[error("peer sent nothing for {0:?} (timed out)")]
     Timeout(Duration),
+    /// The whole conversation took longer than its limit.
+    #[error("session exceeded its {0:?} limit")]
+    Deadline(Duration),
     /// Any other I/O failure.
     #[error("channel I/O error: {0}")]
     Io(io::Error),

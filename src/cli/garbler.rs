@@ -123,6 +123,15 @@ impl fmt::Display for SessionLog {
     }
 }
 
+/// How long a client may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// For every read and write.
+    pub io: Duration,
+    /// For the whole session.
+    pub session: Duration,
+}
+
 /// Pause after a failed accept, so a persistent failure (out of file descriptors) does
 /// not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -137,7 +146,7 @@ pub fn serve(
     listener: &TcpListener,
     sessions: Option<usize>,
     workers: NonZeroUsize,
-    timeout: Duration,
+    limits: Limits,
     log: &mut (impl Write + Send),
 ) -> Result<usize, CliError> {
     let failed = AtomicUsize::new(0);
@@ -175,7 +184,7 @@ pub fn serve(
             let (permit_back, failed, log, log_error) = (&permit_back, &failed, &log, &log_error);
             let session = served;
             s.spawn(move || {
-                let (ok, line) = serve_one(owner, session, stream, peer, timeout);
+                let (ok, line) = serve_one(owner, session, stream, peer, limits);
                 if !ok {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
@@ -202,10 +211,11 @@ fn serve_one(
     session: usize,
     stream: TcpStream,
     peer: SocketAddr,
-    timeout: Duration,
+    limits: Limits,
 ) -> (bool, String) {
     let start = Instant::now();
-    let outcome = TcpChannel::new(stream, timeout)
+    let outcome = TcpChannel::new(stream, limits.io)
+        .map(|channel| channel.with_deadline(limits.session))
         .map_err(Into::into)
         .and_then(|channel| owner.serve(channel));
     match outcome {
