@@ -7,7 +7,9 @@ mod common;
 
 use std::thread;
 
-use common::lenet::{TIMEOUT, circuit, garbler, gcnn, model, one_error_line, path, test_set, text};
+use common::lenet::{
+    TIMEOUT, circuit, evaluator, garbler, gcnn, model, one_error_line, path, test_set, text,
+};
 
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify;
@@ -290,15 +292,6 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().to_string()
     };
-    let out = gcnn(&[
-        "evaluator",
-        "--circuit",
-        path(circuit()),
-        "--connect",
-        &addr,
-    ])
-    .args(["--mnist-index", "0", "--timeout", "1"])
-    .output()
-    .unwrap();
+    let out = evaluator(&addr, 0, &["--timeout", "1"]);
     assert!(one_error_line(&out).contains(&addr));
 }

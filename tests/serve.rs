@@ -10,7 +10,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use common::lenet::{TIMEOUT, circuit, garbler, gcnn, model, one_error_line, path, test_set, text};
+use common::lenet::{
+    TIMEOUT, circuit, evaluator, garbler, gcnn, model, one_error_line, path, test_set, text,
+};
 use gcnn::cli::evaluator::connect_and_classify;
 use gcnn::inference::PublicCircuit;
 use gcnn::protocol::PROTOCOL_VERSION;
@@ -46,16 +48,7 @@ fn the_garbler_serves_the_next_client_after_bad_ones() {
     drop(stream);
     // A good client.
     let index = 7;
-    let out = gcnn(&[
-        "evaluator",
-        "--circuit",
-        path(circuit()),
-        "--connect",
-        &addr,
-    ])
-    .args(["--mnist-index", &index.to_string()])
-    .output()
-    .unwrap();
+    let out = evaluator(&addr, index, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = model.predict(&test_set().images[index]);
     assert!(
@@ -137,16 +130,7 @@ fn an_evaluator_facing_a_lying_or_silent_garbler_fails_with_one_line() {
         (Vec::new(), "peer sent nothing for 1s (timed out)"),
     ] {
         let (addr, peer) = fake_garbler(reply);
-        let out = gcnn(&[
-            "evaluator",
-            "--circuit",
-            path(circuit()),
-            "--connect",
-            &addr,
-        ])
-        .args(["--mnist-index", "0", "--timeout", "1"])
-        .output()
-        .unwrap();
+        let out = evaluator(&addr, 0, &["--timeout", "1"]);
         let err = one_error_line(&out);
         assert!(err.contains(want), "{err}");
         peer.join().unwrap();

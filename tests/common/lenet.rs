@@ -94,3 +94,13 @@ pub fn one_error_line(out: &Output) -> String {
     assert!(stderr.starts_with("error: "), "{stderr}");
     stderr
 }
+
+/// Runs `gcnn evaluator` on the shared circuit against `addr` for test image `index`,
+/// with `extra` arguments.
+pub fn evaluator(addr: &str, index: usize, extra: &[&str]) -> Output {
+    gcnn(&["evaluator", "--circuit", path(circuit()), "--connect", addr])
+        .args(["--mnist-index", &index.to_string()])
+        .args(extra)
+        .output()
+        .unwrap()
+}
