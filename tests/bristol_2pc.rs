@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aes::Aes128;
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use common::sha256::{self, words_be};
-use common::{Rng, be_bytes, bristol_dir};
+use common::{Rng, be_bytes};
 use gcnn::circuit::int::parse_uint;
 
 const EDGES: [u64; 5] = [0, 1, u64::MAX, 1 << 63, (1 << 63) - 1];
@@ -39,17 +39,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `../shared/bristol/<name>.txt`, or `None` after printing `SKIPPED`.
+/// `../shared/bristol/<name>.txt`, or `None` after saying the test is skipped.
 fn shared(name: &str) -> Option<PathBuf> {
-    let path = bristol_dir().join(format!("{name}.txt"));
-    if !path.is_file() {
-        eprintln!(
-            "SKIPPED: {} not found; shared Bristol circuits are absent",
-            path.display()
-        );
-        return None;
-    }
-    Some(path)
+    common::shared_bristol(name)
 }
 
 /// A fresh scratch directory for one test.

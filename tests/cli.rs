@@ -79,14 +79,9 @@ fn convert_round_trips_and_inspect_reports_both_formats() {
 
 #[test]
 fn inspect_shared_aes_reports_its_gate_counts() {
-    let aes = common::bristol_dir().join("aes_128.txt");
-    if !aes.exists() {
-        eprintln!(
-            "SKIPPED: {} not found; shared Bristol circuits are absent",
-            aes.display()
-        );
+    let Some(aes) = common::shared_bristol("aes_128") else {
         return;
-    }
+    };
     let out = gcnn(&[Path::new("inspect"), &aes]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = text(&out.stdout);

@@ -321,7 +321,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("models/lenet");
     if !dir.join("model.json").is_file() {
-        eprintln!("SKIPPED: {} not found", dir.display());
+        common::skip(&format!("{} not found", dir.display()));
         return;
     }
     let model = Model::load(&dir).expect("the committed model loads");

@@ -22,7 +22,7 @@ pub fn repo(path: &str) -> PathBuf {
 pub fn model() -> Option<Model> {
     let dir = repo("models/lenet");
     if !dir.join("model.json").exists() {
-        println!("SKIPPED: models/lenet not found");
+        super::skip("models/lenet not found");
         return None;
     }
     Some(Model::load(&dir).unwrap())

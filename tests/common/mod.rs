@@ -17,17 +17,29 @@ pub fn bristol_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bristol")
 }
 
-/// Loads `../shared/bristol/<name>.txt`, or prints `SKIPPED` and returns `None` if the
-/// shared directory is absent.
-pub fn shared_circuit(name: &str) -> Option<Circuit> {
+/// Says loudly that a test is skipped, and why. Written straight to the stderr handle:
+/// the test harness captures `eprintln!` of passing tests, which would hide the skip.
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+}
+
+/// `../shared/bristol/<name>.txt`, or `None` after saying the test is skipped.
+pub fn shared_bristol(name: &str) -> Option<PathBuf> {
     let path = bristol_dir().join(format!("{name}.txt"));
-    if !bristol_dir().is_dir() {
-        eprintln!(
-            "SKIPPED: {} not found; shared Bristol circuits are absent",
-            bristol_dir().display()
-        );
+    if !path.is_file() {
+        skip(&format!(
+            "{} not found; shared Bristol circuits are absent",
+            path.display()
+        ));
         return None;
     }
+    Some(path)
+}
+
+/// Loads `../shared/bristol/<name>.txt`, or says the test is skipped and returns `None`.
+pub fn shared_circuit(name: &str) -> Option<Circuit> {
+    let path = shared_bristol(name)?;
     match file::load(&path, None) {
         Ok((c, _)) => Some(c),
         Err(e) => panic!("{e}"),
