@@ -130,7 +130,7 @@ fn two_party(circuit: &Circuit) -> anyhow::Result<(Duration, Duration)> {
     });
     let g = g.map_err(|_| anyhow::anyhow!("garbler thread panicked"))??;
     let (_, e) = e?;
-    Ok((g.gates.max(e.gates), g.total.max(e.total)))
+    Ok((g.online.max(e.online), g.total.max(e.total)))
 }
 
 fn ot_rate(n: usize) -> anyhow::Result<f64> {

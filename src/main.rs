@@ -82,9 +82,11 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
     },
-    /// Compile the model's architecture to a circuit file (weights play no part).
+    /// Compile the model's architecture to one pure garbled circuit (reads only
+    /// model.json), for inspection, export and `gcnn bristol`; private inference itself
+    /// runs the mixed protocol and needs no circuit file.
     Compile {
-        /// Model directory (model.json and .npy tensors).
+        /// Model directory (only its model.json is read).
         #[arg(long, default_value = "models/lenet")]
         model: PathBuf,
         /// Circuit file to write.
@@ -99,9 +101,6 @@ enum Command {
         /// Model directory (model.json and .npy tensors).
         #[arg(long, default_value = "models/lenet")]
         model: PathBuf,
-        /// Circuit file to check against the model (default: compile from the model).
-        #[arg(long)]
-        circuit: Option<PathBuf>,
         /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
         #[arg(long)]
         listen: String,
@@ -125,12 +124,13 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         session_timeout: u64,
     },
-    /// Classify an image privately as the client (the evaluator); needs no model.
+    /// Classify an image privately as the client (the evaluator); needs only the public
+    /// architecture (model.json), never the weights.
     #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
     Evaluator {
-        /// Circuit file (the same one the garbler uses).
-        #[arg(long, default_value = CIRCUIT)]
-        circuit: PathBuf,
+        /// Model directory: only its model.json (the public architecture) is read.
+        #[arg(long, default_value = "models/lenet")]
+        model: PathBuf,
         /// Address of the garbler.
         #[arg(long)]
         connect: String,
@@ -149,8 +149,7 @@ enum Command {
     },
     /// Classify a few test digits privately, both roles in this process over loopback TCP.
     ///
-    /// Compiles the circuit first if its file is missing, starts the garbler (model owner)
-    /// on a background thread and, as the evaluator, prints for each digit the true label,
+    /// Starts the garbler (model owner) on a background thread and, as the evaluator, prints for each digit the true label,
     /// the private prediction, the plaintext model's prediction, bytes each way and time.
     Demo {
         /// How many test digits to classify (the first N of the test set).
@@ -213,7 +212,7 @@ enum Command {
     },
 }
 
-/// Model, test set and circuit for `demo` and `bench`.
+/// Model and test set for `demo` and `bench`.
 #[derive(clap::Args)]
 struct SetupArgs {
     /// Model directory (model.json and .npy tensors).
@@ -222,9 +221,6 @@ struct SetupArgs {
     /// Directory with the MNIST test set.
     #[arg(long, default_value = "models/mnist")]
     mnist: PathBuf,
-    /// Circuit file (compiled from the model if missing).
-    #[arg(long, default_value = CIRCUIT)]
-    circuit: PathBuf,
     /// Seconds allowed for every network read and write and for connecting.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
@@ -235,13 +231,12 @@ impl SetupArgs {
         let setup = gcnn::cli::Setup {
             model: self.model,
             mnist: self.mnist,
-            circuit: self.circuit,
         };
         (setup, Duration::from_secs(self.timeout))
     }
 }
 
-/// Default location of the compiled LeNet circuit.
+/// Default output of `gcnn compile`.
 const CIRCUIT: &str = "circuits/lenet.circ";
 
 #[derive(Subcommand)]
@@ -351,7 +346,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Garbler {
             model,
-            circuit,
             listen,
             once,
             sessions,
@@ -359,9 +353,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             timeout,
             session_timeout,
         } => {
-            // Bind first: an unusable address fails before the slow compilation.
+            // Bind first: an unusable address fails before the model is read.
             let listener = twopc::net::bind(&listen)?;
-            let owner = gcnn::cli::garbler::owner(&model, circuit.as_deref(), &mut io::stderr())?;
+            let owner = gcnn::cli::garbler::owner(&model, &mut io::stderr())?;
             let addr = listener.local_addr()?;
             eprintln!("listening on {addr}");
             let sessions = if once { Some(1) } else { sessions };
@@ -382,7 +376,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Evaluator {
-            circuit,
+            model,
             connect,
             mnist_index,
             mnist,
@@ -395,13 +389,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give --mnist-index N or --image FILE"),
             };
             let timeout = Duration::from_secs(timeout);
-            let result = gcnn::cli::evaluator::run(&circuit, &connect, &source, timeout)?;
+            let result = gcnn::cli::evaluator::run(&model, &connect, &source, timeout)?;
             let r = &result.report;
             eprintln!(
-                "private inference: {:.3} s (OT {:.3} s, evaluation {:.3} s), sent {} B, received {} B",
+                "private inference: {:.3} s (set-up {:.3} s, online {:.3} s), sent {} B, received {} B",
                 r.total.as_secs_f64(),
-                r.ot.as_secs_f64(),
-                r.gates.as_secs_f64(),
+                r.setup.as_secs_f64(),
+                r.online.as_secs_f64(),
                 r.bytes_sent,
                 r.bytes_received
             );

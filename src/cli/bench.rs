@@ -38,18 +38,18 @@ pub struct InferenceBench {
     pub bytes_to_garbler: u64,
     /// Bytes from the garbler to the evaluator, per inference (mean).
     pub bytes_to_evaluator: u64,
-    /// Half-gates AND gates in the circuit.
+    /// Half-gates AND gates in the stage circuits.
     pub and_gates: u64,
     /// Garbler half gates (ANDs with a garbler-known input).
     pub garbler_half_gates: u64,
-    /// Evaluator: handshake, base OTs and OT extension.
-    pub evaluator_ot_ms: f64,
-    /// Evaluator: evaluation including table streaming.
-    pub evaluation_ms: f64,
-    /// Garbler: handshake, base OTs and OT extension.
-    pub garbler_ot_ms: f64,
-    /// Garbler: garbling including table streaming.
-    pub garbling_ms: f64,
+    /// Evaluator: set-up before the image is used (handshake, base OTs).
+    pub evaluator_setup_ms: f64,
+    /// Evaluator: online, from the image to the class.
+    pub evaluator_online_ms: f64,
+    /// Garbler: set-up (handshake, base OTs).
+    pub garbler_setup_ms: f64,
+    /// Garbler: online, to the last message.
+    pub garbler_online_ms: f64,
     /// Peak resident set size of the garbler process, MB.
     pub garbler_peak_rss_mb: f64,
     /// Peak resident set size of this (evaluator) process, MB; includes the test set and
@@ -74,10 +74,10 @@ impl InferenceBench {
             "and_gates": self.and_gates,
             "garbler_half_gates": self.garbler_half_gates,
             "time_ms_median": {
-                "evaluator_ot": self.evaluator_ot_ms,
-                "evaluation": self.evaluation_ms,
-                "garbler_ot": self.garbler_ot_ms,
-                "garbling": self.garbling_ms,
+                "evaluator_setup": self.evaluator_setup_ms,
+                "evaluator_online": self.evaluator_online_ms,
+                "garbler_setup": self.garbler_setup_ms,
+                "garbler_online": self.garbler_online_ms,
             },
             "peak_rss_mb": {
                 "garbler": self.garbler_peak_rss_mb,
@@ -119,15 +119,15 @@ impl fmt::Display for InferenceBench {
             "{} half-gates ANDs, {} garbler half gates",
             self.and_gates, self.garbler_half_gates
         );
-        row(f, "circuit", gates)?;
+        row(f, "stage circuits", gates)?;
         let evaluator = format!(
-            "OT {:.1} ms, evaluation {:.1} ms (medians)",
-            self.evaluator_ot_ms, self.evaluation_ms
+            "set-up {:.1} ms, online {:.1} ms (medians)",
+            self.evaluator_setup_ms, self.evaluator_online_ms
         );
         row(f, "evaluator time", evaluator)?;
         let garbler = format!(
-            "OT {:.1} ms, garbling {:.1} ms (medians)",
-            self.garbler_ot_ms, self.garbling_ms
+            "set-up {:.1} ms, online {:.1} ms (medians)",
+            self.garbler_setup_ms, self.garbler_online_ms
         );
         row(f, "garbler time", garbler)?;
         let rss = format!(
@@ -153,7 +153,6 @@ impl GarblerProcess {
         let mut child = Command::new(exe)
             .arg("garbler")
             .args(["--model".into(), path(&setup.model)])
-            .args(["--circuit".into(), path(&setup.circuit)])
             .args(["--listen", "127.0.0.1:0", "--sessions"])
             .arg(sessions.to_string())
             .arg("--timeout")
@@ -235,8 +234,8 @@ impl Drop for GarblerProcess {
 /// What the evaluator measured for one image.
 struct Sample {
     latency_ms: f64,
-    ot_ms: f64,
-    evaluation_ms: f64,
+    setup_ms: f64,
+    online_ms: f64,
     sent: u64,
     received: u64,
 }
@@ -263,7 +262,7 @@ pub fn run(
     for (k, &index) in indices.iter().enumerate() {
         let image = &loaded.test_set.images[index];
         let start = Instant::now();
-        let (private, report) = connect_and_classify(&loaded.public, &addr, image, timeout)?;
+        let (private, report) = connect_and_classify(&loaded.pipeline, &addr, image, timeout)?;
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         let plaintext = loaded.model.predict(image);
         agree += usize::from(private == plaintext);
@@ -277,8 +276,8 @@ pub fn run(
         )?;
         samples.push(Sample {
             latency_ms,
-            ot_ms: report.ot.as_secs_f64() * 1e3,
-            evaluation_ms: report.gates.as_secs_f64() * 1e3,
+            setup_ms: report.setup.as_secs_f64() * 1e3,
+            online_ms: report.online.as_secs_f64() * 1e3,
             sent: report.bytes_sent,
             received: report.bytes_received,
         });
@@ -290,7 +289,10 @@ pub fn run(
             sessions.len()
         )));
     }
-    let (and_gates, garbler_half_gates) = loaded.public.program().and_counts();
+    let (and_gates, garbler_half_gates) = loaded
+        .pipeline
+        .stage_costs()
+        .fold((0, 0), |(a, h), (_, and, half, _)| (a + and, h + half));
     let mean = |f: fn(&Sample) -> u64| samples.iter().map(f).sum::<u64>() / images as u64;
     Ok(InferenceBench {
         machine: machine(),
@@ -303,10 +305,10 @@ pub fn run(
         bytes_to_evaluator: mean(|s| s.received),
         and_gates,
         garbler_half_gates,
-        evaluator_ot_ms: median(samples.iter().map(|s| s.ot_ms).collect()),
-        evaluation_ms: median(samples.iter().map(|s| s.evaluation_ms).collect()),
-        garbler_ot_ms: median(sessions.iter().map(|s| s.ot_s * 1e3).collect()),
-        garbling_ms: median(sessions.iter().map(|s| s.garbling_s * 1e3).collect()),
+        evaluator_setup_ms: median(samples.iter().map(|s| s.setup_ms).collect()),
+        evaluator_online_ms: median(samples.iter().map(|s| s.online_ms).collect()),
+        garbler_setup_ms: median(sessions.iter().map(|s| s.setup_s * 1e3).collect()),
+        garbler_online_ms: median(sessions.iter().map(|s| s.online_s * 1e3).collect()),
         garbler_peak_rss_mb: sessions.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max),
         evaluator_peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
     })

@@ -7,13 +7,12 @@ use super::CliError;
 use crate::circuit::Circuit;
 use crate::circuit::stats::Stats;
 use crate::compiler::lenet::{Arch, compile};
-use crate::inference::PublicCircuit;
 use crate::model::Model;
 
 /// Compiles the model in `model_dir` and writes the circuit to `out`; reports per-layer
 /// statistics to `log`.
 pub fn run(model_dir: &Path, out: &Path, log: &mut impl Write) -> Result<Circuit, CliError> {
-    let model = Model::load(model_dir)?;
+    let model = Model::load_architecture(model_dir)?;
     writeln!(log, "compiling {} …", model_dir.display()).map_err(CliError::Output)?;
     let circuit = compile(&Arch::of(&model), false);
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -25,20 +24,4 @@ pub fn run(model_dir: &Path, out: &Path, log: &mut impl Write) -> Result<Circuit
     crate::circuit::file::save(&circuit, out)?;
     write!(log, "{}", Stats::of(&circuit)).map_err(CliError::Output)?;
     Ok(circuit)
-}
-
-/// The public circuit in `path`, compiling it from the model in `model_dir` first if the
-/// file does not exist yet.
-pub fn ensure(
-    model_dir: &Path,
-    path: &Path,
-    log: &mut impl Write,
-) -> Result<PublicCircuit, CliError> {
-    if path.exists() {
-        return Ok(PublicCircuit::load(path)?);
-    }
-    writeln!(log, "{} not found: compiling it (once)", path.display()).map_err(CliError::Output)?;
-    let circuit = run(model_dir, path, log)?;
-    writeln!(log, "wrote {}", path.display()).map_err(CliError::Output)?;
-    Ok(PublicCircuit::new(&circuit)?)
 }

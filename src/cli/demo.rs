@@ -68,7 +68,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<Vec<DemoRow>, CliError> {
     let loaded = setup.load(images, log)?;
-    let owner = ModelOwner::new(&loaded.model, Some(loaded.public.hash()))?;
+    let owner = ModelOwner::new(&loaded.model)?;
     let listener = bind("127.0.0.1:0")?;
     let addr = listener.local_addr().map_err(CliError::Accept)?.to_string();
     let say = |w: &mut dyn Write, line: String| writeln!(w, "{line}").map_err(CliError::Output);
@@ -87,7 +87,7 @@ pub fn run(
             )?;
             let image = &loaded.test_set.images[index];
             let start = Instant::now();
-            let (private, report) = connect_and_classify(&loaded.public, &addr, image, timeout)?;
+            let (private, report) = connect_and_classify(&loaded.pipeline, &addr, image, timeout)?;
             let row = DemoRow {
                 index,
                 label: loaded.test_set.labels[index],

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::CliError;
 use super::infer::{ImageSource, load};
 use crate::channel::TcpChannel;
-use crate::inference::{PublicCircuit, classify};
+use crate::inference::{Pipeline, classify};
 use crate::mnist::Image;
 use crate::protocol::{ProtocolError, SessionReport};
 
@@ -20,17 +20,17 @@ pub struct PrivateInference {
     pub report: SessionReport,
 }
 
-/// Connects to the garbler at `addr` and classifies the image from `source`.
+/// Connects to the garbler at `addr` and classifies the image from `source`, with the
+/// architecture in `model_dir/model.json` (the only file of the model it reads).
 pub fn run(
-    circuit: &Path,
+    model_dir: &Path,
     addr: &str,
     source: &ImageSource,
     timeout: Duration,
 ) -> Result<PrivateInference, CliError> {
-    // The image first: a bad one fails before the circuit (tens of MB) is read.
     let (image, label) = load(source)?;
-    let public = PublicCircuit::load(circuit)?;
-    let (prediction, report) = connect_and_classify(&public, addr, &image, timeout)?;
+    let pipeline = Pipeline::load(model_dir)?;
+    let (prediction, report) = connect_and_classify(&pipeline, addr, &image, timeout)?;
     Ok(PrivateInference {
         prediction,
         label,
@@ -41,12 +41,12 @@ pub fn run(
 /// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
 /// classifies `image` privately.
 pub fn connect_and_classify(
-    public: &PublicCircuit,
+    pipeline: &Pipeline,
     addr: &str,
     image: &Image,
     timeout: Duration,
 ) -> Result<(u8, SessionReport), CliError> {
     let stream = crate::twopc::net::connect_within(addr, timeout)?;
     let channel = TcpChannel::new(stream, timeout).map_err(ProtocolError::from)?;
-    Ok(classify(public, channel, image)?)
+    Ok(classify(pipeline, channel, image)?)
 }

@@ -16,21 +16,12 @@ use crate::inference::ModelOwner;
 use crate::model::Model;
 use crate::protocol::SessionReport;
 
-/// Loads the model and compiles its circuit (checking `circuit` against it if given);
-/// says on `log` when the slow compilation starts.
-pub fn owner(
-    model_dir: &Path,
-    circuit: Option<&Path>,
-    log: &mut impl Write,
-) -> Result<ModelOwner, CliError> {
+/// Loads the model and plans its pipeline; says so on `log`.
+pub fn owner(model_dir: &Path, log: &mut impl Write) -> Result<ModelOwner, CliError> {
     let model = Model::load(model_dir)?;
-    let expected = match circuit {
-        Some(path) => Some(crate::circuit::file::load(path, None)?.0.content_hash()),
-        None => None,
-    };
-    writeln!(log, "compiling the circuit of {} …", model_dir.display())
+    writeln!(log, "planning the pipeline of {} …", model_dir.display())
         .map_err(CliError::Output)?;
-    Ok(ModelOwner::new(&model, expected)?)
+    Ok(ModelOwner::new(&model)?)
 }
 
 /// The log line of one successful session: sizes and times only, never a secret.
@@ -46,9 +37,9 @@ pub struct SessionLog {
     /// Whole session, seconds.
     pub total_s: f64,
     /// Handshake, base OTs and OT extension, seconds.
-    pub ot_s: f64,
+    pub setup_s: f64,
     /// Garbling including table streaming, seconds.
-    pub garbling_s: f64,
+    pub online_s: f64,
     /// Bytes the garbler sent.
     pub bytes_sent: u64,
     /// Bytes the garbler received.
@@ -67,8 +58,8 @@ impl SessionLog {
             session,
             peer,
             total_s: r.total.as_secs_f64(),
-            ot_s: r.ot.as_secs_f64(),
-            garbling_s: r.gates.as_secs_f64(),
+            setup_s: r.setup.as_secs_f64(),
+            online_s: r.online.as_secs_f64(),
             bytes_sent: r.bytes_sent,
             bytes_received: r.bytes_received,
             peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
@@ -93,8 +84,8 @@ impl SessionLog {
             session: session.parse().ok()?,
             peer: peer.to_owned(),
             total_s: total.parse().ok()?,
-            ot_s: ot.parse().ok()?,
-            garbling_s: garbling.parse().ok()?,
+            setup_s: ot.parse().ok()?,
+            online_s: garbling.parse().ok()?,
             bytes_sent: sent.parse().ok()?,
             bytes_received: received.parse().ok()?,
             peak_rss_mb: peak.parse().ok()?,
@@ -108,12 +99,12 @@ impl fmt::Display for SessionLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "session {} {}: ok in {:.4} s (OT {:.4} s, garbling {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open",
+            "session {} {}: ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open",
             self.session,
             self.peer,
             self.total_s,
-            self.ot_s,
-            self.garbling_s,
+            self.setup_s,
+            self.online_s,
             self.bytes_sent,
             self.bytes_received,
             self.peak_rss_mb,
@@ -243,8 +234,8 @@ mod tests {
             session: 3,
             peer: "127.0.0.1:4242".into(),
             total_s: 0.1875,
-            ot_s: 0.0125,
-            garbling_s: 0.175,
+            setup_s: 0.0125,
+            online_s: 0.175,
             bytes_sent: 49_500_123,
             bytes_received: 1_234_567,
             peak_rss_mb: 331.5,
@@ -255,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn other_lines_are_not_session_logs() {
+    fn other_lines_are_nsetup_session_logs() {
         for line in [
             "listening on 127.0.0.1:7000",
             "session 1 127.0.0.1:1: failed after 0.010 s: handshake failed",

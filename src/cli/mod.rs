@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::image::ImageError;
-use crate::inference::PublicCircuit;
+use crate::inference::Pipeline;
 use crate::mnist::{Dataset, MnistError};
 use crate::model::{Model, ModelError};
 
@@ -27,32 +27,32 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Where `gcnn demo` and `gcnn bench` find the model, the test set and the circuit.
+/// Where `gcnn demo` and `gcnn bench` find the model and the test set.
 #[derive(Clone, Debug)]
 pub struct Setup {
     /// Model directory (model.json and .npy tensors).
     pub model: PathBuf,
     /// Directory with the MNIST test set.
     pub mnist: PathBuf,
-    /// Circuit file, compiled from the model if missing.
-    pub circuit: PathBuf,
 }
 
-/// What [`Setup::load`] returns: the model, the test set and the public circuit.
+/// What [`Setup::load`] returns: the model, the test set and the public pipeline.
 pub struct Loaded {
     /// The model, for plaintext predictions and the garbler's weights.
     pub model: Model,
     /// The MNIST test set.
     pub test_set: Dataset,
-    /// The circuit the evaluator runs.
-    pub public: PublicCircuit,
+    /// The public pipeline the evaluator runs, planned from `model.json` alone.
+    pub pipeline: Pipeline,
 }
 
 impl Setup {
-    /// Loads everything, compiling the circuit first if its file is missing; progress
-    /// goes to `log`. Fails if the test set has fewer than `images` images.
+    /// Loads everything; progress goes to `log`. Fails if the test set has fewer than
+    /// `images` images.
     pub fn load(&self, images: usize, log: &mut impl Write) -> Result<Loaded, CliError> {
-        let public = compile::ensure(&self.model, &self.circuit, log)?;
+        writeln!(log, "planning the pipeline of {} …", self.model.display())
+            .map_err(CliError::Output)?;
+        let pipeline = Pipeline::load(&self.model)?;
         let model = Model::load(&self.model)?;
         let test_set = crate::mnist::read_test_set(&self.mnist)?;
         if images == 0 || test_set.images.len() < images {
@@ -64,7 +64,7 @@ impl Setup {
         Ok(Loaded {
             model,
             test_set,
-            public,
+            pipeline,
         })
     }
 }
@@ -117,7 +117,7 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
-    /// The circuit file is unusable or inconsistent.
+    /// The model cannot be served by the protocol.
     #[error(transparent)]
     Inference(#[from] crate::inference::InferenceError),
     /// The circuit file could not be read or written.

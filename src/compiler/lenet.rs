@@ -112,7 +112,7 @@ impl Arch {
     }
 
     /// Shapes and widths of every layer, in order.
-    fn plan(&self) -> Vec<LayerPlan> {
+    pub(super) fn plan(&self) -> Vec<LayerPlan> {
         let mut shape = (SIDE, SIDE, 1usize);
         let mut bits = self.input_bits;
         let mut out = Vec::with_capacity(self.layers.len());
@@ -122,12 +122,7 @@ impl Arch {
             let mut acc_bits = 0;
             match layer {
                 ArchLayer::Weighted(w) => {
-                    let [o, kh, kw, _] = w.shape;
-                    shape = if w.conv {
-                        (input.0 + 1 - kh, input.1 + 1 - kw, o)
-                    } else {
-                        (1, 1, o)
-                    };
+                    shape = output_shape(w, input);
                     let (lo, hi) = acc_range(w, in_bits, w.terms());
                     acc_bits = signed_width(lo, hi);
                     bits = w.requant.map_or(acc_bits, |r| r.out_bits);
@@ -149,21 +144,22 @@ impl Arch {
 
 impl WeightedArch {
     /// Terms per output: `kh·kw·in_c`.
-    fn terms(&self) -> usize {
+    pub fn terms(&self) -> usize {
         self.shape[1] * self.shape[2] * self.shape[3]
     }
 
-    fn outputs_per_position(&self) -> usize {
+    /// Output channels (conv) or features (dense); each has one bias.
+    pub fn outputs_per_position(&self) -> usize {
         self.shape[0]
     }
 }
 
 /// Input shape `(h, w, c)`, input bits and accumulator width of one layer.
 #[derive(Clone, Copy, Debug)]
-struct LayerPlan {
-    input: (usize, usize, usize),
-    in_bits: u32,
-    acc_bits: u32,
+pub(super) struct LayerPlan {
+    pub(super) input: (usize, usize, usize),
+    pub(super) in_bits: u32,
+    pub(super) acc_bits: u32,
 }
 
 /// Range of a weighted layer's accumulator over all inputs and all weights.
@@ -197,9 +193,9 @@ fn signed_width(lo: i128, hi: i128) -> u32 {
 }
 
 /// An HWC tensor of words.
-struct Tensor {
-    shape: (usize, usize, usize),
-    data: Vec<Word>,
+pub(super) struct Tensor {
+    pub(super) shape: (usize, usize, usize),
+    pub(super) data: Vec<Word>,
 }
 
 impl Tensor {
@@ -240,13 +236,9 @@ fn lower_weighted(
     weights: &[Bit],
     biases: &[Bit],
 ) -> Tensor {
-    let [out_c, kh, kw, _] = w.shape;
-    let (ih, iw, ic) = plan.input;
-    let (oh, ow) = if w.conv {
-        (ih + 1 - kh, iw + 1 - kw)
-    } else {
-        (1, 1)
-    };
+    let [out_c, _, kw, _] = w.shape;
+    let ic = plan.input.2;
+    let (oh, ow, _) = output_shape(w, plan.input);
     let terms = w.terms();
     let wb = w.weight_bits as usize;
     let k = plan.acc_bits as usize;
@@ -275,13 +267,7 @@ fn lower_weighted(
                 }
                 acc.add_signed(b, &biases[o * k..(o + 1) * k], 0);
                 let v = acc.finish(b);
-                data.push(match w.requant {
-                    Some(r) => {
-                        let t = arith::shift_right(&v, r.shift as usize);
-                        arith::clamp_unsigned(b, &t, r.out_bits as usize)
-                    }
-                    None => v,
-                });
+                data.push(requantize(b, v, w.requant));
             }
         }
     }
@@ -291,7 +277,28 @@ fn lower_weighted(
     }
 }
 
-fn lower_maxpool(b: &mut Builder, input: &Tensor, size: usize) -> Tensor {
+/// `clamp(v >> shift, 0, 2^out_bits − 1)`, or `v` itself for the logits layer.
+pub(super) fn requantize(b: &mut Builder, v: Word, requant: Option<Requant>) -> Word {
+    match requant {
+        Some(r) => {
+            let t = arith::shift_right(&v, r.shift as usize);
+            arith::clamp_unsigned(b, &t, r.out_bits as usize)
+        }
+        None => v,
+    }
+}
+
+/// The output shape `(h, w, c)` of a weighted layer on an input of shape `input`.
+pub(super) fn output_shape(w: &WeightedArch, input: (usize, usize, usize)) -> (usize, usize, usize) {
+    let [o, kh, kw, _] = w.shape;
+    if w.conv {
+        (input.0 + 1 - kh, input.1 + 1 - kw, o)
+    } else {
+        (1, 1, o)
+    }
+}
+
+pub(super) fn lower_maxpool(b: &mut Builder, input: &Tensor, size: usize) -> Tensor {
     let (h, w, c) = input.shape;
     let shape = (h / size, w / size, c);
     let mut data = Vec::with_capacity(shape.0 * shape.1 * c);

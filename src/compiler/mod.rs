@@ -5,5 +5,6 @@
 pub mod arith;
 pub mod builder;
 pub mod lenet;
+pub mod stages;
 
 pub use builder::{Bit, Builder};

@@ -1,138 +1,82 @@
-//! Private inference: the model owner serves garbled LeNet evaluations, the client
-//! classifies its image without showing it and learns only the class.
+//! Private inference: the model owner (garbler) and the client (evaluator) compute the
+//! LeNet's class without the client showing its image or the owner its weights.
 //!
-//! Who knows what (semi-honest): the circuit, the architecture, bit widths and shifts are
-//! public, identified by the circuit's content hash in the handshake. Every weight and
-//! bias bit is the garbler's input: the evaluator sees only its labels. Every pixel bit
-//! is the evaluator's input, transferred by oblivious transfer: the garbler sees nothing
-//! of it. The only output wires decoded are the four bits of the arg-max class, and only
-//! the evaluator receives their decoding bits. Each session draws a fresh Δ, fresh labels
-//! and fresh OTs.
+//! The protocol is mixed (the ABY/MiniONN idea, Demmler–Schneider–Zohner, NDSS 2015):
+//! every weighted layer's sums of products are computed on additive shares by
+//! oblivious transfer ([`linear`], Gilboa's multiplication), and only what is not
+//! linear — requantization, ReLU, saturation, max pooling, arg-max — runs as a small
+//! garbled circuit per layer ([`crate::compiler::stages`]). Between layers the evaluator
+//! decodes the activations XOR fresh garbler masks, uniformly random to it, and uses them
+//! as its choice bits for the next layer's transfers.
+//!
+//! Who knows what (semi-honest): the architecture, bit widths and shifts are public
+//! (both derive the [`Pipeline`] from `model.json`, and compare its hash in the
+//! handshake). Weights and biases never leave the garbler: they enter only the
+//! correction vectors, masked by OT keys the evaluator does not hold, and the garbler's
+//! shares, hard-wired into garbled tables. Pixels never leave the evaluator: they are
+//! its OT choice bits. The evaluator decodes only masked activations and, at the end,
+//! the four bits of the class. Each session draws a fresh Δ, labels, OTs and masks.
 
 mod error;
+pub mod linear;
+mod pipeline;
+mod ring;
+mod session;
 
 pub use error::InferenceError;
+pub use pipeline::Pipeline;
 
 use crate::channel::Channel;
-use crate::circuit::{Circuit, Owner};
-use crate::compiler::lenet::{Arch, compile, encode_image, encode_model};
-use crate::garble::Program;
-use crate::mnist::{Image, SIDE};
+use crate::compiler::lenet::{Arch, encode_image};
+use crate::mnist::Image;
 use crate::model::Model;
-use crate::protocol::{ProtocolError, SessionReport, run_evaluator, run_garbler};
-use std::path::Path;
+use crate::protocol::{ProtocolError, SessionReport};
 
-/// Output bits of the class.
-const CLASS_BITS: usize = 4;
 /// Number of classes: a decoded class at or above this means the garbler lied.
 const CLASSES: u8 = 10;
 
-/// The public side of the computation: the LeNet circuit's garbling program and hash.
-/// The gate list itself is dropped once planned: both roles only need the program.
-pub struct PublicCircuit {
-    program: Program,
-    hash: [u8; 32],
-    input_bits: u32,
-}
-
-impl PublicCircuit {
-    /// Checks that `circuit` has the shape of a compiled LeNet: the evaluator's pixels as
-    /// input group 0 (784 × 1..=8 bits), every other group the garbler's, and a single
-    /// 4-bit output group.
-    pub fn new(circuit: &Circuit) -> Result<Self, InferenceError> {
-        let groups = circuit.inputs();
-        let pixels = (SIDE * SIDE) as u32;
-        let shape_ok = groups.first().is_some_and(|g| {
-            g.owner == Owner::Evaluator
-                && g.width % pixels == 0
-                && (1..=8).contains(&(g.width / pixels))
-        }) && groups[1..].iter().all(|g| g.owner == Owner::Garbler)
-            && circuit.outputs().len() == 1
-            && circuit.outputs()[0].len() == CLASS_BITS;
-        if !shape_ok {
-            return Err(InferenceError::NotLeNet);
-        }
-        let input_bits = groups[0].width / pixels;
-        Ok(PublicCircuit {
-            program: circuit.plan(),
-            hash: circuit.content_hash(),
-            input_bits,
-        })
-    }
-
-    /// Loads a circuit file (binary or Bristol) and checks its shape.
-    pub fn load(path: &Path) -> Result<Self, InferenceError> {
-        let (circuit, _) = crate::circuit::file::load(path, None)?;
-        Self::new(&circuit)
-    }
-
-    /// The circuit of `model`'s architecture (values play no part).
-    pub fn compile(model: &Model) -> Self {
-        Self::new(&compile(&Arch::of(model), false)).expect("the compiler emits the LeNet shape")
-    }
-
-    /// The garbling program both parties run.
-    pub fn program(&self) -> &Program {
-        &self.program
-    }
-
-    /// The content hash the handshake compares.
-    pub fn hash(&self) -> [u8; 32] {
-        self.hash
-    }
-
-    /// Bits per pixel the evaluator supplies.
-    pub fn input_bits(&self) -> u32 {
-        self.input_bits
-    }
-}
-
-/// The model owner: its circuit and the garbler input bits encoding its weights.
+/// The model owner: the public pipeline and its private weights.
 pub struct ModelOwner {
-    public: PublicCircuit,
-    weights: Vec<bool>,
+    pipeline: Pipeline,
+    values: Vec<(Vec<i64>, Vec<i64>)>,
 }
 
 impl ModelOwner {
-    /// Compiles `model`'s circuit and encodes its weights. If `expected_hash` is given (a
-    /// circuit file's hash) it must be that circuit's: a stale file is an error, not a
-    /// silent mismatch.
-    pub fn new(model: &Model, expected_hash: Option<[u8; 32]>) -> Result<Self, InferenceError> {
-        let public = PublicCircuit::compile(model);
-        if expected_hash.is_some_and(|h| h != public.hash) {
-            return Err(InferenceError::StaleCircuit);
-        }
+    /// Plans `model`'s pipeline and keeps its weights.
+    pub fn new(model: &Model) -> Result<Self, InferenceError> {
         Ok(ModelOwner {
-            weights: encode_model(model),
-            public,
+            pipeline: Pipeline::new(&Arch::of(model))?,
+            values: pipeline::layer_values(model),
         })
     }
 
-    /// The public circuit this owner garbles.
-    pub fn public(&self) -> &PublicCircuit {
-        &self.public
+    /// The public pipeline this owner serves.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// Serves one inference session over `channel`; learns nothing about the image.
     pub fn serve<C: Channel>(&self, channel: C) -> Result<SessionReport, ProtocolError> {
-        run_garbler(
-            channel,
-            &self.public.program,
-            self.public.hash,
-            &self.weights,
-        )
+        session::run_garbler(channel, &self.pipeline, &self.values)
     }
 }
 
 /// Classifies `image` privately with the model owner on the other end of `channel`.
 /// Returns the class, the only thing learnt.
 pub fn classify<C: Channel>(
-    public: &PublicCircuit,
+    pipeline: &Pipeline,
     channel: C,
     image: &Image,
 ) -> Result<(u8, SessionReport), ProtocolError> {
-    let pixels = encode_image(public.input_bits, image);
-    let (bits, report) = run_evaluator(channel, &public.program, public.hash, &pixels)?;
+    let pixels = encode_image(pipeline.input_bits(), image);
+    let (bits, report) = session::run_evaluator(channel, pipeline, &pixels)?;
+    if bits.len() != session::CLASS_BITS {
+        return Err(ProtocolError::InvalidOutput(format!(
+            "{} output bits, expected {}",
+            bits.len(),
+            session::CLASS_BITS
+        )));
+    }
     let class = bits
         .iter()
         .rev()

@@ -92,6 +92,8 @@ enum Shape {
 struct Loader<'a> {
     dir: &'a Path,
     json: PathBuf,
+    /// Whether to read the tensors; without, weights and biases are zeros of their shape.
+    tensors: bool,
 }
 
 impl Loader<'_> {
@@ -250,6 +252,17 @@ impl Loader<'_> {
                 format!("weights have more than {MAX_ELEMENTS} elements"),
             ));
         }
+        if !self.tensors {
+            return Ok(Weighted {
+                name: name.to_string(),
+                weights: Array::zeros(weight_shape),
+                bias: Array1::zeros(outputs),
+                weight_bits: params.weight_bits,
+                encoding: params.weight_encoding,
+                bias_bits: params.bias_bits,
+                requant,
+            });
+        }
         let weights_name = format!("{name} weights");
         let weights = self.tensor(
             &params.weights,
@@ -327,9 +340,21 @@ impl Model {
     /// against its encoding and width, every bias against `bias_bits`, and that exactly
     /// the last layer has no requantization. Errors name the file and the tensor.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        Self::load_with(dir, true)
+    }
+
+    /// Loads only `dir/model.json`, with the same checks except those on the tensors,
+    /// whose values come out as zeros: the public architecture a client needs, without
+    /// the weights it must not have.
+    pub fn load_architecture(dir: &Path) -> Result<Model, ModelError> {
+        Self::load_with(dir, false)
+    }
+
+    fn load_with(dir: &Path, tensors: bool) -> Result<Model, ModelError> {
         let loader = Loader {
             dir,
             json: dir.join("model.json"),
+            tensors,
         };
         let text = std::fs::read_to_string(&loader.json).map_err(|source| ModelError::Io {
             path: loader.json.clone(),

@@ -88,6 +88,26 @@ impl IknpSender {
         Ok(rows.into_iter().map(Block).collect())
     }
 
+    /// Random OT: for `m` choices held by the receiver, the key pairs
+    /// `(H(q_j, t_j), H(q_j ⊕ Δ, t_j))` with fresh OT tweaks `t_j`. The receiver learns
+    /// the key its choice selects and nothing about the other; the hash breaks the Δ
+    /// correlation, so the keys of different OTs are independent.
+    pub fn random<C: Channel>(
+        &mut self,
+        channel: &mut C,
+        m: usize,
+    ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
+        let q = Zeroizing::new(self.extend_correlated(channel, m)?);
+        let d = self.delta.block();
+        let mut keys = Zeroizing::new(Vec::with_capacity(m));
+        for &qj in q.iter() {
+            let t = Tweak::ot(self.counter);
+            self.counter += 1;
+            keys.push(self.aes.tccr([qj, qj ^ d], [t, t]));
+        }
+        Ok(keys)
+    }
+
     /// Chosen-message OT: the receiver learns `messages[j][r_j]` and nothing about the
     /// other; the sender learns nothing about `r`.
     pub fn send<C: Channel>(
@@ -95,14 +115,10 @@ impl IknpSender {
         channel: &mut C,
         messages: &[[Block; 2]],
     ) -> Result<(), OtError> {
-        let q = self.extend_correlated(channel, messages.len())?;
-        let d = self.delta.block();
-        for (qj, [m0, m1]) in q.into_iter().zip(messages) {
-            let t = Tweak::ot(self.counter);
-            self.counter += 1;
-            let [h0, h1] = self.aes.tccr([qj, qj ^ d], [t, t]);
-            channel.write_block(*m0 ^ h0)?;
-            channel.write_block(*m1 ^ h1)?;
+        let keys = self.random(channel, messages.len())?;
+        for ([h0, h1], [m0, m1]) in keys.iter().zip(messages) {
+            channel.write_block(*m0 ^ *h0)?;
+            channel.write_block(*m1 ^ *h1)?;
         }
         channel.flush()?;
         Ok(())
@@ -160,21 +176,36 @@ impl IknpReceiver {
         Ok(rows.into_iter().map(Block).collect())
     }
 
+    /// Random OT: the key `H(q_j ⊕ r_j·Δ, t_j)` that choice `r_j` selects from the
+    /// sender's pair (see [`IknpSender::random`]).
+    pub fn random<C: Channel>(
+        &mut self,
+        channel: &mut C,
+        choices: &[bool],
+    ) -> Result<Zeroizing<Vec<Block>>, OtError> {
+        let t = Zeroizing::new(self.extend_correlated(channel, choices)?);
+        let mut keys = Zeroizing::new(Vec::with_capacity(choices.len()));
+        for &tj in t.iter() {
+            let tweak = Tweak::ot(self.counter);
+            self.counter += 1;
+            let [h] = self.aes.tccr([tj], [tweak]);
+            keys.push(h);
+        }
+        Ok(keys)
+    }
+
     /// Chosen-message OT: returns `messages[j][choices[j]]` of the sender's pairs.
     pub fn receive<C: Channel>(
         &mut self,
         channel: &mut C,
         choices: &[bool],
     ) -> Result<Vec<Block>, OtError> {
-        let t = self.extend_correlated(channel, choices)?;
+        let keys = self.random(channel, choices)?;
         let mut out = Vec::with_capacity(choices.len());
-        for (tj, &c) in t.into_iter().zip(choices) {
-            let tweak = Tweak::ot(self.counter);
-            self.counter += 1;
-            let [h] = self.aes.tccr([tj], [tweak]);
+        for (h, &c) in keys.iter().zip(choices) {
             let y0 = channel.read_block()?;
             let y1 = channel.read_block()?;
-            out.push(if c { y1 } else { y0 } ^ h);
+            out.push(if c { y1 } else { y0 } ^ *h);
         }
         Ok(out)
     }

@@ -15,10 +15,14 @@ pub struct SessionReport {
     pub bytes_sent: u64,
     /// Bytes this party received.
     pub bytes_received: u64,
-    /// Handshake, base OTs and OT extension.
-    pub ot: Duration,
-    /// Garbling (garbler) or evaluation (evaluator), including table I/O.
-    pub gates: Duration,
+    /// Before the tables: handshake, base OTs and, in [`run_garbler`] and
+    /// [`run_evaluator`], the OT extension for the evaluator's inputs. In private
+    /// inference ([`crate::inference`]) only the input-independent part (handshake and
+    /// base OTs), done before the image is used.
+    pub setup: Duration,
+    /// The rest: garbling (garbler) or evaluation (evaluator) with table I/O; in private
+    /// inference, everything from the image to the class.
+    pub online: Duration,
     /// The whole session.
     pub total: Duration,
 }
@@ -74,8 +78,8 @@ pub fn run_garbler<C: Channel>(
     Ok(SessionReport {
         bytes_sent: channel.sent(),
         bytes_received: channel.received(),
-        ot: ot_done - start,
-        gates: end - ot_done,
+        setup: ot_done - start,
+        online: end - ot_done,
         total: end - start,
     })
 }
@@ -114,8 +118,8 @@ pub fn run_evaluator<C: Channel>(
     let report = SessionReport {
         bytes_sent: channel.sent(),
         bytes_received: channel.received(),
-        ot: ot_done - start,
-        gates: end - ot_done,
+        setup: ot_done - start,
+        online: end - ot_done,
         total: end - start,
     };
     Ok((outputs, report))

@@ -1,0 +1,133 @@
+//! Lowering for the mixed protocol ([`crate::inference`]): the linear part of every
+//! weighted layer leaves the circuit, and one small circuit per weighted layer remains.
+//!
+//! The parties compute each layer's accumulators `acc = bias + Σ w·x` as two additive
+//! shares modulo `2^m` (`m` = the layer's accumulator width, wide enough for every
+//! value), by oblivious transfer outside any circuit. Stage `k`'s circuit then takes
+//!
+//! - group 0, the evaluator's: its shares `E`, one `m`-bit word per accumulator;
+//! - group 1, the garbler's: its shares `G`, likewise;
+//! - group 2, the garbler's (all stages but the last): one random mask bit per output bit,
+//!
+//! adds `E + G mod 2^m` (an `m`-bit ripple adder: the garbler's word is hard-wired, so its
+//! first AND is a garbler half gate), requantizes, applies the pooling layers up to the
+//! next weighted layer, and outputs the activation bits XOR the masks, which the
+//! evaluator decodes: uniformly random bits to it, its choice bits for the next layer's
+//! transfers. The last stage adds, then outputs only the 4-bit arg-max class.
+
+use super::arith;
+use super::builder::{Bit, Builder};
+use super::lenet::{
+    Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, lower_maxpool, output_shape, requantize,
+};
+use crate::circuit::{Circuit, InputGroup, Owner};
+
+/// One weighted layer of the mixed protocol: its public description and its circuit.
+pub struct Stage {
+    /// The weighted layer whose accumulators the stage takes.
+    pub layer: WeightedArch,
+    /// The layer's input shape `(h, w, c)`.
+    pub input: (usize, usize, usize),
+    /// Bits per input value (the layer's choice bits per value).
+    pub in_bits: u32,
+    /// Width `m` of the accumulators and of their shares.
+    pub ring_bits: u32,
+    /// The stage circuit, groups as in the module documentation.
+    pub circuit: Circuit,
+}
+
+impl Stage {
+    /// Number of accumulators: the layer's output values.
+    pub fn outputs(&self) -> usize {
+        let (h, w, c) = output_shape(&self.layer, self.input);
+        h * w * c
+    }
+
+    /// The layer's output shape `(h, w, c)`.
+    pub fn output_shape(&self) -> (usize, usize, usize) {
+        output_shape(&self.layer, self.input)
+    }
+}
+
+/// The stages of `arch`, one per weighted layer, in order.
+pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
+    let plans = arch.plan();
+    let layers: Vec<(&ArchLayer, &LayerPlan)> = arch.layers.iter().zip(&plans).collect();
+    let mut stages = Vec::new();
+    for (k, &(layer, plan)) in layers.iter().enumerate() {
+        let ArchLayer::Weighted(w) = layer else {
+            continue;
+        };
+        let tail: Vec<&ArchLayer> = layers[k + 1..]
+            .iter()
+            .map(|&(l, _)| l)
+            .take_while(|l| !matches!(l, ArchLayer::Weighted(_)))
+            .collect();
+        stages.push(Stage {
+            circuit: lower_stage(w, plan, &tail),
+            layer: w.clone(),
+            input: plan.input,
+            in_bits: plan.in_bits,
+            ring_bits: plan.acc_bits,
+        });
+    }
+    stages
+}
+
+/// Values left after the pooling layers in `tail`, starting from `shape`.
+fn pooled_len(shape: (usize, usize, usize), tail: &[&ArchLayer]) -> usize {
+    let (h, w, c) = tail.iter().fold(shape, |s, l| match l {
+        ArchLayer::MaxPool { size, .. } => (s.0 / size, s.1 / size, s.2),
+        _ => s,
+    });
+    h * w * c
+}
+
+fn lower_stage(w: &WeightedArch, plan: &LayerPlan, tail: &[&ArchLayer]) -> Circuit {
+    let shape = output_shape(w, plan.input);
+    let n = shape.0 * shape.1 * shape.2;
+    let m = plan.acc_bits as usize;
+    let share = |owner| InputGroup {
+        owner,
+        width: (n * m) as u32,
+    };
+    let mut groups = vec![share(Owner::Evaluator), share(Owner::Garbler)];
+    if let Some(r) = w.requant {
+        groups.push(InputGroup {
+            owner: Owner::Garbler,
+            width: (pooled_len(shape, tail) * r.out_bits as usize) as u32,
+        });
+    }
+    let (mut b, inputs) = Builder::new(groups);
+    b.section(&w.name);
+    let data = inputs[0]
+        .chunks(m)
+        .zip(inputs[1].chunks(m))
+        .map(|(e, g)| {
+            let acc = arith::add(&mut b, e, g, Bit::Const(false));
+            requantize(&mut b, acc, w.requant)
+        })
+        .collect();
+    let mut t = Tensor { shape, data };
+    for layer in tail {
+        match layer {
+            ArchLayer::MaxPool { name, size } => {
+                b.section(name);
+                t = lower_maxpool(&mut b, &t, *size);
+            }
+            ArchLayer::Flatten => t.shape = (1, 1, t.data.len()),
+            ArchLayer::Weighted(_) => unreachable!("a stage's tail stops at a weighted layer"),
+        }
+    }
+    let output = match inputs.get(2) {
+        Some(masks) => {
+            let bits: Vec<Bit> = t.data.iter().flatten().copied().collect();
+            bits.iter().zip(masks).map(|(&a, &r)| b.xor(a, r)).collect()
+        }
+        None => {
+            b.section("argmax");
+            arith::argmax(&mut b, &t.data, true)
+        }
+    };
+    b.finish(vec![output])
+}

@@ -1,0 +1,195 @@
+//! A weighted layer as OT-based products on additive shares (Gilboa, "Two party RSA key
+//! generation", CRYPTO 1999; the linear layers of ABY, MiniONN and MOTION work this way).
+//!
+//! The evaluator holds the layer's input bits `x_{i,t}` masked: it knows
+//! `a_{i,t} = x_{i,t} ⊕ r_{i,t}`, the garbler knows the masks `r` (zero for the pixels,
+//! which the evaluator knows in the clear). With `x = r + a·(1 − 2r)`, each accumulator
+//!
+//! `acc_o = b_o + Σ_{i,t} 2^t w_{o,i} r_{i,t} + Σ_{i,t} a_{i,t} · c_{o,i,t}`,
+//! `c_{o,i,t} = 2^t w_{o,i} (1 − 2 r_{i,t})`,
+//!
+//! has a garbler-known part and, per choice bit `a_{i,t}`, a product with a vector the
+//! garbler knows. One random OT per choice bit gives keys `k_0, k_1` to the garbler and
+//! `k_a` to the evaluator; the garbler sends `u = G(k_0) − G(k_1) + c` (all the
+//! accumulators the input feeds, mod `2^m`) and keeps `−G(k_0)`; the evaluator takes
+//! `G(k_a) + a·u`, which is `G(k_0) + a·c`. The two sums are additive shares of `acc`.
+//! `u` is masked by the expansion of the key the evaluator lacks, so it learns nothing
+//! of `c`; the garbler sees only its side of the OTs.
+
+use super::ring;
+use crate::channel::{Channel, ChannelError};
+use crate::compiler::lenet::WeightedArch;
+use crate::crypto::Block;
+use zeroize::Zeroizing;
+
+/// Which accumulators every input value of a layer feeds, and through which weight.
+pub struct Fanout {
+    /// `start[i]..start[i + 1]` indexes the entries of input `i`.
+    start: Vec<u32>,
+    /// `(accumulator, index into the layer's weights in tensor order)`.
+    entries: Vec<(u32, u32)>,
+    /// Output channels: accumulator `o` takes bias `o % channels`.
+    channels: usize,
+    /// Number of accumulators.
+    outputs: usize,
+}
+
+impl Fanout {
+    /// The fan-out of `layer` on inputs of shape `(h, w, c)` (HWC order, as the stages
+    /// emit them). Accumulators are in HWC order too.
+    pub fn new(layer: &WeightedArch, input: (usize, usize, usize)) -> Fanout {
+        let [oc, kh, kw, ic] = layer.shape;
+        let (h, w, c) = input;
+        let mut start = Vec::with_capacity(h * w * c + 1);
+        let mut entries = Vec::new();
+        start.push(0);
+        if layer.conv {
+            let (oh, ow) = (h + 1 - kh, w + 1 - kw);
+            for y in 0..h {
+                for x in 0..w {
+                    for ch in 0..c {
+                        for dy in (0..kh).filter(|&dy| dy <= y && y - dy < oh) {
+                            for dx in (0..kw).filter(|&dx| dx <= x && x - dx < ow) {
+                                let pos = ((y - dy) * ow + (x - dx)) * oc;
+                                for o in 0..oc {
+                                    let weight = ((o * kh + dy) * kw + dx) * ic + ch;
+                                    entries.push(((pos + o) as u32, weight as u32));
+                                }
+                            }
+                        }
+                        start.push(entries.len() as u32);
+                    }
+                }
+            }
+            Fanout {
+                start,
+                entries,
+                channels: oc,
+                outputs: oh * ow * oc,
+            }
+        } else {
+            let n = h * w * c;
+            for i in 0..n {
+                entries.extend((0..oc).map(|o| (o as u32, (o * n + i) as u32)));
+                start.push(entries.len() as u32);
+            }
+            Fanout {
+                start,
+                entries,
+                channels: oc,
+                outputs: oc,
+            }
+        }
+    }
+
+    /// Number of input values.
+    pub fn inputs(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// Number of accumulators.
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    fn of(&self, i: usize) -> &[(u32, u32)] {
+        &self.entries[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+
+    /// The plaintext accumulators `bias + Σ w·x` mod `2^m` of input values `x`: what the
+    /// two shares must add up to.
+    pub fn accumulate(&self, weights: &[i64], bias: &[i64], x: &[u64], m: u32) -> Vec<u64> {
+        let mut acc: Vec<u64> = (0..self.outputs)
+            .map(|o| bias[o % self.channels] as u64)
+            .collect();
+        for (i, &xi) in x.iter().enumerate() {
+            for &(o, w) in self.of(i) {
+                let term = (weights[w as usize] as u64).wrapping_mul(xi);
+                acc[o as usize] = acc[o as usize].wrapping_add(term);
+            }
+        }
+        acc.iter().map(|v| v & ring::mask(m)).collect()
+    }
+
+    /// The garbler's side for `bits` choice bits per input value: `keys[i·bits + t]` is
+    /// the random-OT key pair of input `i`'s bit `t`, `masks` likewise its mask. Sends
+    /// the correction vectors `u`; returns the garbler's shares.
+    pub fn garbler_shares<C: Channel>(
+        &self,
+        channel: &mut C,
+        (weights, bias): (&[i64], &[i64]),
+        bits: u32,
+        m: u32,
+        keys: &[[Block; 2]],
+        masks: &[bool],
+    ) -> Result<Zeroizing<Vec<u64>>, ChannelError> {
+        let mut share = Zeroizing::new(
+            (0..self.outputs)
+                .map(|o| bias[o % self.channels] as u64)
+                .collect::<Vec<u64>>(),
+        );
+        let (mut g0, mut g1) = (Zeroizing::new(Vec::new()), Zeroizing::new(Vec::new()));
+        let mut scratch = Zeroizing::new(Vec::new());
+        let mut u = Vec::new();
+        for i in 0..self.inputs() {
+            let fan = self.of(i);
+            for t in 0..bits {
+                let j = i * bits as usize + t as usize;
+                let [k0, k1] = keys[j];
+                g0.resize(fan.len(), 0);
+                g1.resize(fan.len(), 0);
+                ring::expand(k0, m, &mut g0, &mut scratch);
+                ring::expand(k1, m, &mut g1, &mut scratch);
+                for (e, &(o, w)) in fan.iter().enumerate() {
+                    let c = (weights[w as usize] as u64) << t;
+                    let s = &mut share[o as usize];
+                    let c = if masks[j] {
+                        *s = s.wrapping_add(c);
+                        c.wrapping_neg()
+                    } else {
+                        c
+                    };
+                    *s = s.wrapping_sub(g0[e]);
+                    u.push(g0[e].wrapping_sub(g1[e]).wrapping_add(c) & ring::mask(m));
+                }
+            }
+        }
+        ring::write(channel, &u, m)?;
+        share.iter_mut().for_each(|v| *v &= ring::mask(m));
+        Ok(share)
+    }
+
+    /// The evaluator's side: `choices[j]` is the bit it chose in OT `j` and `keys[j]` the
+    /// key it got. Reads the correction vectors; returns the evaluator's shares.
+    pub fn evaluator_shares<C: Channel>(
+        &self,
+        channel: &mut C,
+        bits: u32,
+        m: u32,
+        keys: &[Block],
+        choices: &[bool],
+    ) -> Result<Zeroizing<Vec<u64>>, ChannelError> {
+        let total = self.entries.len() * bits as usize;
+        let u = ring::read(channel, total, m)?;
+        let mut share = Zeroizing::new(vec![0u64; self.outputs]);
+        let mut g = Zeroizing::new(Vec::new());
+        let mut scratch = Zeroizing::new(Vec::new());
+        let mut next = u.iter();
+        for i in 0..self.inputs() {
+            let fan = self.of(i);
+            for t in 0..bits as usize {
+                let j = i * bits as usize + t;
+                g.resize(fan.len(), 0);
+                ring::expand(keys[j], m, &mut g, &mut scratch);
+                for (&(o, _), &ge) in fan.iter().zip(g.iter()) {
+                    let ue = *next.next().expect("read exactly one value per entry");
+                    let y = if choices[j] { ge.wrapping_add(ue) } else { ge };
+                    let s = &mut share[o as usize];
+                    *s = s.wrapping_add(y);
+                }
+            }
+        }
+        share.iter_mut().for_each(|v| *v &= ring::mask(m));
+        Ok(share)
+    }
+}

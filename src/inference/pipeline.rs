@@ -1,0 +1,133 @@
+//! The public side of a private inference: everything both parties derive from the
+//! architecture alone.
+
+use super::InferenceError;
+use super::linear::Fanout;
+use super::ring::MAX_RING_BITS;
+use crate::compiler::lenet::Arch;
+use crate::compiler::stages::{Stage, compile_stages};
+use crate::garble::Program;
+use crate::model::{Layer, Model};
+
+/// One weighted layer: its products' geometry and its stage circuit, planned.
+pub(super) struct StagePlan {
+    pub(super) name: String,
+    pub(super) fanout: Fanout,
+    /// Choice bits per input value.
+    pub(super) in_bits: u32,
+    /// Width of the shares.
+    pub(super) ring_bits: u32,
+    pub(super) program: Program,
+    /// Whether this is the last stage (its outputs are the class, not masked bits).
+    pub(super) last: bool,
+}
+
+impl StagePlan {
+    /// Random OTs the layer's products take: one per input bit.
+    pub(super) fn choice_bits(&self) -> usize {
+        self.fanout.inputs() * self.in_bits as usize
+    }
+
+    /// Bits of the evaluator's shares, its inputs to the stage circuit.
+    pub(super) fn share_bits(&self) -> usize {
+        self.fanout.outputs() * self.ring_bits as usize
+    }
+}
+
+/// The public pipeline of the mixed protocol: per weighted layer, OT-based products and a
+/// stage circuit (see [`crate::compiler::stages`]); and the hash that names it in the
+/// handshake.
+pub struct Pipeline {
+    pub(super) stages: Vec<StagePlan>,
+    input_bits: u32,
+    hash: [u8; 32],
+}
+
+impl Pipeline {
+    /// Plans `arch`: compiles and plans its stage circuits, lays out its products.
+    pub fn new(arch: &Arch) -> Result<Pipeline, InferenceError> {
+        let stages = compile_stages(arch);
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"gcnn mixed pipeline v1");
+        hasher.update(&arch.input_bits.to_le_bytes());
+        let count = stages.len();
+        let mut plans = Vec::with_capacity(count);
+        for (k, stage) in stages.into_iter().enumerate() {
+            let Stage {
+                layer,
+                input,
+                in_bits,
+                ring_bits,
+                circuit,
+            } = stage;
+            if ring_bits > MAX_RING_BITS {
+                return Err(InferenceError::TooWide {
+                    layer: layer.name,
+                    bits: ring_bits,
+                    max: MAX_RING_BITS,
+                });
+            }
+            for v in layer.shape.iter().chain(&[input.0, input.1, input.2]) {
+                hasher.update(&(*v as u64).to_le_bytes());
+            }
+            hasher.update(&[u8::from(layer.conv)]);
+            hasher.update(&in_bits.to_le_bytes());
+            hasher.update(&ring_bits.to_le_bytes());
+            hasher.update(&circuit.content_hash());
+            plans.push(StagePlan {
+                fanout: Fanout::new(&layer, input),
+                name: layer.name,
+                in_bits,
+                ring_bits,
+                program: circuit.plan(),
+                last: k + 1 == count,
+            });
+        }
+        Ok(Pipeline {
+            stages: plans,
+            input_bits: arch.input_bits,
+            hash: *hasher.finalize().as_bytes(),
+        })
+    }
+
+    /// The pipeline of the architecture in `model_dir/model.json`; reads no weights.
+    pub fn load(model_dir: &std::path::Path) -> Result<Pipeline, InferenceError> {
+        Pipeline::new(&Arch::of(&Model::load_architecture(model_dir)?))
+    }
+
+    /// The hash both parties compare in the handshake.
+    pub fn hash(&self) -> [u8; 32] {
+        self.hash
+    }
+
+    /// The evaluator's input bits: 784 pixels × [`Pipeline::input_bits`].
+    pub fn pixel_bits(&self) -> usize {
+        self.stages.first().map_or(0, StagePlan::choice_bits)
+    }
+
+    /// Bits per pixel the evaluator supplies.
+    pub fn input_bits(&self) -> u32 {
+        self.input_bits
+    }
+
+    /// Per stage: name, AND gates, garbler half gates, bytes of garbled tables.
+    pub fn stage_costs(&self) -> impl Iterator<Item = (&str, u64, u64, u64)> {
+        self.stages.iter().map(|s| {
+            let (and, half) = s.program.and_counts();
+            (s.name.as_str(), and, half, s.program.table_bytes())
+        })
+    }
+}
+
+/// The garbler's private values per weighted layer: weights in tensor order and biases.
+pub(super) fn layer_values(model: &Model) -> Vec<(Vec<i64>, Vec<i64>)> {
+    model
+        .layers
+        .iter()
+        .filter_map(|l| match l {
+            Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), c.bias.to_vec())),
+            Layer::Dense(d) => Some((d.weights.iter().copied().collect(), d.bias.to_vec())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,171 @@
+//! One private inference: the mixed protocol over a [`Channel`].
+//!
+//! Set-up (input-independent): handshake, 128 base OTs. Then per weighted layer:
+//! 1. the layer's products on shares ([`super::linear`]): one random OT per choice bit
+//!    (the evaluator's pixel bits, then its decoded masked activation bits), the
+//!    garbler's correction vectors;
+//! 2. the evaluator's shares into the stage circuit: Δ-correlated OTs give it their labels;
+//! 3. the stage circuit, garbled with the garbler's shares and fresh output masks
+//!    hard-wired, tables streamed, then the output decoding bits.
+//!
+//! One Δ, one IKNP instance and one garbler (so one tweak counter) serve the whole
+//! session, so no hash input repeats; all are fresh per session.
+
+use super::pipeline::{Pipeline, StagePlan};
+use crate::channel::{Channel, Counting};
+use crate::crypto::{Delta, Label, Prg, random_seed};
+use crate::garble::{Evaluator, Garbler, decoding_bits};
+use crate::ot::{IknpReceiver, IknpSender};
+use crate::protocol::{Handshake, PROTOCOL_VERSION, ProtocolError, SessionReport};
+use std::time::Instant;
+use zeroize::Zeroizing;
+
+/// Output bits of the class.
+pub(super) const CLASS_BITS: usize = 4;
+
+fn handshake(pipeline: &Pipeline, pixels: usize) -> Handshake {
+    Handshake {
+        version: PROTOCOL_VERSION,
+        circuit_hash: pipeline.hash(),
+        shape: [
+            pipeline.stages.len() as u64,
+            pixels as u64,
+            CLASS_BITS as u64,
+        ],
+    }
+}
+
+/// The bits of `values` (each `m` bits, least significant first).
+fn bits_of(values: &[u64], m: u32) -> Zeroizing<Vec<bool>> {
+    Zeroizing::new(
+        values
+            .iter()
+            .flat_map(|&v| (0..m).map(move |j| v >> j & 1 == 1))
+            .collect(),
+    )
+}
+
+fn report<C: Channel>(
+    channel: &Counting<C>,
+    start: Instant,
+    setup: Instant,
+    end: Instant,
+) -> SessionReport {
+    SessionReport {
+        bytes_sent: channel.sent(),
+        bytes_received: channel.received(),
+        setup: setup - start,
+        online: end - setup,
+        total: end - start,
+    }
+}
+
+/// The garbler's side: `values` are its weights and biases per weighted layer (see
+/// [`super::ModelOwner`]). Learns nothing.
+pub(super) fn run_garbler<C: Channel>(
+    channel: C,
+    pipeline: &Pipeline,
+    values: &[(Vec<i64>, Vec<i64>)],
+) -> Result<SessionReport, ProtocolError> {
+    let pixels = pipeline.pixel_bits();
+    let start = Instant::now();
+    let mut channel = Counting::new(channel);
+    handshake(pipeline, pixels).exchange(&mut channel)?;
+    let delta = Delta::new(random_seed()?);
+    let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
+    let mut masks_prg = Prg::from_os()?;
+    let setup = Instant::now();
+
+    let mut garbler = Garbler::new(&mut channel, delta);
+    // The pixels reach the first layer unmasked: the evaluator knows them.
+    let mut masks = Zeroizing::new(vec![false; pixels]);
+    for (stage, (weights, bias)) in pipeline.stages.iter().zip(values) {
+        let keys = ot.random(garbler.channel(), stage.choice_bits())?;
+        let shares = stage.fanout.garbler_shares(
+            garbler.channel(),
+            (weights, bias),
+            stage.in_bits,
+            stage.ring_bits,
+            &keys,
+            &masks,
+        )?;
+        garbler.channel().flush()?;
+        let zeros: Zeroizing<Vec<Label>> = Zeroizing::new(
+            ot.extend_correlated(garbler.channel(), stage.share_bits())?
+                .into_iter()
+                .map(Label)
+                .collect(),
+        );
+        let mut hardwired = bits_of(&shares, stage.ring_bits);
+        let next = next_masks(stage, &mut masks_prg);
+        hardwired.extend_from_slice(&next);
+        let outputs = Zeroizing::new(garbler.garble(&stage.program, &hardwired, &zeros)?);
+        garbler.channel().write_bits(&decoding_bits(&outputs))?;
+        garbler.channel().flush()?;
+        masks = next;
+    }
+    drop(garbler);
+    Ok(report(&channel, start, setup, Instant::now()))
+}
+
+/// Fresh masks for `stage`'s outputs (none for the last stage, whose output is the class).
+fn next_masks(stage: &StagePlan, prg: &mut Prg) -> Zeroizing<Vec<bool>> {
+    let n = if stage.last {
+        0
+    } else {
+        stage.program.outputs().len()
+    };
+    Zeroizing::new((0..n).map(|_| prg.bit()).collect())
+}
+
+/// The evaluator's side: `pixels` are its input bits (784 × input bits). Returns the
+/// class bits, the only thing it learns.
+pub(super) fn run_evaluator<C: Channel>(
+    channel: C,
+    pipeline: &Pipeline,
+    pixels: &[bool],
+) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
+    let start = Instant::now();
+    let mut channel = Counting::new(channel);
+    handshake(pipeline, pixels.len()).exchange(&mut channel)?;
+    let mut ot = IknpReceiver::setup(&mut channel)?;
+    let setup = Instant::now();
+
+    let mut evaluator = Evaluator::new(&mut channel);
+    let mut choices = Zeroizing::new(pixels.to_vec());
+    for stage in &pipeline.stages {
+        if choices.len() != stage.choice_bits() {
+            return Err(ProtocolError::InputCount {
+                expected: stage.choice_bits(),
+                got: choices.len(),
+            });
+        }
+        let keys = ot.random(evaluator.channel(), &choices)?;
+        let shares = stage.fanout.evaluator_shares(
+            evaluator.channel(),
+            stage.in_bits,
+            stage.ring_bits,
+            &keys,
+            &choices,
+        )?;
+        let share_bits = bits_of(&shares, stage.ring_bits);
+        let own: Zeroizing<Vec<Label>> = Zeroizing::new(
+            ot.extend_correlated(evaluator.channel(), &share_bits)?
+                .into_iter()
+                .map(Label)
+                .collect(),
+        );
+        let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &own)?);
+        let decoding = evaluator.channel().read_bits(labels.len())?;
+        choices = Zeroizing::new(
+            labels
+                .iter()
+                .zip(decoding)
+                .map(|(l, d)| l.pointer() ^ d)
+                .collect(),
+        );
+    }
+    drop(evaluator);
+    let end = Instant::now();
+    Ok((choices.to_vec(), report(&channel, start, setup, end)))
+}
