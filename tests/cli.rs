@@ -201,7 +201,7 @@ fn argument_errors_are_one_line_while_help_and_version_work() {
 }
 
 #[test]
-fn bad_circuit_files_fail_inspect_and_the_evaluator_with_one_line() {
+fn bad_circuit_files_fail_inspect_with_one_line() {
     let dir = scratch("bad-circuits");
     let c = random_circuit(&mut Rng(12), 80);
     let mut bytes = Vec::new();
@@ -209,7 +209,7 @@ fn bad_circuit_files_fail_inspect_and_the_evaluator_with_one_line() {
     let mut rng = Rng(13);
     let mut magic_then_noise = b"GCNNCIRC".to_vec();
     magic_then_noise.extend((0..500).map(|_| rng.next() as u8));
-    let files: [(&str, Vec<u8>, &str); 5] = [
+    let files: [(&str, Vec<u8>, &str); 4] = [
         ("cut.circ", bytes[..bytes.len() / 2].to_vec(), "truncated"),
         (
             "noise.circ",
@@ -222,20 +222,24 @@ fn bad_circuit_files_fail_inspect_and_the_evaluator_with_one_line() {
             b"1 3\n1 2\n1 1\n2 1 0 1 9 AND\n".to_vec(),
             "wire.txt: line 4",
         ),
-        ("other.circ", bytes, "not a compiled LeNet"),
     ];
-    let mnist = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist");
     for (name, content, want) in files {
         let path = dir.join(name);
         std::fs::write(&path, content).unwrap();
-        let path = path.to_str().unwrap();
-        if name != "other.circ" {
-            assert_one_line_error(&run(&["inspect", path]), want);
-        }
-        let evaluator = ["evaluator", "--circuit", path, "--connect", "127.0.0.1:9"];
-        let out = run(&[&evaluator[..], &["--mnist", mnist, "--mnist-index", "0"]].concat());
-        assert_one_line_error(&out, want);
+        assert_one_line_error(&run(&["inspect", path.to_str().unwrap()]), want);
     }
+}
+
+#[test]
+fn a_bad_architecture_file_fails_the_evaluator_with_one_line() {
+    let dir = scratch("bad-architecture");
+    let mnist = concat!(env!("CARGO_MANIFEST_DIR"), "/models/mnist");
+    let model = dir.to_str().unwrap();
+    let evaluator = ["evaluator", "--model", model, "--connect", "127.0.0.1:9"];
+    let args = [&evaluator[..], &["--mnist", mnist, "--mnist-index", "0"]].concat();
+    assert_one_line_error(&run(&args), "model.json");
+    std::fs::write(dir.join("model.json"), b"{\"format\": \"gcnn-lenet\"").unwrap();
+    assert_one_line_error(&run(&args), "model.json");
 }
 
 #[test]

@@ -8,13 +8,13 @@ mod common;
 use std::thread;
 
 use common::lenet::{
-    TIMEOUT, circuit, evaluator, garbler, gcnn, model, one_error_line, path, test_set, text,
+    TIMEOUT, evaluator, garbler, gcnn, model, one_error_line, path, pipeline, repo, test_set, text,
 };
 
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify;
-use gcnn::compiler::lenet::{Arch, compile};
-use gcnn::inference::{ModelOwner, PublicCircuit, classify};
+use gcnn::compiler::lenet::Arch;
+use gcnn::inference::{ModelOwner, Pipeline, classify};
 use gcnn::model::{Layer, Model};
 
 /// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
@@ -34,24 +34,14 @@ fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
     let (mut child, addr, lines) = garbler(indices.len(), &[]);
 
     // The first image through the evaluator binary, the rest through the library.
-    let first = gcnn(&[
-        "evaluator",
-        "--circuit",
-        path(circuit()),
-        "--connect",
-        &addr,
-    ])
-    .args(["--mnist-index", &indices[0].to_string()])
-    .output()
-    .unwrap();
+    let first = evaluator(&addr, indices[0], &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     let expected = model.predict(&test_set().images[indices[0]]);
     assert!(text(&first.stdout).contains(&format!("prediction: {expected}\n")));
 
-    let public = PublicCircuit::load(circuit()).unwrap();
     for &index in &indices[1..] {
         let image = &test_set().images[index];
-        let (private, _) = connect_and_classify(&public, &addr, image, TIMEOUT).unwrap();
+        let (private, _) = connect_and_classify(pipeline(), &addr, image, TIMEOUT).unwrap();
         assert_eq!(private, model.predict(image), "test image {index}");
     }
     assert!(child.wait().unwrap().success());
@@ -108,7 +98,7 @@ impl<C: Channel> Channel for Recording<C> {
 type View = (Vec<Step>, Vec<u8>, usize);
 
 /// Runs one session against `owner` and returns the evaluator's view.
-fn evaluator_view(owner: &ModelOwner, public: &PublicCircuit, index: usize) -> View {
+fn evaluator_view(owner: &ModelOwner, public: &Pipeline, index: usize) -> View {
     let (g, e) = memory::pair(TIMEOUT);
     let mut view = Recording {
         inner: e,
@@ -150,33 +140,24 @@ fn evaluator_view_does_not_depend_on_the_weights() {
         "the models differ"
     );
 
-    let public = PublicCircuit::compile(&model);
+    let public = Pipeline::new(&Arch::of(&model)).unwrap();
     let views: Vec<_> = [&model, &other]
         .into_iter()
-        .map(|m| {
-            evaluator_view(
-                &ModelOwner::new(m, Some(public.hash())).unwrap(),
-                &public,
-                index,
-            )
-        })
+        .map(|m| evaluator_view(&ModelOwner::new(m).unwrap(), &public, index))
         .collect();
     assert_eq!(views[0].1, views[1].1, "same handshake");
     assert_eq!(views[0].0, views[1].0, "same message structure and sizes");
 
-    assert_eq!(views[0].2, views[1].2);
-
-    // After the OT the evaluator only receives the tables (the weights are hard-wired
-    // into them, no label of theirs is sent) and, in its last read, the decoding bits of
-    // the 4 class bits: one byte.
-    let program = public.program();
-    assert_eq!(program.outputs().len(), 4);
+    // The session ends with the last stage's tables (the garbler's shares are
+    // hard-wired into them, no label of theirs is sent) and, in its last read, the
+    // decoding bits of the 4 class bits: one byte.
     assert_eq!(views[0].2, 1);
-    let after_ot = program.table_bytes() + 1;
+    assert_eq!(views[1].2, 1);
+    let (_, _, _, last_tables) = public.stage_costs().last().unwrap();
     let steps = &views[0].0;
     assert_eq!(
         steps.last(),
-        Some(&Step::Read(after_ot as usize)),
+        Some(&Step::Read(last_tables as usize + 1)),
         "{steps:?}"
     );
 }
@@ -193,9 +174,7 @@ fn demo_rows(stdout: &str) -> Vec<Vec<String>> {
 #[test]
 fn demo_private_predictions_equal_plaintext_ones() {
     let Some(model) = model() else { return };
-    let out = gcnn(&["demo", "--images", "3", "--circuit", path(circuit())])
-        .output()
-        .unwrap();
+    let out = gcnn(&["demo", "--images", "3"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let rows = demo_rows(&stdout);
@@ -218,16 +197,9 @@ fn demo_private_predictions_equal_plaintext_ones() {
 #[test]
 fn bench_json_last_line_reports_full_agreement() {
     let Some(_) = model() else { return };
-    let out = gcnn(&[
-        "bench",
-        "--images",
-        "2",
-        "--json",
-        "--circuit",
-        path(circuit()),
-    ])
-    .output()
-    .unwrap();
+    let out = gcnn(&["bench", "--images", "2", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
@@ -243,38 +215,35 @@ fn bench_json_last_line_reports_full_agreement() {
     }
     assert_eq!(json["images"], 2);
     assert_eq!(json["agree"], json["images"]);
-    let public = PublicCircuit::load(circuit()).unwrap();
-    assert_eq!(json["and_gates"], public.program().and_counts().0);
-    assert!(json["bytes_per_inference"].as_u64().unwrap() > public.program().table_bytes());
+    let (ands, tables) = pipeline()
+        .stage_costs()
+        .fold((0, 0), |(a, t), (_, and, _, bytes)| (a + and, t + bytes));
+    assert_eq!(json["and_gates"], ands);
+    assert!(json["bytes_per_inference"].as_u64().unwrap() > tables);
     for role in ["garbler", "evaluator"] {
         assert!(json["peak_rss_mb"][role].as_f64().unwrap() > 0.0, "{json}");
     }
 }
 
 #[test]
-fn a_different_circuit_fails_the_handshake_on_both_sides() {
-    let Some(model) = model() else { return };
-    // Same shape, one more bit of requantization shift in fc1: a different circuit.
-    let mut other = model.clone();
-    let Some(Layer::Dense(fc1)) = other.layers.iter_mut().find(|l| l.name() == "fc1") else {
-        panic!("the model has a dense fc1");
-    };
-    fc1.requant.as_mut().unwrap().shift += 1;
+fn a_different_architecture_fails_the_handshake_on_both_sides() {
+    let Some(_) = model() else { return };
+    // Same shapes, one more bit of requantization shift in fc1: a different pipeline.
+    // The evaluator reads only model.json, so that file alone is enough.
+    let text_json = std::fs::read_to_string(repo("models/lenet/model.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text_json).unwrap();
+    let fc1 = json["layers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["name"] == "fc1")
+        .unwrap();
+    fc1["shift"] = (fc1["shift"].as_u64().unwrap() + 1).into();
     let dir = tempfile::tempdir().unwrap();
-    let other_circuit = dir.path().join("other.circ");
-    gcnn::circuit::file::save(&compile(&Arch::of(&other), false), &other_circuit).unwrap();
+    std::fs::write(dir.path().join("model.json"), json.to_string()).unwrap();
 
     let (mut child, addr, lines) = garbler(1, &[]);
-    let out = gcnn(&[
-        "evaluator",
-        "--circuit",
-        path(&other_circuit),
-        "--connect",
-        &addr,
-    ])
-    .args(["--mnist-index", "0"])
-    .output()
-    .unwrap();
+    let out = evaluator(&addr, 0, &["--model", path(dir.path())]);
     assert!(one_error_line(&out).contains("circuit hash mismatch"));
     assert!(!child.wait().unwrap().success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();

@@ -11,10 +11,9 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 
 use common::lenet::{
-    TIMEOUT, circuit, evaluator, garbler, gcnn, model, one_error_line, path, test_set, text,
+    TIMEOUT, evaluator, garbler, gcnn, model, one_error_line, pipeline, test_set, text,
 };
 use gcnn::cli::evaluator::connect_and_classify;
-use gcnn::inference::PublicCircuit;
 use gcnn::protocol::PROTOCOL_VERSION;
 
 /// Bytes of a handshake message; the protocol version is at bytes 8..12.
@@ -76,13 +75,13 @@ fn four_clients_are_served_at_once() {
     drop(held);
 
     // Four real evaluators at once.
-    let public = PublicCircuit::load(circuit()).unwrap();
+    let public = pipeline();
     let indices = [3, 141, 592, 6535];
     thread::scope(|s| {
         let runs: Vec<_> = indices
             .iter()
             .map(|&index| {
-                let (public, addr) = (&public, &addr);
+                let addr = &addr;
                 s.spawn(move || {
                     let image = &test_set().images[index];
                     connect_and_classify(public, addr, image, TIMEOUT)
@@ -151,10 +150,9 @@ fn two_hundred_lenet_sessions_keep_memory_and_files_flat() {
     let Some(_) = model() else { return };
     let sessions = 200;
     let (mut child, addr, lines) = garbler(sessions, &[]);
-    let public = PublicCircuit::load(circuit()).unwrap();
     for i in 0..sessions {
         let image = &test_set().images[i];
-        connect_and_classify(&public, &addr, image, TIMEOUT).unwrap();
+        connect_and_classify(pipeline(), &addr, image, TIMEOUT).unwrap();
     }
     assert!(child.wait().unwrap().success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
@@ -187,16 +185,10 @@ fn longest_hex_run(text: &str) -> usize {
 fn a_session_prints_no_secrets() {
     let Some(_) = model() else { return };
     let (mut child, addr, lines) = garbler(1, &[]);
-    let out = gcnn(&[
-        "evaluator",
-        "--circuit",
-        path(circuit()),
-        "--connect",
-        &addr,
-    ])
-    .args(["--mnist-index", "5"])
-    .output()
-    .unwrap();
+    let out = gcnn(&["evaluator", "--connect", &addr])
+        .args(["--mnist-index", "5"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(child.wait().unwrap().success());
     let garbler_log: Vec<String> = lines.map(Result::unwrap).collect();

@@ -70,11 +70,11 @@ pub fn classify<C: Channel>(
 ) -> Result<(u8, SessionReport), ProtocolError> {
     let pixels = encode_image(pipeline.input_bits(), image);
     let (bits, report) = session::run_evaluator(channel, pipeline, &pixels)?;
-    if bits.len() != session::CLASS_BITS {
+    if bits.len() != pipeline::CLASS_BITS {
         return Err(ProtocolError::InvalidOutput(format!(
             "{} output bits, expected {}",
             bits.len(),
-            session::CLASS_BITS
+            pipeline::CLASS_BITS
         )));
     }
     let class = bits

@@ -8,6 +8,10 @@ use crate::compiler::lenet::Arch;
 use crate::compiler::stages::{Stage, compile_stages};
 use crate::garble::Program;
 use crate::model::{Layer, Model};
+use crate::protocol::{Handshake, PROTOCOL_VERSION};
+
+/// Output bits of the class.
+pub(super) const CLASS_BITS: usize = 4;
 
 /// One weighted layer: its products' geometry and its stage circuit, planned.
 pub(super) struct StagePlan {
@@ -83,6 +87,13 @@ impl Pipeline {
                 last: k + 1 == count,
             });
         }
+        for pair in plans.windows(2) {
+            assert_eq!(
+                pair[0].program.outputs().len(),
+                pair[1].choice_bits(),
+                "compiler: a stage's outputs must be the next stage's choice bits"
+            );
+        }
         Ok(Pipeline {
             stages: plans,
             input_bits: arch.input_bits,
@@ -93,6 +104,20 @@ impl Pipeline {
     /// The pipeline of the architecture in `model_dir/model.json`; reads no weights.
     pub fn load(model_dir: &std::path::Path) -> Result<Pipeline, InferenceError> {
         Pipeline::new(&Arch::of(&Model::load_architecture(model_dir)?))
+    }
+
+    /// The first message of a session over this pipeline: version, hash, and the shape
+    /// (stages, the evaluator's pixel bits, class bits).
+    pub fn handshake(&self) -> Handshake {
+        Handshake {
+            version: PROTOCOL_VERSION,
+            circuit_hash: self.hash,
+            shape: [
+                self.stages.len() as u64,
+                self.pixel_bits() as u64,
+                CLASS_BITS as u64,
+            ],
+        }
     }
 
     /// The hash both parties compare in the handshake.

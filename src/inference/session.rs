@@ -16,24 +16,9 @@ use crate::channel::{Channel, Counting};
 use crate::crypto::{Delta, Label, Prg, random_seed};
 use crate::garble::{Evaluator, Garbler, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
-use crate::protocol::{Handshake, PROTOCOL_VERSION, ProtocolError, SessionReport};
+use crate::protocol::{ProtocolError, SessionReport};
 use std::time::Instant;
 use zeroize::Zeroizing;
-
-/// Output bits of the class.
-pub(super) const CLASS_BITS: usize = 4;
-
-fn handshake(pipeline: &Pipeline, pixels: usize) -> Handshake {
-    Handshake {
-        version: PROTOCOL_VERSION,
-        circuit_hash: pipeline.hash(),
-        shape: [
-            pipeline.stages.len() as u64,
-            pixels as u64,
-            CLASS_BITS as u64,
-        ],
-    }
-}
 
 /// The bits of `values` (each `m` bits, least significant first).
 fn bits_of(values: &[u64], m: u32) -> Zeroizing<Vec<bool>> {
@@ -70,7 +55,7 @@ pub(super) fn run_garbler<C: Channel>(
     let pixels = pipeline.pixel_bits();
     let start = Instant::now();
     let mut channel = Counting::new(channel);
-    handshake(pipeline, pixels).exchange(&mut channel)?;
+    pipeline.handshake().exchange(&mut channel)?;
     let delta = Delta::new(random_seed()?);
     let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
     let mut masks_prg = Prg::from_os()?;
@@ -118,6 +103,16 @@ fn next_masks(stage: &StagePlan, prg: &mut Prg) -> Zeroizing<Vec<bool>> {
     Zeroizing::new((0..n).map(|_| prg.bit()).collect())
 }
 
+fn check_pixels(pipeline: &Pipeline, pixels: &[bool]) -> Result<(), ProtocolError> {
+    if pixels.len() != pipeline.pixel_bits() {
+        return Err(ProtocolError::InputCount {
+            expected: pipeline.pixel_bits(),
+            got: pixels.len(),
+        });
+    }
+    Ok(())
+}
+
 /// The evaluator's side: `pixels` are its input bits (784 × input bits). Returns the
 /// class bits, the only thing it learns.
 pub(super) fn run_evaluator<C: Channel>(
@@ -127,19 +122,16 @@ pub(super) fn run_evaluator<C: Channel>(
 ) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
     let start = Instant::now();
     let mut channel = Counting::new(channel);
-    handshake(pipeline, pixels.len()).exchange(&mut channel)?;
+    check_pixels(pipeline, pixels)?;
+    pipeline.handshake().exchange(&mut channel)?;
     let mut ot = IknpReceiver::setup(&mut channel)?;
     let setup = Instant::now();
 
     let mut evaluator = Evaluator::new(&mut channel);
     let mut choices = Zeroizing::new(pixels.to_vec());
     for stage in &pipeline.stages {
-        if choices.len() != stage.choice_bits() {
-            return Err(ProtocolError::InputCount {
-                expected: stage.choice_bits(),
-                got: choices.len(),
-            });
-        }
+        // Each stage's outputs are the next stage's choice bits, one per input bit.
+        debug_assert_eq!(choices.len(), stage.choice_bits());
         let keys = ot.random(evaluator.channel(), &choices)?;
         let shares = stage.fanout.evaluator_shares(
             evaluator.channel(),

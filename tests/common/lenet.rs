@@ -1,5 +1,5 @@
-//! The trained LeNet for the integration tests: the model, the test set, its compiled
-//! circuit, and `gcnn` processes (a garbler serving it, one-line errors).
+//! The trained LeNet for the integration tests: the model, the test set, its public
+//! pipeline, and `gcnn` processes (a garbler serving it, one-line errors).
 //!
 //! Tests that need the trained model print `SKIPPED: models/lenet not found` without it.
 
@@ -9,6 +9,7 @@ use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use gcnn::inference::Pipeline;
 use gcnn::mnist::{Dataset, read_test_set};
 use gcnn::model::Model;
 
@@ -33,17 +34,10 @@ pub fn test_set() -> &'static Dataset {
     SET.get_or_init(|| read_test_set(&repo("models/mnist")).unwrap())
 }
 
-/// The model's circuit, compiled once per test run into the target's scratch directory.
-pub fn circuit() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let tmp = dir.join(format!("inference-{}.circ", std::process::id()));
-        gcnn::cli::compile::run(&repo("models/lenet"), &tmp, &mut std::io::sink()).unwrap();
-        let path = dir.join("inference-lenet.circ");
-        std::fs::rename(&tmp, &path).unwrap();
-        path
-    })
+/// The model's public pipeline, planned once per test binary from `model.json`.
+pub fn pipeline() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| Pipeline::load(&repo("models/lenet")).unwrap())
 }
 
 pub fn gcnn(args: &[&str]) -> Command {
@@ -64,13 +58,7 @@ pub fn path(p: &Path) -> &str {
 /// the rest of its stderr.
 pub fn garbler(sessions: usize, extra: &[&str]) -> (Child, String, Lines<BufReader<ChildStderr>>) {
     let n = sessions.to_string();
-    let args = [
-        "garbler",
-        "--circuit",
-        path(circuit()),
-        "--listen",
-        "127.0.0.1:0",
-    ];
+    let args = ["garbler", "--listen", "127.0.0.1:0"];
     let mut child = gcnn(&args)
         .args(["--sessions", &n])
         .args(extra)
@@ -95,10 +83,10 @@ pub fn one_error_line(out: &Output) -> String {
     stderr
 }
 
-/// Runs `gcnn evaluator` on the shared circuit against `addr` for test image `index`,
-/// with `extra` arguments.
+/// Runs `gcnn evaluator` (default model directory) against `addr` for test image
+/// `index`, with `extra` arguments.
 pub fn evaluator(addr: &str, index: usize, extra: &[&str]) -> Output {
-    gcnn(&["evaluator", "--circuit", path(circuit()), "--connect", addr])
+    gcnn(&["evaluator", "--connect", addr])
         .args(["--mnist-index", &index.to_string()])
         .args(extra)
         .output()
