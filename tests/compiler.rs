@@ -1,11 +1,15 @@
 //! The compiled LeNet against the integer reference: layer by layer, prediction by
-//! prediction, and independent of weight values.
+//! prediction, and independent of weight values; as one circuit and as the mixed
+//! protocol's stages (in the clear and garbled).
 
 mod common;
 
 use common::Rng;
 use gcnn::circuit::{Circuit, Owner};
 use gcnn::compiler::lenet::{Arch, compile, encode_image, encode_model};
+use gcnn::compiler::stages::compile_stages;
+use gcnn::inference::linear::Fanout;
+use gcnn::inference::{ModelOwner, classify};
 use gcnn::mnist::{Image, SIDE};
 use gcnn::model::{Layer, Model, Requant, WeightEncoding, Weighted};
 use ndarray::{Array1, Array2, Array4};
@@ -354,5 +358,143 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
         assert_eq!(got[..logits], want[..logits], "activations, layer by layer");
         let signed_logits: Vec<i64> = outputs[1 + logits..].iter().map(|b| signed(b)).collect();
         assert_eq!(signed_logits, want[logits..], "logits");
+    }
+}
+
+/// The mixed protocol's arithmetic in the clear: every stage circuit fed a random
+/// additive split of the accumulators (computed by [`Fanout::accumulate`]) and random
+/// output masks, 64 images at a time. Checks every stage's unmasked output against the
+/// reference's activations and the final class against its prediction; returns how
+/// many images it checked.
+fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
+    let arch = Arch::of(model);
+    let stages = compile_stages(&arch);
+    let values: Vec<(Vec<i64>, Vec<i64>)> = model
+        .layers
+        .iter()
+        .filter_map(|l| match l {
+            Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), c.bias.to_vec())),
+            Layer::Dense(d) => Some((d.weights.iter().copied().collect(), d.bias.to_vec())),
+            _ => None,
+        })
+        .collect();
+    // Stage k's output is the reference's output of the layer before weighted layer k + 1.
+    let weighted: Vec<usize> = (0..model.layers.len())
+        .filter(|&i| matches!(model.layers[i], Layer::Conv2d(_) | Layer::Dense(_)))
+        .collect();
+    let shift = 8 - model.input_bits;
+    let mut checked = 0;
+    for chunk in images.chunks(64) {
+        let traces: Vec<_> = chunk.iter().map(|im| model.trace(im)).collect();
+        let mut xs: Vec<Vec<u64>> = chunk
+            .iter()
+            .map(|im| {
+                im.iter()
+                    .flatten()
+                    .map(|&p| u64::from(p >> shift))
+                    .collect()
+            })
+            .collect();
+        for (k, (stage, (w, b))) in stages.iter().zip(&values).enumerate() {
+            let fanout = Fanout::new(&stage.layer, stage.input);
+            let m = stage.ring_bits as usize;
+            let ring = u64::MAX >> (64 - m);
+            let groups = stage.circuit.inputs();
+            let mut lanes: Vec<Vec<u64>> =
+                groups.iter().map(|g| vec![0; g.width as usize]).collect();
+            let mut masks =
+                vec![vec![false; groups.get(2).map_or(0, |g| g.width as usize)]; chunk.len()];
+            for (lane, x) in xs.iter().enumerate() {
+                let acc = fanout.accumulate(w, b, x, stage.ring_bits);
+                for (o, &a) in acc.iter().enumerate() {
+                    let e = rng.next() & ring;
+                    let g = a.wrapping_sub(e) & ring;
+                    for j in 0..m {
+                        lanes[0][o * m + j] |= (e >> j & 1) << lane;
+                        lanes[1][o * m + j] |= (g >> j & 1) << lane;
+                    }
+                }
+                for (i, r) in masks[lane].iter_mut().enumerate() {
+                    *r = rng.next() & 1 == 1;
+                    lanes[2][i] |= u64::from(*r) << lane;
+                }
+            }
+            let out = stage.circuit.eval_lanes(&lanes).unwrap();
+            let bits = |lane: usize| -> Vec<bool> {
+                out[0]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| {
+                        (w >> lane & 1 == 1) ^ masks[lane].get(i).copied().unwrap_or(false)
+                    })
+                    .collect()
+            };
+            let Some(r) = stage.layer.requant else {
+                for (lane, image) in chunk.iter().enumerate() {
+                    let class = unsigned(&bits(lane)) as u8;
+                    assert_eq!(class, model.predict(image), "image {}", checked + lane);
+                }
+                continue;
+            };
+            let expected_layer = weighted[k + 1] - 1;
+            for (lane, x) in xs.iter_mut().enumerate() {
+                let got: Vec<i64> = bits(lane)
+                    .chunks(r.out_bits as usize)
+                    .map(unsigned)
+                    .collect();
+                let want: Vec<i64> = traces[lane][expected_layer].iter().copied().collect();
+                assert_eq!(got, want, "stage {k}, image {}", checked + lane);
+                *x = got.iter().map(|&v| v as u64).collect();
+            }
+        }
+        checked += chunk.len();
+    }
+    checked
+}
+
+#[test]
+fn mixed_stages_compute_the_reference_on_random_models() {
+    let mut rng = Rng(7);
+    for widths in configs() {
+        let model = random_model(&mut rng, &widths);
+        let images = test_images(&mut rng, 128);
+        assert_eq!(check_mixed(&model, &images, &mut rng), 128);
+    }
+}
+
+/// The committed model through the mixed protocol's arithmetic on all 10 000 test
+/// images, stage by stage.
+#[test]
+fn mixed_stages_compute_the_reference_on_all_test_images() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("models/lenet");
+    if !dir.join("model.json").is_file() {
+        common::skip(&format!("{} not found", dir.display()));
+        return;
+    }
+    let model = Model::load(&dir).expect("the committed model loads");
+    let set = gcnn::mnist::read_test_set(&root.join("models/mnist")).expect("test set");
+    let mut rng = Rng(8);
+    assert_eq!(check_mixed(&model, &set.images, &mut rng), 10_000);
+}
+
+/// Garbled == plaintext through the whole protocol (in memory) on random models of both
+/// weight encodings, 2-bit pixels included.
+#[test]
+fn mixed_protocol_matches_the_reference_on_random_models() {
+    let mut rng = Rng(9);
+    for widths in configs() {
+        let model = random_model(&mut rng, &widths);
+        let owner = ModelOwner::new(&model).unwrap();
+        for image in test_images(&mut rng, 6) {
+            let (g, e) = gcnn::channel::memory::pair(std::time::Duration::from_secs(60));
+            let (class, _) = std::thread::scope(|s| {
+                let garbler = s.spawn(|| owner.serve(g).unwrap());
+                let out = classify(owner.pipeline(), e, &image).unwrap();
+                garbler.join().unwrap();
+                out
+            });
+            assert_eq!(class, model.predict(&image));
+        }
     }
 }
