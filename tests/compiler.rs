@@ -407,6 +407,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
             for (lane, x) in xs.iter().enumerate() {
                 let acc = fanout.accumulate(w, b, x, stage.ring_bits);
                 for (o, &a) in acc.iter().enumerate() {
+                    let a = a.wrapping_sub(stage.offset as u64);
                     let e = rng.next() & ring;
                     let g = a.wrapping_sub(e) & ring;
                     for j in 0..m {

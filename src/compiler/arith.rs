@@ -117,7 +117,11 @@ pub fn mux(b: &mut Builder, s: Bit, t: &[Bit], f: &[Bit]) -> Word {
 /// (unsigned 0/1) or AND (signed 0/−1).
 pub fn max(b: &mut Builder, x: &[Bit], y: &[Bit], signed: bool) -> Word {
     if let ([x0], [y0]) = (x, y) {
-        return vec![if signed { b.and(*x0, *y0) } else { b.or(*x0, *y0) }];
+        return vec![if signed {
+            b.and(*x0, *y0)
+        } else {
+            b.or(*x0, *y0)
+        }];
     }
     let lt = less_than(b, x, y, signed);
     mux(b, lt, y, x)

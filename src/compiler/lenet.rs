@@ -163,7 +163,7 @@ pub(super) struct LayerPlan {
 }
 
 /// Range of a weighted layer's accumulator over all inputs and all weights.
-fn acc_range(w: &WeightedArch, in_bits: u32, terms: usize) -> (i128, i128) {
+pub(super) fn acc_range(w: &WeightedArch, in_bits: u32, terms: usize) -> (i128, i128) {
     let xmax = (1i128 << in_bits) - 1;
     let n = terms as i128;
     let bias = (
@@ -186,7 +186,7 @@ fn acc_range(w: &WeightedArch, in_bits: u32, terms: usize) -> (i128, i128) {
 }
 
 /// The smallest two's-complement width holding `lo..=hi`.
-fn signed_width(lo: i128, hi: i128) -> u32 {
+pub(super) fn signed_width(lo: i128, hi: i128) -> u32 {
     (1..127)
         .find(|&k| -(1i128 << (k - 1)) <= lo && hi < 1i128 << (k - 1))
         .unwrap_or(127)

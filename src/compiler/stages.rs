@@ -14,11 +14,17 @@
 //! next weighted layer, and outputs the activation bits XOR the masks, which the
 //! evaluator decodes: uniformly random bits to it, its choice bits for the next layer's
 //! transfers. The last stage adds, then outputs only the 4-bit arg-max class.
+//!
+//! One-bit activations need no clamp: `clamp(acc >> s, 0, 1) = [acc ≥ 2^s]`. For them the
+//! shares add up to `acc − 2^s` instead ([`Stage::offset`], the garbler subtracts it from
+//! its share) and the activation is the inverted sign bit of the sum: the adder's
+//! `m − 1` carries and nothing else.
 
 use super::arith;
 use super::builder::{Bit, Builder};
 use super::lenet::{
-    Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, lower_maxpool, output_shape, requantize,
+    Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, acc_range, lower_maxpool, output_shape,
+    requantize, signed_width,
 };
 use crate::circuit::{Circuit, InputGroup, Owner};
 
@@ -30,8 +36,10 @@ pub struct Stage {
     pub input: (usize, usize, usize),
     /// Bits per input value (the layer's choice bits per value).
     pub in_bits: u32,
-    /// Width `m` of the accumulators and of their shares.
+    /// Width `m` of the shares: wide enough for every value of `acc − offset`.
     pub ring_bits: u32,
+    /// Public offset `θ`: the two shares add up to `acc − θ` mod `2^m`.
+    pub offset: i128,
     /// The stage circuit, groups as in the module documentation.
     pub circuit: Circuit,
 }
@@ -63,12 +71,21 @@ pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
             .map(|&(l, _)| l)
             .take_while(|l| !matches!(l, ArchLayer::Weighted(_)))
             .collect();
+        let (offset, ring_bits) = match w.requant {
+            Some(r) if r.out_bits == 1 => {
+                let theta = 1i128 << r.shift;
+                let (lo, hi) = acc_range(w, plan.in_bits, w.terms());
+                (theta, signed_width(lo - theta, hi - theta))
+            }
+            _ => (0, plan.acc_bits),
+        };
         stages.push(Stage {
-            circuit: lower_stage(w, plan, &tail),
+            circuit: lower_stage(w, plan.input, ring_bits as usize, offset != 0, &tail),
             layer: w.clone(),
             input: plan.input,
             in_bits: plan.in_bits,
-            ring_bits: plan.acc_bits,
+            ring_bits,
+            offset,
         });
     }
     stages
@@ -83,10 +100,17 @@ fn pooled_len(shape: (usize, usize, usize), tail: &[&ArchLayer]) -> usize {
     h * w * c
 }
 
-fn lower_stage(w: &WeightedArch, plan: &LayerPlan, tail: &[&ArchLayer]) -> Circuit {
-    let shape = output_shape(w, plan.input);
+/// The circuit of one stage on shares of `m` bits; with `threshold` the shares add up to
+/// `acc − 2^shift` and the one-bit activation is their sum's inverted sign.
+fn lower_stage(
+    w: &WeightedArch,
+    input: (usize, usize, usize),
+    m: usize,
+    threshold: bool,
+    tail: &[&ArchLayer],
+) -> Circuit {
+    let shape = output_shape(w, input);
     let n = shape.0 * shape.1 * shape.2;
-    let m = plan.acc_bits as usize;
     let share = |owner| InputGroup {
         owner,
         width: (n * m) as u32,
@@ -105,7 +129,12 @@ fn lower_stage(w: &WeightedArch, plan: &LayerPlan, tail: &[&ArchLayer]) -> Circu
         .zip(inputs[1].chunks(m))
         .map(|(e, g)| {
             let acc = arith::add(&mut b, e, g, Bit::Const(false));
-            requantize(&mut b, acc, w.requant)
+            if threshold {
+                let sign = *acc.last().expect("m ≥ 1");
+                vec![b.not(sign)]
+            } else {
+                requantize(&mut b, acc, w.requant)
+            }
         })
         .collect();
     let mut t = Tensor { shape, data };

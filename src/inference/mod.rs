@@ -44,9 +44,10 @@ pub struct ModelOwner {
 impl ModelOwner {
     /// Plans `model`'s pipeline and keeps its weights.
     pub fn new(model: &Model) -> Result<Self, InferenceError> {
+        let pipeline = Pipeline::new(&Arch::of(model))?;
         Ok(ModelOwner {
-            pipeline: Pipeline::new(&Arch::of(model))?,
-            values: pipeline::layer_values(model),
+            values: pipeline::layer_values(model, &pipeline),
+            pipeline,
         })
     }
 

@@ -21,6 +21,8 @@ pub(super) struct StagePlan {
     pub(super) in_bits: u32,
     /// Width of the shares.
     pub(super) ring_bits: u32,
+    /// The shares add up to the accumulator minus this (see [`Stage::offset`]).
+    pub(super) offset: i128,
     pub(super) program: Program,
     /// Whether this is the last stage (its outputs are the class, not masked bits).
     pub(super) last: bool,
@@ -62,6 +64,7 @@ impl Pipeline {
                 input,
                 in_bits,
                 ring_bits,
+                offset,
                 circuit,
             } = stage;
             if ring_bits > MAX_RING_BITS {
@@ -77,12 +80,14 @@ impl Pipeline {
             hasher.update(&[u8::from(layer.conv)]);
             hasher.update(&in_bits.to_le_bytes());
             hasher.update(&ring_bits.to_le_bytes());
+            hasher.update(&offset.to_le_bytes());
             hasher.update(&circuit.content_hash());
             plans.push(StagePlan {
                 fanout: Fanout::new(&layer, input),
                 name: layer.name,
                 in_bits,
                 ring_bits,
+                offset,
                 program: circuit.plan(),
                 last: k + 1 == count,
             });
@@ -144,15 +149,23 @@ impl Pipeline {
     }
 }
 
-/// The garbler's private values per weighted layer: weights in tensor order and biases.
-pub(super) fn layer_values(model: &Model) -> Vec<(Vec<i64>, Vec<i64>)> {
-    model
-        .layers
-        .iter()
-        .filter_map(|l| match l {
-            Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), c.bias.to_vec())),
-            Layer::Dense(d) => Some((d.weights.iter().copied().collect(), d.bias.to_vec())),
-            _ => None,
+/// The garbler's private values per weighted layer: weights in tensor order, and biases
+/// less the stage's public offset (so its shares add up to `acc − offset`).
+pub(super) fn layer_values(model: &Model, pipeline: &Pipeline) -> Vec<(Vec<i64>, Vec<i64>)> {
+    let weighted = model.layers.iter().filter_map(|l| match l {
+        Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), &c.bias)),
+        Layer::Dense(d) => Some((d.weights.iter().copied().collect(), &d.bias)),
+        _ => None,
+    });
+    weighted
+        .zip(&pipeline.stages)
+        .map(|((weights, bias), stage)| {
+            // Wrapping: only the value mod 2^m matters, and the offset is below 2^63.
+            let theta = stage.offset as i64;
+            (
+                weights,
+                bias.iter().map(|&b| b.wrapping_sub(theta)).collect(),
+            )
         })
         .collect()
 }
