@@ -130,7 +130,9 @@ impl Fanout {
         );
         let (mut g0, mut g1) = (Zeroizing::new(Vec::new()), Zeroizing::new(Vec::new()));
         let mut scratch = Zeroizing::new(Vec::new());
-        let mut u = Vec::new();
+        let (mut u, mut packed) = (Vec::new(), Vec::new());
+        // One vector per OT, written as soon as it is computed: the evaluator works on
+        // the previous ones meanwhile.
         for i in 0..self.inputs() {
             let fan = self.of(i);
             for t in 0..bits {
@@ -140,6 +142,7 @@ impl Fanout {
                 g1.resize(fan.len(), 0);
                 ring::expand(k0, m, &mut g0, &mut scratch);
                 ring::expand(k1, m, &mut g1, &mut scratch);
+                u.clear();
                 for (e, &(o, w)) in fan.iter().enumerate() {
                     let c = (weights[w as usize] as u64) << t;
                     let s = &mut share[o as usize];
@@ -152,9 +155,9 @@ impl Fanout {
                     *s = s.wrapping_sub(g0[e]);
                     u.push(g0[e].wrapping_sub(g1[e]).wrapping_add(c) & ring::mask(m));
                 }
+                ring::write(channel, &u, m, &mut packed)?;
             }
         }
-        ring::write(channel, &u, m)?;
         share.iter_mut().for_each(|v| *v &= ring::mask(m));
         Ok(share)
     }
@@ -169,23 +172,22 @@ impl Fanout {
         keys: &[Block],
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<u64>>, ChannelError> {
-        let total = self.entries.len() * bits as usize;
-        let u = ring::read(channel, total, m)?;
         let mut share = Zeroizing::new(vec![0u64; self.outputs]);
         let mut g = Zeroizing::new(Vec::new());
         let mut scratch = Zeroizing::new(Vec::new());
-        let mut next = u.iter();
+        let (mut u, mut packed) = (Vec::new(), Vec::new());
         for i in 0..self.inputs() {
             let fan = self.of(i);
             for t in 0..bits as usize {
                 let j = i * bits as usize + t;
+                u.resize(fan.len(), 0);
+                ring::read(channel, &mut u, m, &mut packed)?;
                 g.resize(fan.len(), 0);
                 ring::expand(keys[j], m, &mut g, &mut scratch);
-                for (&(o, _), &ge) in fan.iter().zip(g.iter()) {
-                    let ue = *next.next().expect("read exactly one value per entry");
-                    let y = if choices[j] { ge.wrapping_add(ue) } else { ge };
+                let chosen = if choices[j] { u64::MAX } else { 0 };
+                for ((&(o, _), &ge), &ue) in fan.iter().zip(g.iter()).zip(&u) {
                     let s = &mut share[o as usize];
-                    *s = s.wrapping_add(y);
+                    *s = s.wrapping_add(ge.wrapping_add(ue & chosen));
                 }
             }
         }

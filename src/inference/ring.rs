@@ -19,45 +19,54 @@ pub fn packed_len(n: usize, m: u32) -> usize {
 }
 
 /// Writes `values` (each already reduced mod `2^m`), `m` bits each, least significant
-/// bit first.
-pub fn write<C: Channel>(channel: &mut C, values: &[u64], m: u32) -> Result<(), ChannelError> {
-    let mut out = vec![0u8; packed_len(values.len(), m)];
-    let mut bit = 0usize;
+/// bit first; `bytes` is scratch space.
+pub fn write<C: Channel>(
+    channel: &mut C,
+    values: &[u64],
+    m: u32,
+    bytes: &mut Vec<u8>,
+) -> Result<(), ChannelError> {
+    bytes.clear();
+    let (mut acc, mut held) = (0u128, 0u32);
     for &v in values {
-        let mut v = u128::from(v);
-        let mut left = m as usize;
-        while left > 0 {
-            let (byte, off) = (bit / 8, bit % 8);
-            let take = left.min(8 - off);
-            out[byte] |= ((v & ((1 << take) - 1)) as u8) << off;
-            v >>= take;
-            bit += take;
-            left -= take;
+        acc |= u128::from(v) << held;
+        held += m;
+        if held >= 64 {
+            bytes.extend_from_slice(&(acc as u64).to_le_bytes());
+            acc >>= 64;
+            held -= 64;
         }
     }
-    channel.write_bytes(&out)
+    bytes.extend_from_slice(&acc.to_le_bytes()[..held.div_ceil(8) as usize]);
+    channel.write_bytes(bytes)
 }
 
-/// Reads `n` values written by [`write`].
-pub fn read<C: Channel>(channel: &mut C, n: usize, m: u32) -> Result<Vec<u64>, ChannelError> {
-    let mut bytes = vec![0u8; packed_len(n, m)];
-    channel.read_bytes(&mut bytes)?;
-    let mut values = Vec::with_capacity(n);
-    let mut bit = 0usize;
-    for _ in 0..n {
-        let mut v = 0u64;
-        let mut got = 0usize;
-        while got < m as usize {
-            let (byte, off) = (bit / 8, bit % 8);
-            let take = (m as usize - got).min(8 - off);
-            let chunk = u64::from(bytes[byte] >> off) & ((1 << take) - 1);
-            v |= chunk << got;
-            got += take;
-            bit += take;
+/// Reads `out.len()` values written by [`write`] into `out`; `bytes` is scratch space.
+pub fn read<C: Channel>(
+    channel: &mut C,
+    out: &mut [u64],
+    m: u32,
+    bytes: &mut Vec<u8>,
+) -> Result<(), ChannelError> {
+    bytes.resize(packed_len(out.len(), m), 0);
+    channel.read_bytes(bytes)?;
+    let mask = mask(m);
+    let mut words = bytes.chunks(8).map(|c| {
+        let mut le = [0u8; 8];
+        le[..c.len()].copy_from_slice(c);
+        u128::from(u64::from_le_bytes(le))
+    });
+    let (mut acc, mut held) = (0u128, 0u32);
+    for v in out.iter_mut() {
+        if held < m {
+            acc |= words.next().unwrap_or(0) << held;
+            held += 64;
         }
-        values.push(v);
+        *v = acc as u64 & mask;
+        acc >>= m;
+        held -= m;
     }
-    Ok(values)
+    Ok(())
 }
 
 /// Fills `out` with pseudorandom values mod `2^m` expanded from `key` (AES-CTR keyed by
@@ -67,10 +76,23 @@ pub fn expand(key: Block, m: u32, out: &mut [u64], scratch: &mut Zeroizing<Vec<u
     scratch.resize(out.len() * width, 0);
     Prg::new(key).fill_bytes(scratch);
     let mask = mask(m);
-    for (v, bytes) in out.iter_mut().zip(scratch.chunks_exact(width)) {
-        let mut le = [0u8; 8];
-        le[..width].copy_from_slice(bytes);
-        *v = u64::from_le_bytes(le) & mask;
+    match width {
+        1 => out
+            .iter_mut()
+            .zip(scratch.iter())
+            .for_each(|(v, &b)| *v = u64::from(b) & mask),
+        2 => out
+            .iter_mut()
+            .zip(scratch.chunks_exact(2))
+            .for_each(|(v, b)| *v = u64::from(u16::from_le_bytes([b[0], b[1]])) & mask),
+        _ => out
+            .iter_mut()
+            .zip(scratch.chunks_exact(width))
+            .for_each(|(v, bytes)| {
+                let mut le = [0u8; 8];
+                le[..width].copy_from_slice(bytes);
+                *v = u64::from_le_bytes(le) & mask;
+            }),
     }
 }
 
@@ -85,10 +107,17 @@ mod tests {
             let values: Vec<u64> = (0..37u64)
                 .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) & mask(m))
                 .collect();
-            let mut buf = Buffer::default();
-            write(&mut buf, &values, m).unwrap();
-            assert_eq!(buf.bytes().len(), packed_len(values.len(), m), "m = {m}");
-            assert_eq!(read(&mut buf, values.len(), m).unwrap(), values, "m = {m}");
+            let (mut buf, mut scratch) = (Buffer::default(), Vec::new());
+            write(&mut buf, &values, m, &mut scratch).unwrap();
+            write(&mut buf, &values[..5], m, &mut scratch).unwrap();
+            let len = packed_len(values.len(), m) + packed_len(5, m);
+            assert_eq!(buf.bytes().len(), len, "m = {m}");
+            let mut got = vec![0u64; values.len()];
+            read(&mut buf, &mut got, m, &mut scratch).unwrap();
+            assert_eq!(got, values, "m = {m}");
+            let mut got = [0u64; 5];
+            read(&mut buf, &mut got, m, &mut scratch).unwrap();
+            assert_eq!(got, values[..5], "m = {m}");
         }
     }
 
