@@ -22,40 +22,48 @@ fn random_scalar() -> Result<Zeroizing<Scalar>, OtError> {
     Ok(Zeroizing::new(Scalar::from_bytes_mod_order_wide(&wide)))
 }
 
-fn key(index: usize, a: &RistrettoPoint, b: &RistrettoPoint, shared: &RistrettoPoint) -> Block {
+/// `H(i, A, B, shared)`; `A` and `B` as the compressed bytes that went over the wire, so
+/// only the shared point costs a compression (a field inversion).
+fn key(index: usize, a: &[u8; 32], b: &[u8; 32], shared: &RistrettoPoint) -> Block {
     let mut h = blake3::Hasher::new();
     h.update(b"gcnn chou-orlandi base OT v1");
     h.update(&(index as u64).to_le_bytes());
-    h.update(a.compress().as_bytes());
-    h.update(b.compress().as_bytes());
+    h.update(a);
+    h.update(b);
     h.update(shared.compress().as_bytes());
     let mut out = [0u8; 16];
     out.copy_from_slice(&h.finalize().as_bytes()[..16]);
     Block::from_bytes(out)
 }
 
-fn read_point<C: Channel>(channel: &mut C, index: usize) -> Result<RistrettoPoint, OtError> {
+/// Reads a point; returns it with its wire bytes.
+fn read_point<C: Channel>(
+    channel: &mut C,
+    index: usize,
+) -> Result<(RistrettoPoint, [u8; 32]), OtError> {
     let mut bytes = [0u8; 32];
     channel.read_bytes(&mut bytes)?;
-    CompressedRistretto(bytes)
+    let point = CompressedRistretto(bytes)
         .decompress()
-        .ok_or(OtError::InvalidPoint(index))
+        .ok_or(OtError::InvalidPoint(index))?;
+    Ok((point, bytes))
 }
 
 /// Sender side of `n` random OTs: returns the key pairs `(k0_i, k1_i)`.
 pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, OtError> {
     let a = random_scalar()?;
     let big_a = RistrettoPoint::mul_base(&a);
-    channel.write_bytes(big_a.compress().as_bytes())?;
+    let a_bytes = big_a.compress().to_bytes();
+    channel.write_bytes(&a_bytes)?;
     channel.flush()?;
     let a_a = *a * big_a;
     (0..n)
         .map(|i| {
-            let big_b = read_point(channel, i)?;
+            let (big_b, b_bytes) = read_point(channel, i)?;
             let a_b = *a * big_b;
             Ok([
-                key(i, &big_a, &big_b, &a_b),
-                key(i, &big_a, &big_b, &(a_b - a_a)),
+                key(i, &a_bytes, &b_bytes, &a_b),
+                key(i, &a_bytes, &b_bytes, &(a_b - a_a)),
             ])
         })
         .collect()
@@ -63,14 +71,15 @@ pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, Ot
 
 /// Receiver side: one OT per choice bit; returns `k_{c_i}` for each.
 pub fn receive<C: Channel>(channel: &mut C, choices: &[bool]) -> Result<Vec<Block>, OtError> {
-    let big_a = read_point(channel, 0)?;
+    let (big_a, a_bytes) = read_point(channel, 0)?;
     let mut keys = Vec::with_capacity(choices.len());
     for (i, &c) in choices.iter().enumerate() {
         let b = random_scalar()?;
         let b_g = RistrettoPoint::mul_base(&b);
         let big_b = RistrettoPoint::conditional_select(&b_g, &(b_g + big_a), Choice::from(c as u8));
-        channel.write_bytes(big_b.compress().as_bytes())?;
-        keys.push(key(i, &big_a, &big_b, &(*b * big_a)));
+        let b_bytes = big_b.compress().to_bytes();
+        channel.write_bytes(&b_bytes)?;
+        keys.push(key(i, &a_bytes, &b_bytes, &(*b * big_a)));
     }
     channel.flush()?;
     Ok(keys)
