@@ -264,3 +264,25 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
     let out = evaluator(&addr, 0, &["--timeout", "1"]);
     assert!(one_error_line(&out).contains(&addr));
 }
+
+/// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly:
+/// beyond them only the handshake (68 bytes each way) and the 128 base OTs (the
+/// evaluator's one point, the garbler's 128).
+#[test]
+fn layer_costs_account_for_every_byte() {
+    let Some(model) = model() else { return };
+    let owner = ModelOwner::new(&model).unwrap();
+    let (g, e) = memory::pair(TIMEOUT);
+    let report = thread::scope(|s| {
+        let garbler = s.spawn(|| owner.serve(g).unwrap());
+        let (_, report) = classify(owner.pipeline(), e, &test_set().images[7]).unwrap();
+        garbler.join().unwrap();
+        report
+    });
+    let costs = owner.pipeline().layer_costs();
+    assert_eq!(costs.len(), 4);
+    let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
+    let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
+    assert_eq!(report.bytes_sent, to_garbler + 68 + 32);
+    assert_eq!(report.bytes_received, to_evaluator + 68 + 128 * 32);
+}

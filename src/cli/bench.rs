@@ -18,6 +18,7 @@ use serde_json::json;
 use super::evaluator::connect_and_classify;
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
+use crate::inference::LayerCost;
 
 /// Results of [`run`]; times in milliseconds are medians over the images unless named.
 #[derive(Clone, Debug)]
@@ -50,6 +51,8 @@ pub struct InferenceBench {
     pub garbler_setup_ms: f64,
     /// Garbler: online, to the last message.
     pub garbler_online_ms: f64,
+    /// Per weighted layer: OTs, correction bytes, gates and bytes each way.
+    pub layers: Vec<LayerCost>,
     /// Peak resident set size of the garbler process, MB.
     pub garbler_peak_rss_mb: f64,
     /// Peak resident set size of this (evaluator) process, MB; includes the test set and
@@ -79,6 +82,17 @@ impl InferenceBench {
                 "garbler_setup": self.garbler_setup_ms,
                 "garbler_online": self.garbler_online_ms,
             },
+            "layers": self.layers.iter().map(|l| json!({
+                "name": l.name,
+                "product_ots": l.product_ots,
+                "correction_bytes": l.corrections,
+                "share_ots": l.share_ots,
+                "and_gates": l.and_gates,
+                "garbler_half_gates": l.garbler_half_gates,
+                "table_bytes": l.tables,
+                "bytes_evaluator_to_garbler": l.to_garbler,
+                "bytes_garbler_to_evaluator": l.to_evaluator,
+            })).collect::<Vec<_>>(),
             "peak_rss_mb": {
                 "garbler": self.garbler_peak_rss_mb,
                 "evaluator": self.evaluator_peak_rss_mb,
@@ -134,7 +148,13 @@ impl fmt::Display for InferenceBench {
             "garbler {:.1} MB, evaluator {:.1} MB",
             self.garbler_peak_rss_mb, self.evaluator_peak_rss_mb
         );
-        row(f, "peak RSS", rss)
+        row(f, "peak RSS", rss)?;
+        writeln!(f, "per layer (bytes; exact, from the public pipeline):")?;
+        writeln!(f, "{}", LayerCost::HEADER)?;
+        for layer in &self.layers {
+            writeln!(f, "{layer}")?;
+        }
+        Ok(())
     }
 }
 
@@ -309,6 +329,7 @@ pub fn run(
         evaluator_online_ms: median(samples.iter().map(|s| s.online_ms).collect()),
         garbler_setup_ms: median(sessions.iter().map(|s| s.setup_s * 1e3).collect()),
         garbler_online_ms: median(sessions.iter().map(|s| s.online_s * 1e3).collect()),
+        layers: loaded.pipeline.layer_costs(),
         garbler_peak_rss_mb: sessions.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max),
         evaluator_peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
     })

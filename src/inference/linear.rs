@@ -92,6 +92,14 @@ impl Fanout {
         self.outputs
     }
 
+    /// Bytes of the correction vectors for `bits` choice bits per input and `m`-bit
+    /// values, as [`Fanout::garbler_shares`] writes them (one packed vector per OT).
+    pub fn correction_bytes(&self, bits: u32, m: u32) -> u64 {
+        (0..self.inputs())
+            .map(|i| super::ring::packed_len(self.of(i).len(), m) as u64 * u64::from(bits))
+            .sum()
+    }
+
     fn of(&self, i: usize) -> &[(u32, u32)] {
         &self.entries[self.start[i] as usize..self.start[i + 1] as usize]
     }

@@ -24,7 +24,7 @@ mod ring;
 mod session;
 
 pub use error::InferenceError;
-pub use pipeline::Pipeline;
+pub use pipeline::{LayerCost, Pipeline};
 
 use crate::channel::Channel;
 use crate::compiler::lenet::{Arch, encode_image};

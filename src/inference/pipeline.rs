@@ -147,6 +147,77 @@ impl Pipeline {
             (s.name.as_str(), and, half, s.program.table_bytes())
         })
     }
+
+    /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
+    pub fn layer_costs(&self) -> Vec<LayerCost> {
+        // IKNP sends 128 columns of the batch's OT count rounded up to 128 bits.
+        let iknp = |n: usize| (n.div_ceil(128) * 128 * 16) as u64;
+        self.stages
+            .iter()
+            .map(|s| {
+                let (and, half) = s.program.and_counts();
+                LayerCost {
+                    name: s.name.clone(),
+                    product_ots: s.choice_bits() as u64,
+                    corrections: s.fanout.correction_bytes(s.in_bits, s.ring_bits),
+                    share_ots: s.share_bits() as u64,
+                    and_gates: and,
+                    garbler_half_gates: half,
+                    tables: s.program.table_bytes(),
+                    to_garbler: iknp(s.choice_bits()) + iknp(s.share_bits()),
+                    to_evaluator: s.fanout.correction_bytes(s.in_bits, s.ring_bits)
+                        + s.program.table_bytes()
+                        + s.program.outputs().len().div_ceil(8) as u64,
+                }
+            })
+            .collect()
+    }
+}
+
+/// What one weighted layer costs in a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerCost {
+    /// The layer.
+    pub name: String,
+    /// Random OTs for its products (one per input bit).
+    pub product_ots: u64,
+    /// Bytes of correction vectors.
+    pub corrections: u64,
+    /// Correlated OTs carrying the evaluator's shares into the stage circuit.
+    pub share_ots: u64,
+    /// Half-gates ANDs of the stage circuit (2 ciphertexts each).
+    pub and_gates: u64,
+    /// Garbler half gates of the stage circuit (1 ciphertext each).
+    pub garbler_half_gates: u64,
+    /// Bytes of garbled tables.
+    pub tables: u64,
+    /// Bytes evaluator → garbler (the OT extension matrices).
+    pub to_garbler: u64,
+    /// Bytes garbler → evaluator (corrections, tables, decoding bits).
+    pub to_evaluator: u64,
+}
+
+impl LayerCost {
+    /// Header matching [`LayerCost`]'s `Display`.
+    pub const HEADER: &'static str = "layer    product OTs  corrections   share OTs        ANDs  half gates      tables   eval->garb   garb->eval";
+}
+
+impl std::fmt::Display for LayerCost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<8} {:>11} {:>12} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
+            self.name,
+            self.product_ots,
+            self.corrections,
+            self.share_ots,
+            self.and_gates,
+            self.garbler_half_gates,
+            self.tables,
+            self.to_garbler,
+            self.to_evaluator
+        )
+    }
 }
 
 /// The garbler's private values per weighted layer: weights in tensor order, and biases
