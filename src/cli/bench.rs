@@ -53,6 +53,8 @@ pub struct InferenceBench {
     pub garbler_online_ms: f64,
     /// Per weighted layer: OTs, correction bytes, gates and bytes each way.
     pub layers: Vec<LayerCost>,
+    /// Per weighted layer, the evaluator's median online time in ms.
+    pub layer_ms: Vec<f64>,
     /// Peak resident set size of the garbler process, MB.
     pub garbler_peak_rss_mb: f64,
     /// Peak resident set size of this (evaluator) process, MB; includes the test set and
@@ -93,6 +95,7 @@ impl InferenceBench {
                 "bytes_evaluator_to_garbler": l.to_garbler,
                 "bytes_garbler_to_evaluator": l.to_evaluator,
             })).collect::<Vec<_>>(),
+            "layer_ms_median": self.layer_ms,
             "peak_rss_mb": {
                 "garbler": self.garbler_peak_rss_mb,
                 "evaluator": self.evaluator_peak_rss_mb,
@@ -149,10 +152,13 @@ impl fmt::Display for InferenceBench {
             self.garbler_peak_rss_mb, self.evaluator_peak_rss_mb
         );
         row(f, "peak RSS", rss)?;
-        writeln!(f, "per layer (bytes; exact, from the public pipeline):")?;
-        writeln!(f, "{}", LayerCost::HEADER)?;
-        for layer in &self.layers {
-            writeln!(f, "{layer}")?;
+        writeln!(
+            f,
+            "per layer (bytes exact, from the public pipeline; evaluator's median online ms):"
+        )?;
+        writeln!(f, "{}   online ms", LayerCost::HEADER)?;
+        for (layer, ms) in self.layers.iter().zip(&self.layer_ms) {
+            writeln!(f, "{layer} {ms:>11.1}")?;
         }
         Ok(())
     }
@@ -256,6 +262,7 @@ struct Sample {
     latency_ms: f64,
     setup_ms: f64,
     online_ms: f64,
+    layer_ms: Vec<f64>,
     sent: u64,
     received: u64,
 }
@@ -298,6 +305,11 @@ pub fn run(
             latency_ms,
             setup_ms: report.setup.as_secs_f64() * 1e3,
             online_ms: report.online.as_secs_f64() * 1e3,
+            layer_ms: report
+                .layers
+                .iter()
+                .map(|(_, t)| t.as_secs_f64() * 1e3)
+                .collect(),
             sent: report.bytes_sent,
             received: report.bytes_received,
         });
@@ -329,6 +341,9 @@ pub fn run(
         evaluator_online_ms: median(samples.iter().map(|s| s.online_ms).collect()),
         garbler_setup_ms: median(sessions.iter().map(|s| s.setup_s * 1e3).collect()),
         garbler_online_ms: median(sessions.iter().map(|s| s.online_s * 1e3).collect()),
+        layer_ms: (0..loaded.pipeline.layer_costs().len())
+            .map(|k| median(samples.iter().map(|s| s.layer_ms[k]).collect()))
+            .collect(),
         layers: loaded.pipeline.layer_costs(),
         garbler_peak_rss_mb: sessions.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max),
         evaluator_peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),

@@ -17,7 +17,7 @@ use crate::crypto::{Delta, Label, Prg, random_seed};
 use crate::garble::{Evaluator, Garbler, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
 use crate::protocol::{ProtocolError, SessionReport};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// The bits of `values` (each `m` bits, least significant first).
@@ -32,9 +32,8 @@ fn bits_of(values: &[u64], m: u32) -> Zeroizing<Vec<bool>> {
 
 fn report<C: Channel>(
     channel: &Counting<C>,
-    start: Instant,
-    setup: Instant,
-    end: Instant,
+    [start, setup, end]: [Instant; 3],
+    layers: Vec<(String, Duration)>,
 ) -> SessionReport {
     SessionReport {
         bytes_sent: channel.sent(),
@@ -42,6 +41,7 @@ fn report<C: Channel>(
         setup: setup - start,
         online: end - setup,
         total: end - start,
+        layers,
     }
 }
 
@@ -64,7 +64,9 @@ pub(super) fn run_garbler<C: Channel>(
     let mut garbler = Garbler::new(&mut channel, delta);
     // The pixels reach the first layer unmasked: the evaluator knows them.
     let mut masks = Zeroizing::new(vec![false; pixels]);
+    let mut layers = Vec::with_capacity(pipeline.stages.len());
     for (stage, (weights, bias)) in pipeline.stages.iter().zip(values) {
+        let begin = Instant::now();
         let keys = ot.random(garbler.channel(), stage.choice_bits())?;
         let shares = stage.fanout.garbler_shares(
             garbler.channel(),
@@ -88,9 +90,10 @@ pub(super) fn run_garbler<C: Channel>(
         garbler.channel().write_bits(&decoding_bits(&outputs))?;
         garbler.channel().flush()?;
         masks = next;
+        layers.push((stage.name.clone(), begin.elapsed()));
     }
     drop(garbler);
-    Ok(report(&channel, start, setup, Instant::now()))
+    Ok(report(&channel, [start, setup, Instant::now()], layers))
 }
 
 /// Fresh masks for `stage`'s outputs (none for the last stage, whose output is the class).
@@ -129,7 +132,9 @@ pub(super) fn run_evaluator<C: Channel>(
 
     let mut evaluator = Evaluator::new(&mut channel);
     let mut choices = Zeroizing::new(pixels.to_vec());
+    let mut layers = Vec::with_capacity(pipeline.stages.len());
     for stage in &pipeline.stages {
+        let begin = Instant::now();
         // Each stage's outputs are the next stage's choice bits, one per input bit.
         debug_assert_eq!(choices.len(), stage.choice_bits());
         let keys = ot.random(evaluator.channel(), &choices)?;
@@ -156,8 +161,12 @@ pub(super) fn run_evaluator<C: Channel>(
                 .map(|(l, d)| l.pointer() ^ d)
                 .collect(),
         );
+        layers.push((stage.name.clone(), begin.elapsed()));
     }
     drop(evaluator);
     let end = Instant::now();
-    Ok((choices.to_vec(), report(&channel, start, setup, end)))
+    Ok((
+        choices.to_vec(),
+        report(&channel, [start, setup, end], layers),
+    ))
 }

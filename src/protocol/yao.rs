@@ -25,6 +25,9 @@ pub struct SessionReport {
     pub online: Duration,
     /// The whole session.
     pub total: Duration,
+    /// In private inference, the online time per weighted layer (its transfers, its
+    /// stage circuit and decoding), in order; empty for a plain Yao session.
+    pub layers: Vec<(String, Duration)>,
 }
 
 fn handshake(program: &Program, circuit_hash: [u8; 32]) -> Handshake {
@@ -81,6 +84,7 @@ pub fn run_garbler<C: Channel>(
         setup: ot_done - start,
         online: end - ot_done,
         total: end - start,
+        layers: Vec::new(),
     })
 }
 
@@ -121,6 +125,7 @@ pub fn run_evaluator<C: Channel>(
         setup: ot_done - start,
         online: end - ot_done,
         total: end - start,
+        layers: Vec::new(),
     };
     Ok((outputs, report))
 }
