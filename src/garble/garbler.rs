@@ -1,6 +1,6 @@
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
-use crate::crypto::{Delta, FixedKeyAes, Label, Tweak};
+use crate::crypto::{Block, Delta, FixedKeyAes, Label, Tweak};
 use zeroize::Zeroizing;
 
 /// The garbler: knows Δ and every wire's zero label, writes garbled tables as it goes.
@@ -57,22 +57,65 @@ impl<C: Channel> Garbler<C> {
     /// label of `a ∧ b`.
     #[inline(always)]
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
-        let (pa, pb) = (a.pointer(), b.pointer());
+        let (xs, tweaks) = self.and_hash_inputs(a, b);
+        let hashes = self.aes.tccr(xs, tweaks);
+        let ([tg, te], out) = self.and_from_hashes(a, b, hashes);
+        let mut table = [0u8; 32];
+        table[..16].copy_from_slice(&tg.to_bytes());
+        table[16..].copy_from_slice(&te.to_bytes());
+        self.channel.write_bytes(&table)?;
+        Ok(out)
+    }
+
+    /// Two half-gates ANDs, `a0 ∧ b0` then `a1 ∧ b1`, the second not reading the first's
+    /// output: the same tables, tweaks and order as two calls to [`Self::and`], with the
+    /// eight hashes in one batch so that their AES rounds overlap.
+    #[inline(always)]
+    pub fn and_pair(
+        &mut self,
+        (a0, b0): (Label, Label),
+        (a1, b1): (Label, Label),
+    ) -> Result<[Label; 2], ChannelError> {
+        let (x0, t0) = self.and_hash_inputs(a0, b0);
+        let (x1, t1) = self.and_hash_inputs(a1, b1);
+        let hashes: [Block; 8] = self.aes.tccr(
+            std::array::from_fn(|k| if k < 4 { x0[k] } else { x1[k - 4] }),
+            std::array::from_fn(|k| if k < 4 { t0[k] } else { t1[k - 4] }),
+        );
+        let (h0, h1) = hashes.split_at(4);
+        let ([tg0, te0], out0) = self.and_from_hashes(a0, b0, h0.try_into().expect("4"));
+        let ([tg1, te1], out1) = self.and_from_hashes(a1, b1, h1.try_into().expect("4"));
+        let mut tables = [0u8; 64];
+        for (chunk, t) in tables.chunks_exact_mut(16).zip([tg0, te0, tg1, te1]) {
+            chunk.copy_from_slice(&t.to_bytes());
+        }
+        self.channel.write_bytes(&tables)?;
+        Ok([out0, out1])
+    }
+
+    /// The four hash inputs of an AND, `(a, j), (a ⊕ Δ, j), (b, k), (b ⊕ Δ, k)`, taking
+    /// the next two tweaks `j`, `k`.
+    #[inline(always)]
+    fn and_hash_inputs(&mut self, a: Label, b: Label) -> ([Block; 4], [Tweak; 4]) {
         let d = self.delta.block();
         let (j, k) = (Tweak::garbling(self.tweak), Tweak::garbling(self.tweak + 1));
         self.tweak += 2;
-        let [ha0, ha1, hb0, hb1] = self.aes.tccr([a.0, a.0 ^ d, b.0, b.0 ^ d], [j, j, k, k]);
+        ([a.0, a.0 ^ d, b.0, b.0 ^ d], [j, j, k, k])
+    }
+
+    /// `T_G`, `T_E` and the output zero label of an AND from its four hashes.
+    #[inline(always)]
+    fn and_from_hashes(&self, a: Label, b: Label, h: [Block; 4]) -> ([Block; 2], Label) {
+        let [ha0, ha1, hb0, hb1] = h;
+        let (pa, pb) = (a.pointer(), b.pointer());
+        let d = self.delta.block();
         // Generator half gate: a ∧ pb.
         let tg = ha0 ^ ha1 ^ d.select(pb);
         let wg = ha0 ^ tg.select(pa);
         // Evaluator half gate: a ∧ (b ⊕ pb).
         let te = hb0 ^ hb1 ^ a.0;
         let we = hb0 ^ (te ^ a.0).select(pb);
-        let mut table = [0u8; 32];
-        table[..16].copy_from_slice(&tg.to_bytes());
-        table[16..].copy_from_slice(&te.to_bytes());
-        self.channel.write_bytes(&table)?;
-        Ok(Label(wg ^ we))
+        ([tg, te], Label(wg ^ we))
     }
 
     /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
@@ -114,7 +157,17 @@ impl<C: Channel> Garbler<C> {
         for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = zero;
         }
+        // An AND whose labels are read but whose hashes wait for the next AND, so the two
+        // go through AES together. It is garbled alone first if anything else reads or
+        // overwrites its output slot, or needs the channel.
+        let mut pending: Option<(Label, Label, u32)> = None;
         for instr in program.instrs() {
+            if let Some((a, b, out)) = pending {
+                if !matches!(instr, Instr::And { .. }) || instr.touches(out) {
+                    pending = None;
+                    labels[out as usize] = self.and(a, b)?;
+                }
+            }
             match instr {
                 Instr::Xor { a, b, out } => {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
@@ -129,7 +182,15 @@ impl<C: Channel> Garbler<C> {
                     clear[out as usize] = value;
                 }
                 Instr::And { a, b, out } => {
-                    labels[out as usize] = self.and(labels[a as usize], labels[b as usize])?;
+                    let (la, lb) = (labels[a as usize], labels[b as usize]);
+                    match pending.take() {
+                        None => pending = Some((la, lb, out)),
+                        Some((pa, pb, pout)) => {
+                            let [w0, w1] = self.and_pair((pa, pb), (la, lb))?;
+                            labels[pout as usize] = w0;
+                            labels[out as usize] = w1;
+                        }
+                    }
                 }
                 Instr::AndClear { a, b, out } => {
                     let v = clear[a as usize] & clear[b as usize];
@@ -142,6 +203,9 @@ impl<C: Channel> Garbler<C> {
                     clear[out as usize] = clear[secret as usize] & k;
                 }
             }
+        }
+        if let Some((a, b, out)) = pending {
+            labels[out as usize] = self.and(a, b)?;
         }
         Ok(program
             .outputs()

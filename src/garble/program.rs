@@ -62,6 +62,12 @@ pub enum Instr {
 }
 
 impl Instr {
+    /// Whether the instruction reads or writes `slot`.
+    #[inline(always)]
+    pub(crate) fn touches(&self, slot: u32) -> bool {
+        self.slots().contains(&Some(slot))
+    }
+
     fn slots(&self) -> [Option<u32>; 3] {
         match *self {
             Instr::Xor { a, b, out } | Instr::And { a, b, out } | Instr::AndClear { a, b, out } => {
