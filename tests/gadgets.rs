@@ -385,3 +385,38 @@ fn sections_map_onto_the_kept_gates_even_when_empty_or_last() {
         "the dead XOR is dropped and every section keeps its own gates"
     );
 }
+
+/// `add_lockstep` on three pairs is three `add`s: every pair of values for n ≤ 4 in each
+/// position (the others fixed), the same AND count, and its ANDs adjacent per position.
+#[test]
+fn lockstep_adders_equal_separate_adders() {
+    for n in 1..=4u32 {
+        let g: &Gadget = &|b, i| {
+            let pairs: Vec<(&[Bit], &[Bit])> =
+                (0..3).map(|k| (&i[2 * k][..], &i[2 * k + 1][..])).collect();
+            arith::add_lockstep(b, &pairs).concat()
+        };
+        let c = build(&[n; 6], g);
+        assert_eq!(ands(&c), 3 * (n as usize - 1));
+        for (x, y) in all_pairs(n) {
+            for k in 0..3 {
+                let mut args = [(5, n), (6, n), (3, n), (1, n), (7, n), (2, n)];
+                args[2 * k] = (x, n);
+                args[2 * k + 1] = (y, n);
+                let out = run(&c, &args);
+                for (j, chunk) in out.chunks(n as usize).enumerate() {
+                    let want = (args[2 * j].0 + args[2 * j + 1].0).rem_euclid(1 << n);
+                    assert_eq!(unsigned(chunk), want, "n {n}, pair {j}");
+                }
+            }
+        }
+        // Gate order: between two ANDs of one bit position, only other ANDs.
+        let kinds: Vec<bool> = c
+            .gates()
+            .iter()
+            .map(|g| matches!(g, gcnn::circuit::Gate::And(..)))
+            .collect();
+        let runs = kinds.split(|&and| !and).filter(|r| !r.is_empty()).count();
+        assert_eq!(runs, n as usize - 1, "one run of ANDs per carry position");
+    }
+}

@@ -71,6 +71,41 @@ pub fn add(b: &mut Builder, x: &[Bit], y: &[Bit], carry_in: Bit) -> Word {
     out
 }
 
+/// `x_k + y_k` modulo `2^n` for every pair (all of width `n`): the gates of [`add`] with
+/// carry-in 0, built bit position by bit position across the pairs. The ANDs of one
+/// position are then adjacent and independent, so the garbler hashes them two at a time
+/// ([`crate::garble::Garbler`]); a pair-by-pair order would make every AND wait for the
+/// previous one's carry.
+pub fn add_lockstep(b: &mut Builder, pairs: &[(&[Bit], &[Bit])]) -> Vec<Word> {
+    let n = pairs.first().map_or(0, |(x, _)| x.len());
+    assert!(
+        pairs.iter().all(|(x, y)| x.len() == n && y.len() == n),
+        "add_lockstep: operand widths differ"
+    );
+    let mut carries = vec![Bit::Const(false); pairs.len()];
+    let mut sums: Vec<Word> = vec![Vec::with_capacity(n); pairs.len()];
+    let mut operands = Vec::with_capacity(pairs.len());
+    for i in 0..n {
+        operands.clear();
+        for (((x, y), c), sum) in pairs.iter().zip(&carries).zip(&mut sums) {
+            if i + 1 == n {
+                let s = b.xor(x[i], y[i]);
+                sum.push(b.xor(s, *c));
+            } else {
+                let xc = b.xor(x[i], *c);
+                let yc = b.xor(y[i], *c);
+                sum.push(b.xor(xc, y[i]));
+                operands.push((xc, yc));
+            }
+        }
+        let ands: Vec<Bit> = operands.iter().map(|&(xc, yc)| b.and(xc, yc)).collect();
+        for (c, t) in carries.iter_mut().zip(ands) {
+            *c = b.xor(t, *c);
+        }
+    }
+    sums
+}
+
 /// `x − y` modulo `2^n`, as `x + ¬y + 1`. n − 1 ANDs.
 pub fn sub(b: &mut Builder, x: &[Bit], y: &[Bit]) -> Word {
     let ny: Word = y.iter().map(|&v| b.not(v)).collect();

@@ -124,11 +124,10 @@ fn lower_stage(
     }
     let (mut b, inputs) = Builder::new(groups);
     b.section(&w.name);
-    let data = inputs[0]
-        .chunks(m)
-        .zip(inputs[1].chunks(m))
-        .map(|(e, g)| {
-            let acc = arith::add(&mut b, e, g, Bit::Const(false));
+    let pairs: Vec<(&[Bit], &[Bit])> = inputs[0].chunks(m).zip(inputs[1].chunks(m)).collect();
+    let data = arith::add_lockstep(&mut b, &pairs)
+        .into_iter()
+        .map(|acc| {
             if threshold {
                 let sign = *acc.last().expect("m ≥ 1");
                 vec![b.not(sign)]
