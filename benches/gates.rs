@@ -1,6 +1,9 @@
 //! `cargo bench`: the same measurements as `gcnn bench gates`.
 
 fn main() -> anyhow::Result<()> {
-    println!("{}", gcnn::bench::gates(4_000_000)?);
+    println!(
+        "{}",
+        gcnn::bench::gates(4_000_000, std::path::Path::new("models/lenet"))?
+    );
     Ok(())
 }

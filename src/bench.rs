@@ -3,11 +3,15 @@
 
 use crate::channel::{Buffer, TcpChannel, memory};
 use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
+use crate::compiler::lenet::Arch;
+use crate::compiler::stages::compile_stages;
 use crate::crypto::{Delta, Label, Prg};
 use crate::garble::{Evaluator, Garbler, Instr, Program};
+use crate::model::Model;
 use crate::ot::{IknpReceiver, IknpSender};
 use crate::protocol::{run_evaluator, run_garbler};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -39,6 +43,10 @@ pub struct GateBench {
     /// Median session set-up over an open loopback TCP connection: handshake, 128 base
     /// OTs, IKNP and a one-AND circuit.
     pub setup: Duration,
+    /// ANDs (both kinds) in the default model's stage circuits, the real workload.
+    pub stage_ands: u64,
+    /// Those ANDs garbled per second, one core, tables into memory.
+    pub stage_garble_per_s: f64,
 }
 
 /// `n` ANDs over random slots: half-gates ANDs between the evaluator's wires, or
@@ -168,9 +176,34 @@ fn setup_time() -> anyhow::Result<Duration> {
     Ok(times[times.len() / 2])
 }
 
-/// Runs every gate-level measurement with programs of `ands` AND gates.
-pub fn gates(ands: u64) -> anyhow::Result<GateBench> {
+/// Garbling rate of the stage circuits of the architecture in `model_dir/model.json`:
+/// (ANDs of both kinds, best-of-five ANDs per second).
+fn stage_rate(model_dir: &Path, prg: &mut Prg) -> anyhow::Result<(u64, f64)> {
+    let arch = Arch::of(&Model::load_architecture(model_dir)?);
+    let programs: Vec<Program> = compile_stages(&arch)
+        .iter()
+        .map(|s| s.circuit.plan())
+        .collect();
+    let ands: u64 = programs
+        .iter()
+        .map(|p| {
+            let (and, half) = p.and_counts();
+            and + half
+        })
+        .sum();
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let time = programs.iter().map(|p| garble_alone(p, prg).0).sum();
+        best = best.min(time);
+    }
+    Ok((ands, per_second(ands, best)))
+}
+
+/// Runs every gate-level measurement with programs of `ands` AND gates, and garbles the
+/// stage circuits of the model in `model_dir` (only its `model.json` is read).
+pub fn gates(ands: u64, model_dir: &Path) -> anyhow::Result<GateBench> {
     let mut prg = Prg::from_os()?;
+    let (stage_ands, stage_garble_per_s) = stage_rate(model_dir, &mut prg)?;
     let full = and_program(ands, false, &mut prg);
     let known = and_program(ands, true, &mut prg);
     // Best of three, to dodge a noisy neighbour on the shared core.
@@ -203,6 +236,8 @@ pub fn gates(ands: u64) -> anyhow::Result<GateBench> {
         two_party_per_s: per_second(ands, two_party_gates),
         ot_per_s: ot_rate(1 << 22)?,
         setup: setup_time()?,
+        stage_ands,
+        stage_garble_per_s,
     })
 }
 
@@ -224,6 +259,12 @@ impl std::fmt::Display for GateBench {
             f,
             "garbler half gate garbled, 1 core   {:>8.1} M/s",
             m(self.garble_known_per_s)
+        )?;
+        writeln!(
+            f,
+            "LeNet stage circuits garbled, 1 core {:>7.1} M AND/s ({} ANDs, both kinds)",
+            m(self.stage_garble_per_s),
+            self.stage_ands
         )?;
         writeln!(
             f,

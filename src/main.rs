@@ -246,6 +246,9 @@ enum BenchCommand {
         /// AND gates per measured program.
         #[arg(long, default_value_t = 4_000_000)]
         ands: u64,
+        /// Model directory whose stage circuits are garbled too (only model.json is read).
+        #[arg(long, default_value = "models/lenet")]
+        model: PathBuf,
     },
 }
 
@@ -323,11 +326,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Bench {
-            what: Some(BenchCommand::Gates { ands }),
+            what: Some(BenchCommand::Gates { ands, model }),
             ..
         } => {
             eprintln!("measuring (a few seconds)…");
-            println!("{}", gcnn::bench::gates(ands)?);
+            println!("{}", gcnn::bench::gates(ands, &model)?);
         }
         Command::Demo { images, setup } => {
             let (setup, timeout) = setup.split();
