@@ -318,18 +318,26 @@ fn compiled_lenet_predicts_like_the_reference_on_many_images() {
     assert_eq!(SIDE, 28);
 }
 
-/// The committed default model on the whole committed test set: the circuit's class is
-/// the reference's on every one of the 10 000 images.
-#[test]
-fn default_model_circuit_matches_the_reference_on_all_test_images() {
+/// The committed model and test set, or `None` after printing SKIPPED.
+fn committed_model_and_test_set() -> Option<(Model, gcnn::mnist::Dataset)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("models/lenet");
     if !dir.join("model.json").is_file() {
         common::skip(&format!("{} not found", dir.display()));
-        return;
+        return None;
     }
     let model = Model::load(&dir).expect("the committed model loads");
     let set = gcnn::mnist::read_test_set(&root.join("models/mnist")).expect("test set");
+    Some((model, set))
+}
+
+/// The committed default model on the whole committed test set: the circuit's class is
+/// the reference's on every one of the 10 000 images.
+#[test]
+fn default_model_circuit_matches_the_reference_on_all_test_images() {
+    let Some((model, set)) = committed_model_and_test_set() else {
+        return;
+    };
     assert_eq!(set.images.len(), 10_000);
     assert_eq!(check_predictions(&model, &set.images), 10_000);
     // What `inspect` reports is exactly what a session sends.
@@ -467,14 +475,9 @@ fn mixed_stages_compute_the_reference_on_random_models() {
 /// images, stage by stage.
 #[test]
 fn mixed_stages_compute_the_reference_on_all_test_images() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = root.join("models/lenet");
-    if !dir.join("model.json").is_file() {
-        common::skip(&format!("{} not found", dir.display()));
+    let Some((model, set)) = committed_model_and_test_set() else {
         return;
-    }
-    let model = Model::load(&dir).expect("the committed model loads");
-    let set = gcnn::mnist::read_test_set(&root.join("models/mnist")).expect("test set");
+    };
     let mut rng = Rng(8);
     assert_eq!(check_mixed(&model, &set.images, &mut rng), 10_000);
 }
