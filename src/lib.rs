@@ -1,8 +1,12 @@
 //! gcnn: private MNIST inference with garbled circuits.
 //!
+//! Private inference ([`inference`]) runs a mixed protocol: the linear layers on additive
+//! shares by OT-based multiplication, the rest as one small garbled circuit per layer.
+//!
 //! Layers, each knowing only the ones above it in this list: [`crypto`] (blocks, fixed-key
 //! AES hashing, PRG) → [`channel`] → [`ot`] → [`garble`] → [`circuit`] → compiler → model →
-//! protocol → [`twopc`]. The binary (`src/main.rs`) only parses the command line and calls in.
+//! protocol → [`inference`], [`twopc`]. The binary (`src/main.rs`) only parses the command
+//! line and calls in.
 
 pub mod bench;
 pub mod channel;

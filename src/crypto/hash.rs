@@ -67,7 +67,7 @@ impl FixedKeyAes {
 
     /// The TCCR hash `H(x_k, i_k) = π(π(x_k) ⊕ i_k) ⊕ π(x_k)` of `N` inputs at once.
     ///
-    /// Both layers of π run inside one call into the AES backend (see [`TccrBlocks`]), so
+    /// Both layers of π run inside one call into the AES backend (a private closure type), so
     /// the round instructions of the `N` independent blocks are compiled together, with the
     /// backend's target features (AES-NI) enabled, instead of one out-of-line call per
     /// layer that then encrypts the blocks one at a time.
