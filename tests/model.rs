@@ -444,3 +444,34 @@ fn committed_model_has_the_lenet_layers_and_trace_shapes() {
         gcnn::model::argmax(&logits)
     );
 }
+
+/// A network whose last layer is a flatten after a requantized convolution ends in
+/// activations, not logits: rejected with one line (it used to load, and its class
+/// would have been decoded from the wrong values).
+#[test]
+fn a_network_must_end_in_its_logits_layer() {
+    let dir = model_copy();
+    let path = dir.path().join("model.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+    let layers = json["layers"].as_array_mut().expect("layers");
+    layers.truncate(4); // conv1, pool1, conv2, pool2 → 4×4×16
+    layers.push(serde_json::json!({
+        "type": "conv2d", "name": "conv3", "kernel": 4, "in_channels": 16,
+        "out_channels": 10, "weight_bits": 2, "weight_encoding": "odd", "bias_bits": 4,
+        "shift": 2, "out_bits": 3, "weights": "conv3_w.npy", "bias": "conv3_b.npy"
+    }));
+    layers.push(serde_json::json!({"type": "flatten", "name": "flatten"}));
+    fs::write(&path, json.to_string()).expect("write");
+    let weights = vec![1u8; 10 * 4 * 4 * 16];
+    let conv3_w = npy_bytes("|i1", &[10, 4, 4, 16], &weights);
+    fs::write(dir.path().join("conv3_w.npy"), conv3_w).expect("write");
+    let conv3_b = npy_bytes("<i4", &[10], &[0; 40]);
+    fs::write(dir.path().join("conv3_b.npy"), conv3_b).expect("write");
+    for out in [
+        accuracy_with_model(dir.path()),
+        garbler_with_model(dir.path()),
+    ] {
+        assert_one_line_error(&out, &["model.json", "last layer must be"]);
+    }
+}

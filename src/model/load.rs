@@ -398,6 +398,14 @@ impl Model {
                 format!("the network ends in {shape:?}, expected {CLASSES} logits"),
             ));
         }
+        // The logits are the last weighted layer's raw accumulators: a pooling or flatten
+        // after it would leave requantized activations, not logits, at the end.
+        if !matches!(layers.last(), Some(Layer::Dense(_) | Layer::Conv2d(_))) {
+            return Err(loader.invalid(
+                "layers",
+                "the last layer must be the dense or conv2d layer producing the logits",
+            ));
+        }
         Ok(Model {
             input_bits: input.bits,
             layers,
