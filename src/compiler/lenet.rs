@@ -289,10 +289,7 @@ pub(super) fn requantize(b: &mut Builder, v: Word, requant: Option<Requant>) -> 
 }
 
 /// The output shape `(h, w, c)` of a weighted layer on an input of shape `input`.
-pub(super) fn output_shape(
-    w: &WeightedArch,
-    input: (usize, usize, usize),
-) -> (usize, usize, usize) {
+pub fn output_shape(w: &WeightedArch, input: (usize, usize, usize)) -> (usize, usize, usize) {
     let [o, kh, kw, _] = w.shape;
     if w.conv {
         (input.0 + 1 - kh, input.1 + 1 - kw, o)

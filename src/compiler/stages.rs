@@ -7,7 +7,8 @@
 //!
 //! - group 0, the evaluator's: its shares `E`, one `m`-bit word per accumulator;
 //! - group 1, the garbler's: its shares `G`, likewise;
-//! - group 2, the garbler's (all stages but the last): one random mask bit per output bit,
+//! - group 2, the garbler's (every stage with a requantization, i.e. all but the last,
+//!   which the model loader and the pipeline check): one random mask bit per output bit,
 //!
 //! adds `E + G mod 2^m` (an `m`-bit ripple adder: the garbler's word is hard-wired, so its
 //! first AND is a garbler half gate), requantizes, applies the pooling layers up to the

@@ -58,11 +58,19 @@ impl<C: Channel> Evaluator<C> {
     /// [`Program::evaluator_inputs`] order), reading tables as it goes. The garbler's
     /// inputs are hard-wired into the tables: their labels are the zero block. Returns
     /// the output labels.
+    ///
+    /// # Panics
+    /// If the input count differs from the program's (a caller's bug, never the peer's).
     pub fn evaluate(
         &mut self,
         program: &Program,
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
+        assert_eq!(
+            evaluator_inputs.len(),
+            program.evaluator_inputs().len(),
+            "evaluator inputs"
+        );
         // Wiped on every exit, error paths included; the loop works on a plain slice.
         let mut wiped_labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
         let labels: &mut [Label] = &mut wiped_labels;

@@ -137,12 +137,26 @@ impl<C: Channel> Garbler<C> {
     /// order): they are hard-wired, nothing is sent for them. `evaluator_inputs` are the
     /// zero labels of the evaluator's bits. Returns the zero labels of the outputs. Does
     /// not flush.
+    ///
+    /// # Panics
+    /// If either input count differs from the program's: a missing input would silently
+    /// stay the constant 0, so this is a caller's bug, never the peer's.
     pub fn garble(
         &mut self,
         program: &Program,
         garbler_values: &[bool],
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
+        assert_eq!(
+            garbler_values.len(),
+            program.garbler_inputs().len(),
+            "garbler inputs"
+        );
+        assert_eq!(
+            evaluator_inputs.len(),
+            program.evaluator_inputs().len(),
+            "evaluator inputs"
+        );
         // Wiped on every exit, error paths included; the loop works on plain slices
         // (indexing through the wrapper costs a third of the throughput).
         let mut wiped_labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
@@ -157,9 +171,9 @@ impl<C: Channel> Garbler<C> {
         for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = zero;
         }
-        // An AND whose labels are read but whose hashes wait for the next AND, so the two
-        // go through AES together. It is garbled alone first if anything else reads or
-        // overwrites its output slot, or needs the channel.
+        // An AND whose labels are read but whose hashes wait for the next instruction: if
+        // that is an AND not touching its output slot, the two go through AES together;
+        // any other instruction garbles it alone first.
         let mut pending: Option<(Label, Label, u32)> = None;
         for instr in program.instrs() {
             if let Some((a, b, out)) = pending {

@@ -7,6 +7,19 @@ pub enum InferenceError {
     /// The model (or its architecture file) is unusable.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The network's shape is not one the pipeline handles.
+    #[error("unsupported network: {0}")]
+    Unsupported(String),
+    /// A layer has more multiply-accumulates than the protocol plans for.
+    #[error("layer {layer}: {entries} multiply-accumulates, more than the protocol's {max}")]
+    TooLarge {
+        /// The layer.
+        layer: String,
+        /// Its multiply-accumulates.
+        entries: u64,
+        /// The most the protocol handles.
+        max: u64,
+    },
     /// A layer's accumulators need more bits than the protocol's ring holds.
     #[error("layer {layer}: accumulators need {bits} bits, more than the protocol's {max}")]
     TooWide {

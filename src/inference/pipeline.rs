@@ -5,6 +5,7 @@ use super::InferenceError;
 use super::linear::Fanout;
 use super::ring::MAX_RING_BITS;
 use crate::compiler::lenet::Arch;
+use crate::compiler::lenet::output_shape as stage_output;
 use crate::compiler::stages::{Stage, compile_stages};
 use crate::garble::Program;
 use crate::model::{Layer, Model};
@@ -38,6 +39,47 @@ impl StagePlan {
     pub(super) fn share_bits(&self) -> usize {
         self.fanout.outputs() * self.ring_bits as usize
     }
+}
+
+/// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
+/// fan-out tables, whose indices are 32-bit.
+const MAX_ENTRIES: u64 = 1 << 26;
+
+/// Every stage's inputs and outputs fit the session: the evaluator's inputs are its share
+/// bits, the garbler's its share bits plus one mask per output bit (none for the last),
+/// each stage's outputs are the next one's choice bits, and the last outputs the class.
+fn check_chain(plans: &[StagePlan]) -> Result<(), InferenceError> {
+    let bad = |what: String| Err(InferenceError::Unsupported(what));
+    for (k, s) in plans.iter().enumerate() {
+        let outputs = s.program.outputs().len();
+        let masks = if s.last { 0 } else { outputs };
+        if s.program.evaluator_inputs().len() != s.share_bits()
+            || s.program.garbler_inputs().len() != s.share_bits() + masks
+        {
+            return bad(format!(
+                "layer {}: stage inputs do not match its shares",
+                s.name
+            ));
+        }
+        match plans.get(k + 1) {
+            Some(next) if next.choice_bits() != outputs => {
+                return bad(format!(
+                    "layer {}: outputs do not feed {}",
+                    s.name, next.name
+                ));
+            }
+            None if outputs != CLASS_BITS => {
+                return bad(format!(
+                    "the last stage has {outputs} output bits, not the class"
+                ));
+            }
+            _ => {}
+        }
+    }
+    if plans.is_empty() {
+        return bad("no weighted layer".into());
+    }
+    Ok(())
 }
 
 /// The public pipeline of the mixed protocol: per weighted layer, OT-based products and a
@@ -74,6 +116,22 @@ impl Pipeline {
                     max: MAX_RING_BITS,
                 });
             }
+            let (h, w, c) = stage_output(&layer, input);
+            let entries = (h * w * c) as u64 * layer.terms() as u64;
+            if entries > MAX_ENTRIES {
+                return Err(InferenceError::TooLarge {
+                    layer: layer.name,
+                    entries,
+                    max: MAX_ENTRIES,
+                });
+            }
+            let last = k + 1 == count;
+            if last != layer.requant.is_none() {
+                return Err(InferenceError::Unsupported(format!(
+                    "layer {}: exactly the last weighted layer must produce the logits",
+                    layer.name
+                )));
+            }
             for v in layer.shape.iter().chain(&[input.0, input.1, input.2]) {
                 hasher.update(&(*v as u64).to_le_bytes());
             }
@@ -89,16 +147,10 @@ impl Pipeline {
                 ring_bits,
                 offset,
                 program: circuit.plan(),
-                last: k + 1 == count,
+                last,
             });
         }
-        for pair in plans.windows(2) {
-            assert_eq!(
-                pair[0].program.outputs().len(),
-                pair[1].choice_bits(),
-                "compiler: a stage's outputs must be the next stage's choice bits"
-            );
-        }
+        check_chain(&plans)?;
         Ok(Pipeline {
             stages: plans,
             input_bits: arch.input_bits,
