@@ -158,7 +158,7 @@ fn correlated_ot_outputs_are_delta_correlated_for_extreme_choice_vectors() {
             (sender.join().unwrap().unwrap(), t)
         });
         let delta = Delta::new(delta_block).block();
-        for (qj, tj) in q.iter().zip(&t) {
+        for (qj, tj) in q.iter().zip(t.iter()) {
             assert_eq!(*tj, *qj ^ delta.select_if(choice));
         }
         let rs = receiver_sent.lock().unwrap();

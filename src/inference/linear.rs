@@ -100,6 +100,22 @@ impl Fanout {
             .sum()
     }
 
+    /// Two expansion buffers and the PRG's byte scratch, sized for the largest fan-out
+    /// once, so no reallocation leaves pad values behind (all wiped on drop).
+    #[allow(clippy::type_complexity)]
+    fn buffers(&self, m: u32) -> (Zeroizing<Vec<u64>>, Zeroizing<Vec<u64>>, Zeroizing<Vec<u8>>) {
+        let most = (0..self.inputs())
+            .map(|i| self.of(i).len())
+            .max()
+            .unwrap_or(0);
+        let width = m.div_ceil(8) as usize;
+        (
+            Zeroizing::new(Vec::with_capacity(most)),
+            Zeroizing::new(Vec::with_capacity(most)),
+            Zeroizing::new(Vec::with_capacity(most * width)),
+        )
+    }
+
     fn of(&self, i: usize) -> &[(u32, u32)] {
         &self.entries[self.start[i] as usize..self.start[i + 1] as usize]
     }
@@ -136,8 +152,7 @@ impl Fanout {
                 .map(|o| bias[o % self.channels] as u64)
                 .collect::<Vec<u64>>(),
         );
-        let (mut g0, mut g1) = (Zeroizing::new(Vec::new()), Zeroizing::new(Vec::new()));
-        let mut scratch = Zeroizing::new(Vec::new());
+        let (mut g0, mut g1, mut scratch) = self.buffers(m);
         let (mut u, mut packed) = (Vec::new(), Vec::new());
         // One vector per OT, written as soon as it is computed: the evaluator works on
         // the previous ones meanwhile.
@@ -181,8 +196,7 @@ impl Fanout {
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<u64>>, ChannelError> {
         let mut share = Zeroizing::new(vec![0u64; self.outputs]);
-        let mut g = Zeroizing::new(Vec::new());
-        let mut scratch = Zeroizing::new(Vec::new());
+        let (mut g, _, mut scratch) = self.buffers(m);
         let (mut u, mut packed) = (Vec::new(), Vec::new());
         for i in 0..self.inputs() {
             let fan = self.of(i);

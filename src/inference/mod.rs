@@ -69,7 +69,7 @@ pub fn classify<C: Channel>(
     channel: C,
     image: &Image,
 ) -> Result<(u8, SessionReport), ProtocolError> {
-    let pixels = encode_image(pipeline.input_bits(), image);
+    let pixels = zeroize::Zeroizing::new(encode_image(pipeline.input_bits(), image));
     let (bits, report) = session::run_evaluator(channel, pipeline, &pixels)?;
     if bits.len() != pipeline::CLASS_BITS {
         return Err(ProtocolError::InvalidOutput(format!(

@@ -8,8 +8,8 @@
 //! 3. the stage circuit, garbled with the garbler's shares and fresh output masks
 //!    hard-wired, tables streamed, then the output decoding bits.
 //!
-//! One Δ, one IKNP instance and one garbler (so one tweak counter) serve the whole
-//! session, so no hash input repeats; all are fresh per session.
+//! One Δ, one IKNP instance and one garbler (so one tweak counter per domain) serve the
+//! whole session, so no (input, tweak) pair is hashed twice; all are fresh per session.
 
 use super::pipeline::{Pipeline, StagePlan};
 use crate::channel::{Channel, Counting};
@@ -20,14 +20,14 @@ use crate::protocol::{ProtocolError, SessionReport};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
-/// The bits of `values` (each `m` bits, least significant first).
-fn bits_of(values: &[u64], m: u32) -> Zeroizing<Vec<bool>> {
-    Zeroizing::new(
-        values
-            .iter()
-            .flat_map(|&v| (0..m).map(move |j| v >> j & 1 == 1))
-            .collect(),
-    )
+/// The bits of `values` (each `m` bits, least significant first), with room for `extra`
+/// more: allocated once, so no reallocation leaves a copy of a secret behind.
+fn bits_of(values: &[u64], m: u32, extra: usize) -> Zeroizing<Vec<bool>> {
+    let mut bits = Zeroizing::new(Vec::with_capacity(values.len() * m as usize + extra));
+    for &v in values {
+        bits.extend((0..m).map(|j| v >> j & 1 == 1));
+    }
+    bits
 }
 
 fn report<C: Channel>(
@@ -79,12 +79,12 @@ pub(super) fn run_garbler<C: Channel>(
         garbler.channel().flush()?;
         let zeros: Zeroizing<Vec<Label>> = Zeroizing::new(
             ot.extend_correlated(garbler.channel(), stage.share_bits())?
-                .into_iter()
-                .map(Label)
+                .iter()
+                .map(|&b| Label(b))
                 .collect(),
         );
-        let mut hardwired = bits_of(&shares, stage.ring_bits);
         let next = next_masks(stage, &mut masks_prg);
+        let mut hardwired = bits_of(&shares, stage.ring_bits, next.len());
         hardwired.extend_from_slice(&next);
         let outputs = Zeroizing::new(garbler.garble(&stage.program, &hardwired, &zeros)?);
         garbler.channel().write_bits(&decoding_bits(&outputs))?;
@@ -145,11 +145,11 @@ pub(super) fn run_evaluator<C: Channel>(
             &keys,
             &choices,
         )?;
-        let share_bits = bits_of(&shares, stage.ring_bits);
+        let share_bits = bits_of(&shares, stage.ring_bits, 0);
         let own: Zeroizing<Vec<Label>> = Zeroizing::new(
             ot.extend_correlated(evaluator.channel(), &share_bits)?
-                .into_iter()
-                .map(Label)
+                .iter()
+                .map(|&b| Label(b))
                 .collect(),
         );
         let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &own)?);

@@ -6,9 +6,12 @@
 //! column; the extension receiver (the evaluator) learns both seeds. For `m` choice bits
 //! `r`, the receiver expands `t^i = G(k_i^0)` and sends `u^i = t^i ⊕ G(k_i^1) ⊕ r`; the
 //! sender computes `q^i = G(k_i^{s_i}) ⊕ s_i·u^i = t^i ⊕ s_i·r`. Transposed, row `j`
-//! satisfies `q_j = t_j ⊕ r_j·Δ`: a Δ-correlated OT, 16 bytes of traffic per OT.
+//! satisfies `q_j = t_j ⊕ r_j·Δ`: a Δ-correlated OT, 16 bytes of traffic per OT (each
+//! batch padded to a multiple of 128 OTs).
 //!
-//! Chosen-message OT adds `y_b = m_b ⊕ H(q_j ⊕ b·Δ, j)` with the TCCR hash of
+//! Random OT hashes both ends, `H(q_j, t)` and `H(q_j ⊕ Δ, t)`, and chosen-message OT adds
+//! `y_b = m_b ⊕ H(q_j ⊕ b·Δ, t)`, where `t` is the next value of a per-session OT counter
+//! and `H` the TCCR hash of
 //! [`crate::crypto::FixedKeyAes`] in its OT tweak domain (Guo–Katz–Wang–Yu 2020 show the
 //! correlation-robust hash is what IKNP needs).
 
@@ -65,9 +68,9 @@ impl IknpSender {
         &mut self,
         channel: &mut C,
         m: usize,
-    ) -> Result<Vec<Block>, OtError> {
+    ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         let s = self.delta.block().0;
-        let mut rows = Vec::with_capacity(m);
+        let mut rows = Zeroizing::new(Vec::with_capacity(m));
         let stride = padded(m.min(BATCH)) / 8;
         // The columns become the garbler's zero labels: wiped when done.
         let mut q_wiped = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
@@ -85,7 +88,7 @@ impl IknpSender {
             }
             columns_to_rows(q, stride, n, &mut rows);
         }
-        Ok(rows.into_iter().map(Block).collect())
+        Ok(Zeroizing::new(rows.iter().map(|&r| Block(r)).collect()))
     }
 
     /// Random OT: for `m` choices held by the receiver, the key pairs
@@ -97,7 +100,7 @@ impl IknpSender {
         channel: &mut C,
         m: usize,
     ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
-        let q = Zeroizing::new(self.extend_correlated(channel, m)?);
+        let q = self.extend_correlated(channel, m)?;
         let d = self.delta.block();
         let mut keys = Zeroizing::new(Vec::with_capacity(m));
         for &qj in q.iter() {
@@ -147,25 +150,26 @@ impl IknpReceiver {
     }
 
     /// Δ-correlated OT: returns `t_j = q_j ⊕ r_j·Δ` for each choice bit `r_j`. Sends 16
-    /// bytes per choice and flushes.
+    /// bytes per choice (the batch padded to a multiple of 128) and flushes.
     pub fn extend_correlated<C: Channel>(
         &mut self,
         channel: &mut C,
         choices: &[bool],
-    ) -> Result<Vec<Block>, OtError> {
-        let mut rows = Vec::with_capacity(choices.len());
+    ) -> Result<Zeroizing<Vec<Block>>, OtError> {
+        let mut rows = Zeroizing::new(Vec::with_capacity(choices.len()));
         let stride = padded(choices.len().min(BATCH)) / 8;
         // The columns become the evaluator's labels: wiped when done.
         let mut t_wiped = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
         let (t, mut u): (&mut [u8], _) = (&mut t_wiped, vec![0u8; stride]);
         for batch in choices.chunks(BATCH) {
             let bytes = padded(batch.len()) / 8;
-            let r = pack_bits(batch, bytes);
+            // The choice bits are the evaluator's secrets (its pixels, in inference).
+            let r = Zeroizing::new(pack_bits(batch, bytes));
             for (i, [g0, g1]) in self.columns.iter_mut().enumerate() {
                 let col = &mut t[i * stride..i * stride + bytes];
                 g0.fill_bytes(col);
                 g1.fill_bytes(&mut u[..bytes]);
-                for ((u, t), r) in u.iter_mut().zip(col.iter()).zip(&r) {
+                for ((u, t), r) in u.iter_mut().zip(col.iter()).zip(r.iter()) {
                     *u ^= t ^ r;
                 }
                 channel.write_bytes(&u[..bytes])?;
@@ -173,7 +177,7 @@ impl IknpReceiver {
             columns_to_rows(t, stride, batch.len(), &mut rows);
         }
         channel.flush()?;
-        Ok(rows.into_iter().map(Block).collect())
+        Ok(Zeroizing::new(rows.iter().map(|&r| Block(r)).collect()))
     }
 
     /// Random OT: the key `H(q_j ⊕ r_j·Δ, t_j)` that choice `r_j` selects from the
@@ -183,7 +187,7 @@ impl IknpReceiver {
         channel: &mut C,
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let t = Zeroizing::new(self.extend_correlated(channel, choices)?);
+        let t = self.extend_correlated(channel, choices)?;
         let mut keys = Zeroizing::new(Vec::with_capacity(choices.len()));
         for &tj in t.iter() {
             let tweak = Tweak::ot(self.counter);

@@ -67,8 +67,8 @@ pub fn run_garbler<C: Channel>(
     let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
     let evaluator_zeros: Zeroizing<Vec<Label>> = Zeroizing::new(
         ot.extend_correlated(&mut channel, program.evaluator_inputs().len())?
-            .into_iter()
-            .map(Label)
+            .iter()
+            .map(|&b| Label(b))
             .collect(),
     );
     let ot_done = Instant::now();
@@ -104,8 +104,8 @@ pub fn run_evaluator<C: Channel>(
     let mut ot = IknpReceiver::setup(&mut channel)?;
     let own: Zeroizing<Vec<Label>> = Zeroizing::new(
         ot.extend_correlated(&mut channel, inputs)?
-            .into_iter()
-            .map(Label)
+            .iter()
+            .map(|&b| Label(b))
             .collect(),
     );
     let ot_done = Instant::now();
