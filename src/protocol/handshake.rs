@@ -3,8 +3,9 @@
 use super::ProtocolError;
 use crate::channel::Channel;
 
-/// Bumped whenever the messages of a session change.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Bumped whenever the messages of a session change (2: private inference runs the mixed
+/// protocol of [`crate::inference`]).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
