@@ -19,6 +19,7 @@ pub mod image;
 pub mod inference;
 pub mod mnist;
 pub mod model;
+pub mod net;
 pub mod ot;
 pub mod protocol;
 pub mod sys;

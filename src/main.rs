@@ -357,7 +357,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             session_timeout,
         } => {
             // Bind first: an unusable address fails before the model is read.
-            let listener = twopc::net::bind(&listen)?;
+            let listener = gcnn::net::bind(&listen)?;
             let owner = gcnn::cli::garbler::owner(&model, &mut io::stderr())?;
             let addr = listener.local_addr()?;
             eprintln!("listening on {addr}");

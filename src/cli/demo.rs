@@ -14,8 +14,8 @@ use super::evaluator::connect_and_classify;
 use super::{CliError, Setup, human_bytes};
 use crate::channel::TcpChannel;
 use crate::inference::ModelOwner;
+use crate::net::{accept_within, bind};
 use crate::protocol::ProtocolError;
-use crate::twopc::net::{accept_within, bind};
 
 /// One classified digit.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -46,7 +46,7 @@ pub fn connect_and_classify(
     image: &Image,
     timeout: Duration,
 ) -> Result<(u8, SessionReport), CliError> {
-    let stream = crate::twopc::net::connect_within(addr, timeout)?;
+    let stream = crate::net::connect_within(addr, timeout)?;
     let channel = TcpChannel::new(stream, timeout).map_err(ProtocolError::from)?;
     Ok(classify(pipeline, channel, image)?)
 }

@@ -125,7 +125,7 @@ pub enum CliError {
     File(#[from] crate::circuit::file::FileError),
     /// Connecting or listening failed.
     #[error(transparent)]
-    Net(#[from] crate::twopc::TwoPcError),
+    Net(#[from] crate::net::NetError),
     /// Accepting a client failed.
     #[error("cannot accept a connection: {0}")]
     Accept(#[source] std::io::Error),

@@ -1,6 +1,3 @@
-use std::io;
-use std::time::Duration;
-
 use thiserror::Error;
 
 use crate::circuit::file::FileError;
@@ -49,40 +46,9 @@ pub enum TwoPcError {
         /// The party that supplies it (played by this process).
         owner: Owner,
     },
-    /// An address that does not resolve.
-    #[error("bad address {addr:?}: {reason}")]
-    Address {
-        /// The address as given.
-        addr: String,
-        /// Why it does not resolve.
-        reason: io::Error,
-    },
-    /// Binding or accepting failed.
-    #[error("cannot listen on {addr}: {reason}")]
-    Listen {
-        /// The address as given.
-        addr: String,
-        /// The socket error.
-        reason: io::Error,
-    },
-    /// Nobody connected in time.
-    #[error("no peer connected to {addr} within {timeout:?}")]
-    NoPeer {
-        /// The listening address.
-        addr: String,
-        /// How long we waited.
-        timeout: Duration,
-    },
-    /// The peer could not be reached in time.
-    #[error("cannot connect to {addr} within {timeout:?}: {reason}")]
-    Connect {
-        /// The address as given.
-        addr: String,
-        /// How long we tried.
-        timeout: Duration,
-        /// The last socket error.
-        reason: io::Error,
-    },
+    /// Listening, accepting or connecting failed.
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
     /// The session failed on one side.
     #[error("{role}: {reason}")]
     Protocol {

@@ -14,13 +14,13 @@
 
 mod error;
 mod inputs;
-pub mod net;
 mod summary;
 
 pub use error::TwoPcError;
 pub use inputs::{PLACEHOLDER, Parties, PartyInputs, split_values};
 pub use summary::Summary;
 
+use crate::net;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::thread;

@@ -1,18 +1,58 @@
-//! TCP connections with a bounded wait: listening, accepting, connecting.
+//! TCP connections with a bounded wait: listening, accepting, connecting. Used by the
+//! inference roles, `gcnn demo`, `gcnn bench` and `gcnn bristol`.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use super::TwoPcError;
+use thiserror::Error;
+
+/// Why listening, accepting or connecting failed.
+#[derive(Debug, Error)]
+pub enum NetError {
+    /// An address that does not resolve.
+    #[error("bad address {addr:?}: {reason}")]
+    Address {
+        /// The address as given.
+        addr: String,
+        /// Why it does not resolve.
+        reason: io::Error,
+    },
+    /// Binding or accepting failed.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address as given.
+        addr: String,
+        /// The socket error.
+        reason: io::Error,
+    },
+    /// Nobody connected in time.
+    #[error("no peer connected to {addr} within {timeout:?}")]
+    NoPeer {
+        /// The listening address.
+        addr: String,
+        /// How long we waited.
+        timeout: Duration,
+    },
+    /// The peer could not be reached in time.
+    #[error("cannot connect to {addr} within {timeout:?}: {reason}")]
+    Connect {
+        /// The address as given.
+        addr: String,
+        /// How long we tried.
+        timeout: Duration,
+        /// The last socket error.
+        reason: io::Error,
+    },
+}
 
 /// How often a waiting side polls for a connection.
 const POLL: Duration = Duration::from_millis(20);
 
 /// Binds `addr` (port 0 picks a free port).
-pub fn bind(addr: &str) -> Result<TcpListener, TwoPcError> {
-    let listen = |reason| TwoPcError::Listen {
+pub fn bind(addr: &str) -> Result<TcpListener, NetError> {
+    let listen = |reason| NetError::Listen {
         addr: addr.to_owned(),
         reason,
     };
@@ -21,11 +61,11 @@ pub fn bind(addr: &str) -> Result<TcpListener, TwoPcError> {
 }
 
 /// Waits at most `timeout` for one peer to connect to `listener`.
-pub fn accept_within(listener: &TcpListener, timeout: Duration) -> Result<TcpStream, TwoPcError> {
+pub fn accept_within(listener: &TcpListener, timeout: Duration) -> Result<TcpStream, NetError> {
     let local = listener
         .local_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-    let failed = |reason| TwoPcError::Listen {
+    let failed = |reason| NetError::Listen {
         addr: local.clone(),
         reason,
     };
@@ -39,7 +79,7 @@ pub fn accept_within(listener: &TcpListener, timeout: Duration) -> Result<TcpStr
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if Instant::now() >= deadline {
-                    return Err(TwoPcError::NoPeer {
+                    return Err(NetError::NoPeer {
                         addr: local,
                         timeout,
                     });
@@ -53,7 +93,7 @@ pub fn accept_within(listener: &TcpListener, timeout: Duration) -> Result<TcpStr
 
 /// Connects to `addr`, retrying while it refuses (the peer may not be listening yet),
 /// for at most `timeout` overall.
-pub fn connect_within(addr: &str, timeout: Duration) -> Result<TcpStream, TwoPcError> {
+pub fn connect_within(addr: &str, timeout: Duration) -> Result<TcpStream, NetError> {
     let addrs = resolve(addr)?;
     let deadline = Instant::now() + timeout;
     loop {
@@ -66,7 +106,7 @@ pub fn connect_within(addr: &str, timeout: Duration) -> Result<TcpStream, TwoPcE
             }
         }
         if last.kind() != io::ErrorKind::ConnectionRefused || Instant::now() >= deadline {
-            return Err(TwoPcError::Connect {
+            return Err(NetError::Connect {
                 addr: addr.to_owned(),
                 timeout,
                 reason: last,
@@ -77,11 +117,11 @@ pub fn connect_within(addr: &str, timeout: Duration) -> Result<TcpStream, TwoPcE
 }
 
 /// Two connected loopback streams, for running both parties in one process.
-pub fn loopback(timeout: Duration) -> Result<(TcpStream, TcpStream), TwoPcError> {
+pub fn loopback(timeout: Duration) -> Result<(TcpStream, TcpStream), NetError> {
     let listener = bind("127.0.0.1:0")?;
     let addr = listener
         .local_addr()
-        .map_err(|reason| TwoPcError::Listen {
+        .map_err(|reason| NetError::Listen {
             addr: "127.0.0.1:0".into(),
             reason,
         })?
@@ -91,8 +131,8 @@ pub fn loopback(timeout: Duration) -> Result<(TcpStream, TcpStream), TwoPcError>
     Ok((server, client))
 }
 
-fn resolve(addr: &str) -> Result<Vec<SocketAddr>, TwoPcError> {
-    let bad = |reason| TwoPcError::Address {
+fn resolve(addr: &str) -> Result<Vec<SocketAddr>, NetError> {
+    let bad = |reason| NetError::Address {
         addr: addr.chars().take(80).collect(),
         reason,
     };
