@@ -148,16 +148,15 @@ fn evaluator_view_does_not_depend_on_the_weights() {
     assert_eq!(views[0].1, views[1].1, "same handshake");
     assert_eq!(views[0].0, views[1].0, "same message structure and sizes");
 
-    // The session ends with the last stage's tables (the garbler's shares are
-    // hard-wired into them, no label of theirs is sent) and, in its last read, the
-    // decoding bits of the 4 class bits: one byte.
-    assert_eq!(views[0].2, 1);
-    assert_eq!(views[1].2, 1);
-    let (_, _, _, last_tables) = public.stage_costs().last().unwrap();
+    // The session ends with the last stage's input labels, one 16-byte block per share
+    // bit (read one at a time); its tables and the class's decoding bits came offline.
+    assert_eq!(views[0].2, 16);
+    assert_eq!(views[1].2, 16);
+    let last = public.layer_costs().pop().unwrap();
     let steps = &views[0].0;
     assert_eq!(
         steps.last(),
-        Some(&Step::Read(last_tables as usize + 1)),
+        Some(&Step::Read(16 * last.share_ots as usize)),
         "{steps:?}"
     );
 }

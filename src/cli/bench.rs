@@ -43,11 +43,12 @@ pub struct InferenceBench {
     pub and_gates: u64,
     /// Garbler half gates (ANDs with a garbler-known input).
     pub garbler_half_gates: u64,
-    /// Evaluator: set-up before the image is used (handshake, base OTs).
+    /// Evaluator: the offline phase, before the image is used (handshake, base OTs, OT
+    /// extension, garbled tables).
     pub evaluator_setup_ms: f64,
     /// Evaluator: online, from the image to the class.
     pub evaluator_online_ms: f64,
-    /// Garbler: set-up (handshake, base OTs).
+    /// Garbler: the offline phase.
     pub garbler_setup_ms: f64,
     /// Garbler: online, to the last message.
     pub garbler_online_ms: f64,
@@ -76,6 +77,7 @@ impl InferenceBench {
             "bytes_per_inference": self.bytes_to_garbler + self.bytes_to_evaluator,
             "bytes_evaluator_to_garbler": self.bytes_to_garbler,
             "bytes_garbler_to_evaluator": self.bytes_to_evaluator,
+            "bytes_online": self.layers.iter().map(|l| l.online).sum::<u64>(),
             "and_gates": self.and_gates,
             "garbler_half_gates": self.garbler_half_gates,
             "time_ms_median": {
@@ -94,6 +96,7 @@ impl InferenceBench {
                 "table_bytes": l.tables,
                 "bytes_evaluator_to_garbler": l.to_garbler,
                 "bytes_garbler_to_evaluator": l.to_evaluator,
+                "bytes_online": l.online,
             })).collect::<Vec<_>>(),
             "layer_ms_median": self.layer_ms,
             "peak_rss_mb": {
@@ -132,18 +135,20 @@ impl fmt::Display for InferenceBench {
             human_bytes(self.bytes_to_evaluator)
         );
         row(f, "bytes per inference", bytes)?;
+        let online: u64 = self.layers.iter().map(|l| l.online).sum();
+        row(f, "of which online (after the image)", human_bytes(online))?;
         let gates = format!(
             "{} half-gates ANDs, {} garbler half gates",
             self.and_gates, self.garbler_half_gates
         );
         row(f, "stage circuits", gates)?;
         let evaluator = format!(
-            "set-up {:.1} ms, online {:.1} ms (medians)",
+            "offline {:.1} ms, online {:.1} ms (medians)",
             self.evaluator_setup_ms, self.evaluator_online_ms
         );
         row(f, "evaluator time", evaluator)?;
         let garbler = format!(
-            "set-up {:.1} ms, online {:.1} ms (medians)",
+            "offline {:.1} ms, online {:.1} ms (medians)",
             self.garbler_setup_ms, self.garbler_online_ms
         );
         row(f, "garbler time", garbler)?;

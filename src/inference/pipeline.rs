@@ -3,7 +3,7 @@
 
 use super::InferenceError;
 use super::linear::Fanout;
-use super::ring::MAX_RING_BITS;
+use super::ring::{self, MAX_RING_BITS};
 use crate::compiler::lenet::Arch;
 use crate::compiler::lenet::output_shape as stage_output;
 use crate::compiler::stages::{Stage, compile_stages};
@@ -204,22 +204,37 @@ impl Pipeline {
     pub fn layer_costs(&self) -> Vec<LayerCost> {
         // IKNP sends 128 columns of the batch's OT count rounded up to 128 bits.
         let iknp = |n: usize| (n.div_ceil(128) * 128 * 16) as u64;
+        let bits = |n: usize| n.div_ceil(8) as u64;
         self.stages
             .iter()
             .map(|s| {
                 let (and, half) = s.program.and_counts();
+                let corrections = s.fanout.correction_bytes(s.in_bits, s.ring_bits);
+                // δ = G − S, one m-bit value per accumulator; W, one label per share bit.
+                let differences = ring::packed_len(s.fanout.outputs(), s.ring_bits) as u64;
+                let labels = 16 * s.share_bits() as u64;
                 LayerCost {
                     name: s.name.clone(),
                     product_ots: s.choice_bits() as u64,
-                    corrections: s.fanout.correction_bytes(s.in_bits, s.ring_bits),
+                    corrections,
                     share_ots: s.share_bits() as u64,
                     and_gates: and,
                     garbler_half_gates: half,
                     tables: s.program.table_bytes(),
-                    to_garbler: iknp(s.choice_bits()) + iknp(s.share_bits()),
-                    to_evaluator: s.fanout.correction_bytes(s.in_bits, s.ring_bits)
+                    to_garbler: iknp(s.choice_bits())
+                        + iknp(s.share_bits())
+                        + bits(s.choice_bits())
+                        + bits(s.share_bits()),
+                    to_evaluator: corrections
+                        + differences
+                        + labels
                         + s.program.table_bytes()
-                        + s.program.outputs().len().div_ceil(8) as u64,
+                        + bits(s.program.outputs().len()),
+                    online: bits(s.choice_bits())
+                        + corrections
+                        + differences
+                        + bits(s.share_bits())
+                        + labels,
                 }
             })
             .collect()
@@ -245,20 +260,23 @@ pub struct LayerCost {
     pub tables: u64,
     /// Bytes evaluator → garbler (the OT extension matrices).
     pub to_garbler: u64,
-    /// Bytes garbler → evaluator (corrections, tables, decoding bits).
+    /// Bytes garbler → evaluator (corrections, share differences, input labels, tables,
+    /// decoding bits).
     pub to_evaluator: u64,
+    /// Of both directions, the bytes of the online phase (after the image is used).
+    pub online: u64,
 }
 
 impl LayerCost {
     /// Header matching [`LayerCost`]'s `Display`.
-    pub const HEADER: &'static str = "layer    product OTs  corrections   share OTs        ANDs  half gates      tables   eval->garb   garb->eval";
+    pub const HEADER: &'static str = "layer    product OTs  corrections   share OTs        ANDs  half gates      tables   eval->garb   garb->eval       online";
 }
 
 impl std::fmt::Display for LayerCost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<8} {:>11} {:>12} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
+            "{:<8} {:>11} {:>12} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>12}",
             self.name,
             self.product_ots,
             self.corrections,
@@ -267,7 +285,8 @@ impl std::fmt::Display for LayerCost {
             self.garbler_half_gates,
             self.tables,
             self.to_garbler,
-            self.to_evaluator
+            self.to_evaluator,
+            self.online
         )
     }
 }

@@ -17,11 +17,11 @@ pub struct SessionReport {
     pub bytes_received: u64,
     /// Before the tables: handshake, base OTs and, in [`run_garbler`] and
     /// [`run_evaluator`], the OT extension for the evaluator's inputs. In private
-    /// inference ([`crate::inference`]) only the input-independent part (handshake and
-    /// base OTs), done before the image is used.
+    /// inference ([`crate::inference`]) the offline phase: everything done before the
+    /// image is used (handshake, base OTs, OT extension, garbling and sending the tables).
     pub setup: Duration,
     /// The rest: garbling (garbler) or evaluation (evaluator) with table I/O; in private
-    /// inference, everything from the image to the class.
+    /// inference, the online phase, everything from the image to the class.
     pub online: Duration,
     /// The whole session.
     pub total: Duration,
