@@ -35,6 +35,11 @@ impl Buffer {
         &self.bytes
     }
 
+    /// Bytes written but not yet read.
+    pub fn unread(&self) -> usize {
+        self.bytes.len() - self.read_pos
+    }
+
     /// The written bytes, consuming the buffer.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes

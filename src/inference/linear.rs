@@ -185,8 +185,9 @@ impl Fanout {
         Ok(share)
     }
 
-    /// The evaluator's side: `choices[j]` is the bit it chose in OT `j` and `keys[j]` the
-    /// key it got. Reads the correction vectors; returns the evaluator's shares.
+    /// The evaluator's side: `choices[j]` is its choice bit `a` for OT `j` and `keys[j]`
+    /// the key of the pair (as the garbler orders it after derandomization) that `a`
+    /// selects. Reads the correction vectors; returns the evaluator's shares.
     pub fn evaluator_shares<C: Channel>(
         &self,
         channel: &mut C,

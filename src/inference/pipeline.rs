@@ -96,7 +96,7 @@ impl Pipeline {
     pub fn new(arch: &Arch) -> Result<Pipeline, InferenceError> {
         let stages = compile_stages(arch);
         let mut hasher = blake3::Hasher::new();
-        hasher.update(b"gcnn mixed pipeline v1");
+        hasher.update(b"gcnn mixed pipeline v2");
         hasher.update(&arch.input_bits.to_le_bytes());
         let count = stages.len();
         let mut plans = Vec::with_capacity(count);
@@ -258,7 +258,8 @@ pub struct LayerCost {
     pub garbler_half_gates: u64,
     /// Bytes of garbled tables.
     pub tables: u64,
-    /// Bytes evaluator → garbler (the OT extension matrices).
+    /// Bytes evaluator → garbler (the OT extension matrices, and the online choice and
+    /// share-bit differences `d`, `e`).
     pub to_garbler: u64,
     /// Bytes garbler → evaluator (corrections, share differences, input labels, tables,
     /// decoding bits).

@@ -116,17 +116,12 @@ pub(super) fn run_garbler<C: Channel>(
     drop(garbler);
     let setup = Instant::now();
 
-    // The pixels reach the first layer unmasked: the evaluator knows them.
-    let unmasked = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
+    // The pixels reach the first layer unmasked: the evaluator knows them. Each stage's
+    // offline secrets are dropped (wiped) once its layer is done, its masks one layer later.
+    let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
     let mut layers = Vec::with_capacity(pipeline.stages.len());
-    for (k, (stage, (weights, bias))) in pipeline.stages.iter().zip(values).enumerate() {
+    for ((stage, (weights, bias)), mut off) in pipeline.stages.iter().zip(values).zip(offline) {
         let begin = Instant::now();
-        let off = &offline[k];
-        let masks = if k == 0 {
-            &unmasked
-        } else {
-            &offline[k - 1].masks
-        };
         let d = channel.read_bits(stage.choice_bits())?;
         let keys: Zeroizing<Vec<[Block; 2]>> = Zeroizing::new(
             off.keys
@@ -141,7 +136,7 @@ pub(super) fn run_garbler<C: Channel>(
             stage.in_bits,
             stage.ring_bits,
             &keys,
-            masks,
+            &masks,
         )?;
         let mask = ring::mask(stage.ring_bits);
         let delta_share: Vec<u64> = g
@@ -156,6 +151,7 @@ pub(super) fn run_garbler<C: Channel>(
             channel.write_block(l.0 ^ q ^ delta.select(ej))?;
         }
         channel.flush()?;
+        masks = std::mem::take(&mut off.masks);
         layers.push((stage.name.clone(), begin.elapsed()));
     }
     Ok(report(&channel, [start, setup, Instant::now()], layers))
@@ -232,10 +228,16 @@ pub(super) fn run_evaluator<C: Channel>(
 
     let mut choices = Zeroizing::new(pixels.to_vec());
     let mut layers = Vec::with_capacity(pipeline.stages.len());
-    for (stage, off) in pipeline.stages.iter().zip(&offline) {
+    let mut tables_left = tables_len;
+    for (stage, off) in pipeline.stages.iter().zip(offline) {
         let begin = Instant::now();
-        // Each stage's outputs are the next stage's choice bits, one per input bit.
-        debug_assert_eq!(choices.len(), stage.choice_bits());
+        // Each stage's outputs are the next stage's choice bits (checked by the pipeline).
+        if choices.len() != stage.choice_bits() {
+            return Err(ProtocolError::InputCount {
+                expected: stage.choice_bits(),
+                got: choices.len(),
+            });
+        }
         let d: Zeroizing<Vec<bool>> = Zeroizing::new(
             choices
                 .iter()
@@ -272,6 +274,15 @@ pub(super) fn run_evaluator<C: Channel>(
             own.push(Label(t ^ channel.read_block()?));
         }
         let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &own)?);
+        // Each stage must have read exactly its own tables, or the next would decrypt
+        // the wrong ones.
+        tables_left -= stage.program.table_bytes();
+        if evaluator.channel().unread() as u64 != tables_left {
+            return Err(ProtocolError::InvalidOutput(format!(
+                "stage {} read a different number of table bytes than it has",
+                stage.name
+            )));
+        }
         choices = Zeroizing::new(
             labels
                 .iter()

@@ -4,8 +4,8 @@ use super::ProtocolError;
 use crate::channel::Channel;
 
 /// Bumped whenever the messages of a session change (2: private inference runs the mixed
-/// protocol of [`crate::inference`]).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// protocol of [`crate::inference`]; 3: with an offline phase).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
