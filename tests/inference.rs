@@ -214,9 +214,9 @@ fn bench_json_last_line_reports_full_agreement() {
     }
     assert_eq!(json["images"], 2);
     assert_eq!(json["agree"], json["images"]);
-    let (ands, tables) = pipeline()
-        .stage_costs()
-        .fold((0, 0), |(a, t), (_, and, _, bytes)| (a + and, t + bytes));
+    let costs = pipeline().layer_costs();
+    let ands: u64 = costs.iter().map(|c| c.and_gates).sum();
+    let tables: u64 = costs.iter().map(|c| c.tables).sum();
     assert_eq!(json["and_gates"], ands);
     assert!(json["bytes_per_inference"].as_u64().unwrap() > tables);
     for role in ["garbler", "evaluator"] {

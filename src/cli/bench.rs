@@ -326,10 +326,9 @@ pub fn run(
             sessions.len()
         )));
     }
-    let (and_gates, garbler_half_gates) = loaded
-        .pipeline
-        .stage_costs()
-        .fold((0, 0), |(a, h), (_, and, half, _)| (a + and, h + half));
+    let layers = loaded.pipeline.layer_costs();
+    let and_gates = layers.iter().map(|l| l.and_gates).sum();
+    let garbler_half_gates = layers.iter().map(|l| l.garbler_half_gates).sum();
     let mean = |f: fn(&Sample) -> u64| samples.iter().map(f).sum::<u64>() / images as u64;
     Ok(InferenceBench {
         machine: machine(),
@@ -346,10 +345,10 @@ pub fn run(
         evaluator_online_ms: median(samples.iter().map(|s| s.online_ms).collect()),
         garbler_setup_ms: median(sessions.iter().map(|s| s.setup_s * 1e3).collect()),
         garbler_online_ms: median(sessions.iter().map(|s| s.online_s * 1e3).collect()),
-        layer_ms: (0..loaded.pipeline.layer_costs().len())
+        layer_ms: (0..layers.len())
             .map(|k| median(samples.iter().map(|s| s.layer_ms[k]).collect()))
             .collect(),
-        layers: loaded.pipeline.layer_costs(),
+        layers,
         garbler_peak_rss_mb: sessions.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max),
         evaluator_peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
     })

@@ -3,6 +3,16 @@ use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, FixedKeyAes, Label, Tweak};
 use zeroize::Zeroizing;
 
+/// The bits that output `labels` carry, given their decoding bits (from
+/// [`super::garbler::decoding_bits`]).
+pub(crate) fn decode(labels: &[Label], decoding: &[bool]) -> Vec<bool> {
+    labels
+        .iter()
+        .zip(decoding)
+        .map(|(l, &d)| l.pointer() ^ d)
+        .collect()
+}
+
 /// The evaluator: holds one label per live wire and reads each table just before use.
 pub struct Evaluator<C> {
     channel: C,

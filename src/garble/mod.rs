@@ -22,6 +22,7 @@ mod garbler;
 mod program;
 
 pub use evaluator::Evaluator;
+pub(crate) use evaluator::decode;
 pub use garbler::Garbler;
 pub(crate) use garbler::decoding_bits;
 pub(crate) use program::ProgramBuilder;

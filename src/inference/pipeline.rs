@@ -192,14 +192,6 @@ impl Pipeline {
         self.input_bits
     }
 
-    /// Per stage: name, AND gates, garbler half gates, bytes of garbled tables.
-    pub fn stage_costs(&self) -> impl Iterator<Item = (&str, u64, u64, u64)> {
-        self.stages.iter().map(|s| {
-            let (and, half) = s.program.and_counts();
-            (s.name.as_str(), and, half, s.program.table_bytes())
-        })
-    }
-
     /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
     pub fn layer_costs(&self) -> Vec<LayerCost> {
         // IKNP sends 128 columns of the batch's OT count rounded up to 128 bits.

@@ -3,7 +3,7 @@
 use super::{Handshake, PROTOCOL_VERSION, ProtocolError};
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Delta, Label, random_seed};
-use crate::garble::{Evaluator, Garbler, Program, decoding_bits};
+use crate::garble::{Evaluator, Garbler, Program, decode, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -28,6 +28,25 @@ pub struct SessionReport {
     /// In private inference, the online time per weighted layer (its transfers, its
     /// stage circuit and decoding), in order; empty for a plain Yao session.
     pub layers: Vec<(String, Duration)>,
+}
+
+impl SessionReport {
+    /// The report of a session on `channel` that started at `start`, ended its set-up at
+    /// `setup` and finished at `end`.
+    pub fn new<C: Channel>(
+        channel: &Counting<C>,
+        [start, setup, end]: [Instant; 3],
+        layers: Vec<(String, Duration)>,
+    ) -> Self {
+        SessionReport {
+            bytes_sent: channel.sent(),
+            bytes_received: channel.received(),
+            setup: setup - start,
+            online: end - setup,
+            total: end - start,
+            layers,
+        }
+    }
 }
 
 fn handshake(program: &Program, circuit_hash: [u8; 32]) -> Handshake {
@@ -78,14 +97,11 @@ pub fn run_garbler<C: Channel>(
     garbler.channel().write_bits(&decoding_bits(&outputs))?;
     garbler.channel().flush()?;
     let end = Instant::now();
-    Ok(SessionReport {
-        bytes_sent: channel.sent(),
-        bytes_received: channel.received(),
-        setup: ot_done - start,
-        online: end - ot_done,
-        total: end - start,
-        layers: Vec::new(),
-    })
+    Ok(SessionReport::new(
+        &channel,
+        [start, ot_done, end],
+        Vec::new(),
+    ))
 }
 
 /// The evaluator's side: returns the output bits (in [`Program::outputs`] order), the
@@ -113,19 +129,10 @@ pub fn run_evaluator<C: Channel>(
     let mut evaluator = Evaluator::new(&mut channel);
     let labels = Zeroizing::new(evaluator.evaluate(program, &own)?);
     let decoding = evaluator.channel().read_bits(labels.len())?;
-    let outputs = labels
-        .iter()
-        .zip(decoding)
-        .map(|(l, d)| l.pointer() ^ d)
-        .collect();
+    let outputs = decode(&labels, &decoding);
     let end = Instant::now();
-    let report = SessionReport {
-        bytes_sent: channel.sent(),
-        bytes_received: channel.received(),
-        setup: ot_done - start,
-        online: end - ot_done,
-        total: end - start,
-        layers: Vec::new(),
-    };
-    Ok((outputs, report))
+    Ok((
+        outputs,
+        SessionReport::new(&channel, [start, ot_done, end], Vec::new()),
+    ))
 }

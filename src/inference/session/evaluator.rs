@@ -3,10 +3,10 @@
 
 use super::super::pipeline::Pipeline;
 use super::super::ring;
-use super::{bits_of, report};
+use super::bits_of;
 use crate::channel::{Buffer, Channel, Counting};
 use crate::crypto::{Block, Label, Prg};
-use crate::garble::Evaluator;
+use crate::garble::{Evaluator, decode};
 use crate::ot::IknpReceiver;
 use crate::protocol::{ProtocolError, SessionReport};
 use std::time::Instant;
@@ -138,18 +138,12 @@ pub(in crate::inference) fn run_evaluator<C: Channel>(
                 stage.name
             )));
         }
-        choices = Zeroizing::new(
-            labels
-                .iter()
-                .zip(&off.decoding)
-                .map(|(l, &d)| l.pointer() ^ d)
-                .collect(),
-        );
+        choices = Zeroizing::new(decode(&labels, &off.decoding));
         layers.push((stage.name.clone(), begin.elapsed()));
     }
     let end = Instant::now();
     Ok((
         choices.to_vec(),
-        report(&channel, [start, setup, end], layers),
+        SessionReport::new(&channel, [start, setup, end], layers),
     ))
 }

@@ -3,7 +3,7 @@
 
 use super::super::pipeline::Pipeline;
 use super::super::ring;
-use super::{bits_of, report};
+use super::bits_of;
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Block, Delta, Label, Prg, random_seed};
 use crate::garble::{Garbler, decoding_bits};
@@ -110,5 +110,9 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         masks = std::mem::take(&mut off.masks);
         layers.push((stage.name.clone(), begin.elapsed()));
     }
-    Ok(report(&channel, [start, setup, Instant::now()], layers))
+    Ok(SessionReport::new(
+        &channel,
+        [start, setup, Instant::now()],
+        layers,
+    ))
 }

@@ -27,9 +27,6 @@ mod garbler;
 pub(super) use evaluator::run_evaluator;
 pub(super) use garbler::run_garbler;
 
-use crate::channel::{Channel, Counting};
-use crate::protocol::SessionReport;
-use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// The bits of `values` (each `m` bits, least significant first), with room for `extra`
@@ -40,19 +37,4 @@ pub(super) fn bits_of(values: &[u64], m: u32, extra: usize) -> Zeroizing<Vec<boo
         bits.extend((0..m).map(|j| v >> j & 1 == 1));
     }
     bits
-}
-
-pub(super) fn report<C: Channel>(
-    channel: &Counting<C>,
-    [start, setup, end]: [Instant; 3],
-    layers: Vec<(String, Duration)>,
-) -> SessionReport {
-    SessionReport {
-        bytes_sent: channel.sent(),
-        bytes_received: channel.received(),
-        setup: setup - start,
-        online: end - setup,
-        total: end - start,
-        layers,
-    }
 }
