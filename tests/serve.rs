@@ -68,7 +68,9 @@ fn the_garbler_serves_the_next_client_after_bad_ones() {
 #[test]
 fn four_clients_are_served_at_once() {
     let Some(model) = model() else { return };
-    let (mut child, addr, lines) = garbler(8, &["--workers", "4"]);
+    // A per-read limit longer than the clients' 60 s wait: served one at a time, the
+    // second held client would wait 120 s for the first session to time out, and fail.
+    let (mut child, addr, lines) = garbler(8, &["--workers", "4", "--timeout", "120"]);
     // Four clients that only read the garbler's first message: each gets it only if all
     // four sessions run at once.
     let held: Vec<TcpStream> = (0..4).map(|_| raw_client(&addr).0).collect();
