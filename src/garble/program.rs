@@ -137,6 +137,8 @@ pub struct ProgramError {
 /// instructions is never held twice.
 pub(crate) struct ProgramBuilder {
     instrs: Vec<Packed>,
+    /// Half-gates ANDs and garbler half gates pushed so far.
+    and_counts: (u64, u64),
 }
 
 impl ProgramBuilder {
@@ -144,11 +146,17 @@ impl ProgramBuilder {
     pub(crate) fn with_capacity(n: usize) -> Self {
         ProgramBuilder {
             instrs: Vec::with_capacity(n),
+            and_counts: (0, 0),
         }
     }
 
     /// Appends one instruction.
     pub(crate) fn push(&mut self, instr: Instr) {
+        match instr {
+            Instr::And { .. } => self.and_counts.0 += 1,
+            Instr::GarblerHalfGate { .. } => self.and_counts.1 += 1,
+            _ => {}
+        }
         self.instrs.push(Packed::new(instr));
     }
 
@@ -174,6 +182,7 @@ impl ProgramBuilder {
         }
         Ok(Program {
             instrs: self.instrs,
+            and_counts: self.and_counts,
             num_slots,
             garbler_inputs,
             evaluator_inputs,
@@ -187,6 +196,8 @@ impl ProgramBuilder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     instrs: Vec<Packed>,
+    /// Counted once, when the program is built.
+    and_counts: (u64, u64),
     num_slots: u32,
     garbler_inputs: Vec<u32>,
     evaluator_inputs: Vec<u32>,
@@ -234,11 +245,7 @@ impl Program {
 
     /// Half-gates ANDs and garbler half gates.
     pub fn and_counts(&self) -> (u64, u64) {
-        self.instrs().fold((0, 0), |(full, half), i| match i {
-            Instr::And { .. } => (full + 1, half),
-            Instr::GarblerHalfGate { .. } => (full, half + 1),
-            _ => (full, half),
-        })
+        self.and_counts
     }
 
     /// Bytes of garbled tables the program sends.
