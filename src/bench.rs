@@ -3,14 +3,11 @@
 
 use crate::channel::{Buffer, TcpChannel, memory};
 use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
-use crate::compiler::lenet::Arch;
-use crate::compiler::stages::compile_stages;
 use crate::crypto::{Delta, Label, Prg};
 use crate::garble::{Evaluator, Garbler, Instr, Program};
-use crate::model::Model;
+use crate::inference::Pipeline;
 use crate::ot::{IknpReceiver, IknpSender};
 use crate::protocol::{run_evaluator, run_garbler};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -111,16 +108,12 @@ fn and_circuit(n: u32) -> Circuit {
     Circuit::new(inputs, gates, vec![vec![last]], vec![]).expect("valid by construction")
 }
 
-fn tcp_pair() -> std::io::Result<(TcpChannel, TcpChannel)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let client = thread::spawn(move || TcpStream::connect(addr));
-    let (server, _) = listener.accept()?;
-    let client = client
-        .join()
-        .map_err(|_| std::io::Error::other("connect thread"))??;
-    let wrap = |s| TcpChannel::new(s, TIMEOUT).map_err(std::io::Error::other);
-    Ok((wrap(server)?, wrap(client)?))
+fn tcp_pair() -> anyhow::Result<(TcpChannel, TcpChannel)> {
+    let (server, client) = crate::net::loopback(TIMEOUT)?;
+    Ok((
+        TcpChannel::new(server, TIMEOUT)?,
+        TcpChannel::new(client, TIMEOUT)?,
+    ))
 }
 
 /// One two-party run of `circuit` over loopback TCP; returns the slower side's gate time
@@ -179,11 +172,8 @@ fn setup_time() -> anyhow::Result<Duration> {
 /// Garbling rate of the stage circuits of the architecture in `model_dir/model.json`:
 /// (ANDs of both kinds, best-of-five ANDs per second).
 fn stage_rate(model_dir: &Path, prg: &mut Prg) -> anyhow::Result<(u64, f64)> {
-    let arch = Arch::of(&Model::load_architecture(model_dir)?);
-    let programs: Vec<Program> = compile_stages(&arch)
-        .iter()
-        .map(|s| s.circuit.plan())
-        .collect();
+    let pipeline = Pipeline::load(model_dir)?;
+    let programs: Vec<&Program> = pipeline.programs().collect();
     let ands: u64 = programs
         .iter()
         .map(|p| {

@@ -97,15 +97,6 @@ pub fn read_image(path: &Path) -> Result<Image, ImageError> {
     }
 }
 
-/// Copies `SIDE * SIDE` row-major pixels into an [`Image`].
-fn to_image(pixels: &[u8]) -> Image {
-    let mut image = [[0u8; SIDE]; SIDE];
-    for (row, src) in image.iter_mut().zip(pixels.chunks_exact(SIDE)) {
-        row.copy_from_slice(src);
-    }
-    image
-}
-
 fn read_png(path: &Path, bytes: Vec<u8>) -> Result<Image, ImageError> {
     const EXPECTED: &str = "a 28x28 8-bit grayscale PNG";
     let png_err = |source| ImageError::Png {
@@ -132,7 +123,7 @@ fn read_png(path: &Path, bytes: Vec<u8>) -> Result<Image, ImageError> {
     }
     let mut pixels = vec![0u8; SIDE * SIDE];
     reader.next_frame(&mut pixels).map_err(png_err)?;
-    Ok(to_image(&pixels))
+    Ok(crate::mnist::to_image(&pixels))
 }
 
 fn read_npy(path: &Path, bytes: &[u8]) -> Result<Image, ImageError> {
@@ -162,5 +153,5 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<Image, ImageError> {
         });
     }
     let pixels = npy.into_vec::<u8>().map_err(npy_err)?;
-    Ok(to_image(&pixels))
+    Ok(crate::mnist::to_image(&pixels))
 }

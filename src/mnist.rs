@@ -218,16 +218,16 @@ pub fn read_images(path: &Path) -> Result<Vec<Image>, MnistError> {
         });
     }
     check_length(path, data, count, (SIDE * SIDE) as u64)?;
-    Ok(data
-        .chunks_exact(SIDE * SIDE)
-        .map(|pixels| {
-            let mut image = [[0u8; SIDE]; SIDE];
-            for (row, src) in image.iter_mut().zip(pixels.chunks_exact(SIDE)) {
-                row.copy_from_slice(src);
-            }
-            image
-        })
-        .collect())
+    Ok(data.chunks_exact(SIDE * SIDE).map(to_image).collect())
+}
+
+/// Copies `SIDE * SIDE` row-major pixels into an [`Image`].
+pub(crate) fn to_image(pixels: &[u8]) -> Image {
+    let mut image = [[0u8; SIDE]; SIDE];
+    for (row, src) in image.iter_mut().zip(pixels.chunks_exact(SIDE)) {
+        row.copy_from_slice(src);
+    }
+    image
 }
 
 /// Reads an idx1 labels file (unsigned bytes, each a digit), gzipped or not.

@@ -380,11 +380,8 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
     let values: Vec<(Vec<i64>, Vec<i64>)> = model
         .layers
         .iter()
-        .filter_map(|l| match l {
-            Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), c.bias.to_vec())),
-            Layer::Dense(d) => Some((d.weights.iter().copied().collect(), d.bias.to_vec())),
-            _ => None,
-        })
+        .filter_map(Layer::weights_and_bias)
+        .map(|(w, b)| (w, b.to_vec()))
         .collect();
     // Stage k's output is the reference's output of the layer before weighted layer k + 1.
     let weighted: Vec<usize> = (0..model.layers.len())

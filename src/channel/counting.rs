@@ -26,11 +26,6 @@ impl<C: Channel> Counting<C> {
     pub fn received(&self) -> u64 {
         self.received
     }
-
-    /// The wrapped channel.
-    pub fn into_inner(self) -> C {
-        self.inner
-    }
 }
 
 impl<C: Channel> Channel for Counting<C> {

@@ -49,10 +49,8 @@ pub trait Channel {
 
     /// Writes bits packed eight to a byte, least significant bit first.
     fn write_bits(&mut self, bits: &[bool]) -> Result<(), ChannelError> {
-        let packed: Vec<u8> = bits
-            .chunks(8)
-            .map(|c| c.iter().rev().fold(0u8, |acc, &b| (acc << 1) | b as u8))
-            .collect();
+        let mut packed = vec![0u8; bits.len().div_ceil(8)];
+        pack_bits(bits, &mut packed);
         self.write_bytes(&packed)
     }
 
@@ -61,6 +59,14 @@ pub trait Channel {
         let mut packed = vec![0u8; n.div_ceil(8)];
         self.read_bytes(&mut packed)?;
         Ok((0..n).map(|i| packed[i / 8] >> (i % 8) & 1 == 1).collect())
+    }
+}
+
+/// ORs `bits` into `out`, eight to a byte, least significant bit first (`out` holds at
+/// least `bits.len() / 8` rounded up bytes, zero where the bits go).
+pub(crate) fn pack_bits(bits: &[bool], out: &mut [u8]) {
+    for (i, &b) in bits.iter().enumerate() {
+        out[i / 8] |= u8::from(b) << (i % 8);
     }
 }
 

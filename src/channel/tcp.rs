@@ -84,11 +84,6 @@ impl TcpChannel {
             (other, _) => other,
         }
     }
-
-    /// The address of the peer, for logs.
-    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.stream.peer_addr().ok()
-    }
 }
 
 impl Channel for TcpChannel {

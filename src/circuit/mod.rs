@@ -29,6 +29,9 @@ pub const MAX_INPUT_BITS: u64 = 1 << 22;
 /// Most wires a circuit may have: the garbling program addresses label slots with 29 bits.
 pub const MAX_WIRES: u64 = 1 << 29;
 
+/// Most input or output groups a circuit file (either format) may declare.
+pub const MAX_GROUPS: u64 = 1 << 16;
+
 /// Index of a wire in a [`Circuit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WireId(pub u32);

@@ -23,13 +23,6 @@ pub fn sign_extend(x: &[Bit], width: usize) -> Word {
         .collect()
 }
 
-/// Zero-extends (or truncates) an unsigned word to `width` bits. Free.
-pub fn zero_extend(x: &[Bit], width: usize) -> Word {
-    (0..width)
-        .map(|i| x.get(i).copied().unwrap_or(Bit::Const(false)))
-        .collect()
-}
-
 /// Arithmetic right shift by `s` (floor division by `2^s`): drops the low bits. Free.
 pub fn shift_right(x: &[Bit], s: usize) -> Word {
     if s >= x.len() {

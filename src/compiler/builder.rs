@@ -101,14 +101,6 @@ impl Builder {
             .push((name.to_owned(), self.gates.len() as u32));
     }
 
-    /// AND gates emitted so far (before dead-gate removal).
-    pub fn and_count(&self) -> usize {
-        self.gates
-            .iter()
-            .filter(|g| matches!(g, Gate::And(..)))
-            .count()
-    }
-
     /// Finishes the circuit with the given output groups: constants that are outputs
     /// become `Const` gates, gates no output depends on are dropped and the rest are
     /// renumbered densely, sections are mapped onto the surviving gates.

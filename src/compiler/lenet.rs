@@ -170,19 +170,11 @@ pub(super) fn acc_range(w: &WeightedArch, in_bits: u32, terms: usize) -> (i128, 
         -(1i128 << (w.bias_bits - 1)),
         (1i128 << (w.bias_bits - 1)) - 1,
     );
-    match w.encoding {
-        WeightEncoding::Odd => {
-            let u = n * xmax * ((1i128 << w.weight_bits) - 1);
-            (bias.0 - u, bias.1 + u)
-        }
-        WeightEncoding::Twos => {
-            let (lo, hi) = (
-                -(1i128 << (w.weight_bits - 1)),
-                (1i128 << (w.weight_bits - 1)) - 1,
-            );
-            (bias.0 + n * xmax * lo, bias.1 + n * xmax * hi)
-        }
-    }
+    // Inputs are in 0..=xmax and the weight range straddles 0, so the extremes pair the
+    // lowest (highest) weight with the largest input in every term.
+    let (lo, hi) = w.encoding.range(w.weight_bits);
+    let (lo, hi) = (i128::from(lo), i128::from(hi));
+    (bias.0 + n * xmax * lo, bias.1 + n * xmax * hi)
 }
 
 /// The smallest two's-complement width holding `lo..=hi`.
@@ -366,11 +358,7 @@ pub fn encode_model(model: &Model) -> Vec<bool> {
     let arch = Arch::of(model);
     let plans = arch.plan();
     let mut bits = Vec::new();
-    let weighted = model.layers.iter().filter_map(|l| match l {
-        Layer::Conv2d(c) => Some((c.weights.iter().copied().collect::<Vec<i64>>(), &c.bias)),
-        Layer::Dense(d) => Some((d.weights.iter().copied().collect(), &d.bias)),
-        _ => None,
-    });
+    let weighted = model.layers.iter().filter_map(Layer::weights_and_bias);
     let arch_weighted = arch.layers.iter().zip(&plans).filter_map(|(l, p)| match l {
         ArchLayer::Weighted(w) => Some((w, p)),
         _ => None,

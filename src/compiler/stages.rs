@@ -45,19 +45,6 @@ pub struct Stage {
     pub circuit: Circuit,
 }
 
-impl Stage {
-    /// Number of accumulators: the layer's output values.
-    pub fn outputs(&self) -> usize {
-        let (h, w, c) = output_shape(&self.layer, self.input);
-        h * w * c
-    }
-
-    /// The layer's output shape `(h, w, c)`.
-    pub fn output_shape(&self) -> (usize, usize, usize) {
-        output_shape(&self.layer, self.input)
-    }
-}
-
 /// The stages of `arch`, one per weighted layer, in order.
 pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
     let plans = arch.plan();

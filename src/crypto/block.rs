@@ -74,12 +74,6 @@ impl Label {
     pub fn pointer(self) -> bool {
         self.0.lsb()
     }
-
-    /// `self` if `bit`, else the zero label; branch-free.
-    #[inline(always)]
-    pub fn select(self, bit: bool) -> Label {
-        Label(self.0.select(bit))
-    }
 }
 
 impl fmt::Debug for Label {

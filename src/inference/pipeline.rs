@@ -177,11 +177,6 @@ impl Pipeline {
         }
     }
 
-    /// The hash both parties compare in the handshake.
-    pub fn hash(&self) -> [u8; 32] {
-        self.hash
-    }
-
     /// The evaluator's input bits: 784 pixels × [`Pipeline::input_bits`].
     pub fn pixel_bits(&self) -> usize {
         self.stages.first().map_or(0, StagePlan::choice_bits)
@@ -190,6 +185,11 @@ impl Pipeline {
     /// Bits per pixel the evaluator supplies.
     pub fn input_bits(&self) -> u32 {
         self.input_bits
+    }
+
+    /// The stage circuits' garbling programs, in order.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.stages.iter().map(|s| &s.program)
     }
 
     /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
@@ -287,12 +287,10 @@ impl std::fmt::Display for LayerCost {
 /// The garbler's private values per weighted layer: weights in tensor order, and biases
 /// less the stage's public offset (so its shares add up to `acc − offset`).
 pub(super) fn layer_values(model: &Model, pipeline: &Pipeline) -> Vec<(Vec<i64>, Vec<i64>)> {
-    let weighted = model.layers.iter().filter_map(|l| match l {
-        Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), &c.bias)),
-        Layer::Dense(d) => Some((d.weights.iter().copied().collect(), &d.bias)),
-        _ => None,
-    });
-    weighted
+    model
+        .layers
+        .iter()
+        .filter_map(Layer::weights_and_bias)
         .zip(&pipeline.stages)
         .map(|((weights, bias), stage)| {
             // Wrapping: only the value mod 2^m matters, and the offset is below 2^63.

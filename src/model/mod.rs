@@ -127,6 +127,16 @@ impl Layer {
             Layer::MaxPool2d { name, .. } | Layer::Flatten { name } => name,
         }
     }
+
+    /// A weighted layer's weights (flattened in tensor order) and biases; `None` for
+    /// pooling and flattening.
+    pub fn weights_and_bias(&self) -> Option<(Vec<i64>, &ndarray::Array1<i64>)> {
+        match self {
+            Layer::Conv2d(c) => Some((c.weights.iter().copied().collect(), &c.bias)),
+            Layer::Dense(d) => Some((d.weights.iter().copied().collect(), &d.bias)),
+            Layer::MaxPool2d { .. } | Layer::Flatten { .. } => None,
+        }
+    }
 }
 
 /// A validated quantized network for 28×28 grayscale images.

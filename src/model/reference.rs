@@ -121,11 +121,6 @@ impl Activation {
 }
 
 impl Model {
-    /// Bits per input pixel, `b0`.
-    pub fn input_bits(&self) -> u32 {
-        self.input_bits
-    }
-
     /// The layers, input to logits.
     pub fn layers(&self) -> &[Layer] {
         &self.layers

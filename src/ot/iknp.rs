@@ -17,7 +17,7 @@
 
 use super::transpose::columns_to_rows;
 use super::{OtError, base};
-use crate::channel::Channel;
+use crate::channel::{Channel, pack_bits};
 use crate::crypto::{Block, Delta, FixedKeyAes, Prg, Tweak};
 use zeroize::Zeroizing;
 
@@ -26,14 +26,6 @@ pub const BASE_OTS: usize = 128;
 
 /// OTs extended per batch: bounds memory to 128 columns × 8 KiB each side.
 const BATCH: usize = 1 << 16;
-
-fn pack_bits(bits: &[bool], len_bytes: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len_bytes];
-    for (i, &b) in bits.iter().enumerate() {
-        out[i / 8] |= (b as u8) << (i % 8);
-    }
-    out
-}
 
 fn padded(m: usize) -> usize {
     m.div_ceil(128) * 128
@@ -88,7 +80,7 @@ impl IknpSender {
             }
             columns_to_rows(q, stride, n, &mut rows);
         }
-        Ok(Zeroizing::new(rows.iter().map(|&r| Block(r)).collect()))
+        Ok(rows)
     }
 
     /// Random OT: for `m` choices held by the receiver, the key pairs
@@ -164,7 +156,8 @@ impl IknpReceiver {
         for batch in choices.chunks(BATCH) {
             let bytes = padded(batch.len()) / 8;
             // The choice bits are the evaluator's secrets (its pixels, in inference).
-            let r = Zeroizing::new(pack_bits(batch, bytes));
+            let mut r = Zeroizing::new(vec![0u8; bytes]);
+            pack_bits(batch, &mut r);
             for (i, [g0, g1]) in self.columns.iter_mut().enumerate() {
                 let col = &mut t[i * stride..i * stride + bytes];
                 g0.fill_bytes(col);
@@ -177,7 +170,7 @@ impl IknpReceiver {
             columns_to_rows(t, stride, batch.len(), &mut rows);
         }
         channel.flush()?;
-        Ok(Zeroizing::new(rows.iter().map(|&r| Block(r)).collect()))
+        Ok(rows)
     }
 
     /// Random OT: the key `H(q_j ⊕ r_j·Δ, t_j)` that choice `r_j` selects from the

@@ -1,5 +1,7 @@
 //! Bit-matrix transposition for IKNP: columns (one per base OT) to rows (one per OT).
 
+use crate::crypto::Block;
+
 /// Masks selecting, at each level `j`, the bit positions whose index has bit `j` clear.
 const MASKS: [(usize, u128); 7] = [
     (64, 0x0000_0000_0000_0000_ffff_ffff_ffff_ffff),
@@ -29,7 +31,7 @@ pub fn transpose_128(m: &mut [u128; 128]) {
 /// Appends `rows` 128-bit rows to `out`, read from 128 columns laid out back to back in
 /// `columns` (column `i` is `columns[i·stride..(i+1)·stride]`, row `r` at byte `r / 8`,
 /// bit `r % 8`). Only the first `rows` rows are kept; `stride` covers a multiple of 128.
-pub fn columns_to_rows(columns: &[u8], stride: usize, rows: usize, out: &mut Vec<u128>) {
+pub fn columns_to_rows(columns: &[u8], stride: usize, rows: usize, out: &mut Vec<Block>) {
     debug_assert!(columns.len() == 128 * stride && stride % 16 == 0 && rows <= 8 * stride);
     for block in 0..rows.div_ceil(128) {
         let mut m: [u128; 128] = std::array::from_fn(|i| {
@@ -38,7 +40,7 @@ pub fn columns_to_rows(columns: &[u8], stride: usize, rows: usize, out: &mut Vec
         });
         transpose_128(&mut m);
         let keep = (rows - 128 * block).min(128);
-        out.extend_from_slice(&m[..keep]);
+        out.extend(m[..keep].iter().map(|&r| Block(r)));
     }
 }
 

@@ -40,8 +40,7 @@ use super::Owner;
 #[cfg(doc)]
 use super::Circuit;
 
-/// Most input or output groups accepted in a header.
-pub const MAX_GROUPS: u64 = 1 << 16;
+pub use super::MAX_GROUPS;
 /// Longest line accepted, in bytes (a `MAND` of 8192 wide needs well under this).
 pub const MAX_LINE: usize = 1 << 20;
 

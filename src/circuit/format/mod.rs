@@ -40,8 +40,7 @@ pub use write::write_to;
 pub const MAGIC: &[u8; 8] = b"GCNNCIRC";
 /// The format version this code reads and writes.
 pub const VERSION: u64 = 1;
-/// Most input or output groups a file may declare.
-pub const MAX_GROUPS: u64 = 1 << 16;
+pub use super::MAX_GROUPS;
 /// Most sections a file may declare.
 pub const MAX_SECTIONS: u64 = 1 << 16;
 /// Longest section name, in bytes.
