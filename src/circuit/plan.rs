@@ -81,9 +81,12 @@ impl Circuit {
                     free.push(slot_of[w.index()]);
                 }
             };
-            let operands: Vec<_> = gate.inputs().collect();
-            let slots: Vec<u32> = operands.iter().map(|&w| slot(w)).collect();
-            for &w in &operands {
+            // At most two operands: no allocation per gate.
+            let mut slots = [0u32; 2];
+            for (s, w) in slots.iter_mut().zip(gate.inputs()) {
+                *s = slot(w);
+            }
+            for w in gate.inputs() {
                 release(w, &mut free);
             }
             let out = alloc(&mut free);
