@@ -38,7 +38,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         owners: Option<Vec<Owner>>,
     },
-    /// Print gate counts, depths and garbled size of a circuit (either format).
+    /// Print gate counts, depths and garbled size of a circuit (either format), and the
+    /// label slots its garbling program needs.
     Inspect {
         /// Circuit to read.
         file: PathBuf,
@@ -283,6 +284,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} ({})", file.display(), name(from));
             println!("content hash: {}", hex(&circuit.content_hash()));
             print!("{}", Stats::of(&circuit));
+            let program = circuit.plan();
+            println!(
+                "label slots after liveness: {} ({:.1} MB of 16-byte labels per party)",
+                program.num_slots(),
+                program.num_slots() as f64 * 16.0 / 1e6
+            );
         }
         Command::Bristol {
             file,
