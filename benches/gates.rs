@@ -3,7 +3,7 @@
 fn main() -> anyhow::Result<()> {
     println!(
         "{}",
-        gcnn::bench::gates(4_000_000, std::path::Path::new("models/lenet"))?
+        gcnn::bench::gates(4_000_000, &gcnn::model::ModelSource::Bundled)?
     );
     Ok(())
 }

@@ -6,9 +6,9 @@ use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 use crate::crypto::{Delta, Label, Prg};
 use crate::garble::{Evaluator, Garbler, Instr, Program};
 use crate::inference::Pipeline;
+use crate::model::ModelSource;
 use crate::ot::{IknpReceiver, IknpSender};
 use crate::protocol::{run_evaluator, run_garbler};
-use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -171,8 +171,8 @@ fn setup_time() -> anyhow::Result<Duration> {
 
 /// Garbling rate of the stage circuits of the architecture in `model_dir/model.json`:
 /// (ANDs of both kinds, best-of-five ANDs per second).
-fn stage_rate(model_dir: &Path, prg: &mut Prg) -> anyhow::Result<(u64, f64)> {
-    let pipeline = Pipeline::load(model_dir)?;
+fn stage_rate(model: &ModelSource, prg: &mut Prg) -> anyhow::Result<(u64, f64)> {
+    let pipeline = Pipeline::load_from(model)?;
     let programs: Vec<&Program> = pipeline.programs().collect();
     let ands: u64 = programs
         .iter()
@@ -191,9 +191,9 @@ fn stage_rate(model_dir: &Path, prg: &mut Prg) -> anyhow::Result<(u64, f64)> {
 
 /// Runs every gate-level measurement with programs of `ands` AND gates, and garbles the
 /// stage circuits of the model in `model_dir` (only its `model.json` is read).
-pub fn gates(ands: u64, model_dir: &Path) -> anyhow::Result<GateBench> {
+pub fn gates(ands: u64, model: &ModelSource) -> anyhow::Result<GateBench> {
     let mut prg = Prg::from_os()?;
-    let (stage_ands, stage_garble_per_s) = stage_rate(model_dir, &mut prg)?;
+    let (stage_ands, stage_garble_per_s) = stage_rate(model, &mut prg)?;
     let full = and_program(ands, false, &mut prg);
     let known = and_program(ands, true, &mut prg);
     // Best of three, to dodge a noisy neighbour on the shared core.

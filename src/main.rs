@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::error::ErrorKind;
 use clap::{ArgGroup, Parser, Subcommand};
 use gcnn::circuit::Owner;
 use gcnn::circuit::file::{self, FileFormat};
 use gcnn::circuit::stats::Stats;
-use gcnn::cli::{accuracy, infer};
+use gcnn::cli::{accuracy, demo, evaluator, infer};
+use gcnn::inference::Pipeline;
+use gcnn::model::ModelSource;
 use gcnn::twopc::{self, Mode};
 
 /// Private MNIST inference with garbled circuits.
@@ -87,9 +88,10 @@ enum Command {
     /// model.json), for inspection, export and `gcnn bristol`; private inference itself
     /// runs the mixed protocol and needs no circuit file.
     Compile {
-        /// Model directory (only its model.json is read).
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
+        /// Model directory, or its model.json [default: the LeNet built into this
+        /// executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
         /// Circuit file to write.
         #[arg(long, default_value = CIRCUIT)]
         out: PathBuf,
@@ -99,9 +101,10 @@ enum Command {
     /// Logs one line per session on stderr (peer, outcome, time, bytes); never a label,
     /// key or weight.
     Garbler {
-        /// Model directory (model.json and .npy tensors).
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
+        /// Model directory, or its model.json [default: the LeNet built into this
+        /// executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
         /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
         #[arg(long)]
         listen: String,
@@ -125,38 +128,49 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         session_timeout: u64,
     },
-    /// Classify an image privately as the client (the evaluator); needs only the public
+    /// Classify pictures privately as the client (the evaluator); needs only the public
     /// architecture (model.json), never the weights.
-    #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
+    ///
+    /// Each picture goes through the MNIST-style preprocessing (see `gcnn preprocess`)
+    /// and one private session; prints one line per picture on stdout: the class only.
+    #[command(group(ArgGroup::new("source").required(true).multiple(true)
+        .args(["images", "image", "mnist_index"])))]
     Evaluator {
-        /// Model directory: only its model.json (the public architecture) is read.
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
-        /// Address of the garbler.
+        /// Address of the garbler, e.g. 203.0.113.5:7000.
         #[arg(long)]
         connect: String,
-        /// Classify image N of the MNIST test set.
-        #[arg(long, value_name = "N")]
-        mnist_index: Option<usize>,
-        /// Directory with the MNIST test set (for --mnist-index).
-        #[arg(long, default_value = "models/mnist", requires = "mnist_index")]
-        mnist: PathBuf,
-        /// A 28x28 8-bit grayscale PNG or a (28, 28) uint8 .npy, white digit on black.
-        #[arg(long, value_name = "FILE")]
-        image: Option<PathBuf>,
-        /// Seconds allowed for connecting and for every network read and write.
+        #[command(flatten)]
+        images: ImageArgs,
+        /// Model directory, or its model.json: only model.json (the public architecture)
+        /// is read [default: the LeNet built into this executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
+        /// Seconds to keep retrying while the garbler refuses the connection (it may
+        /// still be starting).
+        #[arg(long, value_name = "SECS", default_value_t = 3,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        connect_timeout: u64,
     },
-    /// Classify a few test digits privately, both roles in this process over loopback TCP.
+    /// Classify digits privately, both roles in this process over loopback TCP.
     ///
-    /// Starts the garbler (model owner) on a background thread and, as the evaluator, prints for each digit the true label,
-    /// the private prediction, the plaintext model's prediction, bytes each way and time.
+    /// Starts the garbler (model owner) on a background thread and, as the evaluator,
+    /// prints for each digit the private prediction next to the plaintext model's, bytes
+    /// each way and time: your own pictures with --image, else the first test digits.
     Demo {
         /// How many test digits to classify (the first N of the test set).
-        #[arg(long, value_name = "N", default_value_t = 5,
+        #[arg(long, value_name = "N", default_value_t = 5, conflicts_with = "image",
               value_parser = clap::value_parser!(u64).range(1..=10_000))]
         images: u64,
+        /// Your own picture of a digit (repeatable): any PNG, JPEG, BMP, WebP, TIFF, GIF
+        /// or 2-D uint8 .npy.
+        #[arg(long, value_name = "FILE")]
+        image: Vec<PathBuf>,
+        /// Show on stderr what the preprocessing did and the image the model sees.
+        #[arg(long, short)]
+        verbose: bool,
         #[command(flatten)]
         setup: SetupArgs,
     },
@@ -174,7 +188,7 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 20,
               value_parser = clap::value_parser!(u64).range(1..=10_000))]
         images: u64,
-        /// Also print the results as one JSON object on the last line of stdout.
+        /// Print only one JSON object on stdout instead of the text report.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -182,46 +196,118 @@ enum Command {
     },
     /// Accuracy of the integer reference model on the MNIST test set.
     Accuracy {
-        /// Model directory (model.json and .npy tensors).
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
-        /// Directory with t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz).
-        #[arg(long, default_value = "models/mnist")]
-        mnist: PathBuf,
+        /// Model directory, or its model.json [default: the LeNet built into this
+        /// executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// Directory with t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)
+        /// [default: the test set built into this executable].
+        #[arg(long, value_name = "DIR")]
+        mnist: Option<PathBuf>,
         /// Evaluate only the first N test images.
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
+        /// Print one JSON object per image (index, label, prediction, logits), then one
+        /// with the accuracy, instead of the text line.
+        #[arg(long)]
+        json: bool,
     },
-    /// Classify one image.
-    #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
+    /// Classify pictures with the plaintext integer reference (no cryptography: for
+    /// checking a model and what the private inference should answer).
+    #[command(group(ArgGroup::new("source").required(true).multiple(true)
+        .args(["images", "image", "mnist_index"])))]
     Infer {
-        /// Plaintext inference with the integer reference (the only mode so far).
-        #[arg(long, required = true)]
+        /// Accepted for compatibility: plaintext is what `infer` does.
+        #[arg(long, hide = true)]
         plain: bool,
-        /// Model directory (model.json and .npy tensors).
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
-        /// Classify image N of the MNIST test set.
-        #[arg(long, value_name = "N")]
-        mnist_index: Option<usize>,
-        /// Directory with the MNIST test set (for --mnist-index).
-        #[arg(long, default_value = "models/mnist")]
-        mnist: PathBuf,
-        /// A 28x28 8-bit grayscale PNG or a (28, 28) uint8 .npy, white digit on black.
-        #[arg(long, value_name = "FILE")]
-        image: Option<PathBuf>,
+        #[command(flatten)]
+        images: ImageArgs,
+        /// Model directory, or its model.json [default: the LeNet built into this
+        /// executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
     },
+    /// Show what the model sees of a picture: the MNIST-style 28x28 image, printed at the
+    /// model's input bit width, optionally written as a PNG.
+    ///
+    /// The recipe (also used by `infer`, `evaluator` and `demo`): grayscale (alpha over
+    /// the background); dark-on-light pictures inverted so the ink is bright; ink
+    /// stretched to the full range; cropped to the ink; scaled to fit 20x20 keeping the
+    /// aspect ratio (Lanczos filter); placed so its centre of mass is at the centre of
+    /// 28x28. A picture that already is an MNIST-style 28x28 digit is used unchanged.
+    Preprocess {
+        /// The picture: PNG, JPEG, BMP, WebP, TIFF, GIF or a 2-D uint8 .npy.
+        image: PathBuf,
+        /// Write the 28x28 result here as a PNG.
+        #[arg(long, value_name = "FILE.png")]
+        out: Option<PathBuf>,
+        /// Model whose input width to show, directory or model.json [default: the
+        /// LeNet built into this executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+    },
+}
+
+/// The images a classifying command takes, and how it prints its results.
+#[derive(clap::Args)]
+struct ImageArgs {
+    /// Pictures of digits: PNG, JPEG, BMP, WebP, TIFF, GIF or a 2-D uint8 .npy, any
+    /// size, dark on light or light on dark.
+    #[arg(value_name = "IMAGE")]
+    images: Vec<PathBuf>,
+    /// A picture, as a flag (repeatable; same as a positional IMAGE).
+    #[arg(long, value_name = "FILE")]
+    image: Vec<PathBuf>,
+    /// Image N of the MNIST test set (repeatable).
+    #[arg(long, value_name = "N")]
+    mnist_index: Vec<usize>,
+    /// Directory with the MNIST test set, for --mnist-index [default: the test set
+    /// built into this executable].
+    #[arg(long, value_name = "DIR")]
+    mnist: Option<PathBuf>,
+    /// Print one JSON object per image on stdout instead of a text line.
+    #[arg(long)]
+    json: bool,
+    /// Show on stderr what the preprocessing did and the image the model sees.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl ImageArgs {
+    fn sources(&self) -> Vec<infer::ImageSource> {
+        self.images
+            .iter()
+            .chain(&self.image)
+            .cloned()
+            .map(infer::ImageSource::File)
+            .chain(
+                self.mnist_index
+                    .iter()
+                    .copied()
+                    .map(infer::ImageSource::Mnist),
+            )
+            .collect()
+    }
+
+    fn show(&self) -> infer::Show {
+        infer::Show {
+            json: self.json,
+            verbose: self.verbose,
+        }
+    }
 }
 
 /// Model and test set for `demo` and `bench`.
 #[derive(clap::Args)]
 struct SetupArgs {
-    /// Model directory (model.json and .npy tensors).
-    #[arg(long, default_value = "models/lenet")]
-    model: PathBuf,
-    /// Directory with the MNIST test set.
-    #[arg(long, default_value = "models/mnist")]
-    mnist: PathBuf,
+    /// Model directory, or its model.json [default: the LeNet built into this
+    /// executable].
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Directory with the MNIST test set [default: the test set built into this
+    /// executable].
+    #[arg(long, value_name = "DIR")]
+    mnist: Option<PathBuf>,
     /// Seconds allowed for every network read and write and for connecting.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
@@ -230,7 +316,7 @@ struct SetupArgs {
 impl SetupArgs {
     fn split(self) -> (gcnn::cli::Setup, Duration) {
         let setup = gcnn::cli::Setup {
-            model: self.model,
+            model: ModelSource::from_arg(self.model.as_deref()),
             mnist: self.mnist,
         };
         (setup, Duration::from_secs(self.timeout))
@@ -247,9 +333,10 @@ enum BenchCommand {
         /// AND gates per measured program.
         #[arg(long, default_value_t = 4_000_000)]
         ands: u64,
-        /// Model directory whose stage circuits are garbled too (only model.json is read).
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
+        /// Model whose stage circuits are garbled too, directory or model.json (only
+        /// model.json is read) [default: the LeNet built into this executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
     },
 }
 
@@ -261,6 +348,7 @@ fn name(f: FileFormat) -> &'static str {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
     match cli.command {
         Command::Convert {
             input,
@@ -269,7 +357,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (circuit, from) = file::load(&input, owners.as_deref())?;
             let to = file::save(&circuit, &output)?;
-            println!(
+            writeln!(
+                out,
                 "{} ({}) -> {} ({}), {} gates, hash {}",
                 input.display(),
                 name(from),
@@ -277,19 +366,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 name(to),
                 circuit.gates().len(),
                 hex(&circuit.content_hash())
-            );
+            )?;
         }
         Command::Inspect { file, owners } => {
             let (circuit, from) = file::load(&file, owners.as_deref())?;
-            println!("{} ({})", file.display(), name(from));
-            println!("content hash: {}", hex(&circuit.content_hash()));
-            print!("{}", Stats::of(&circuit));
+            writeln!(out, "{} ({})", file.display(), name(from))?;
+            writeln!(out, "content hash: {}", hex(&circuit.content_hash()))?;
+            write!(out, "{}", Stats::of(&circuit))?;
             let program = circuit.plan();
-            println!(
+            writeln!(
+                out,
                 "label slots after liveness: {} ({:.1} MB of 16-byte labels per party)",
                 program.num_slots(),
                 program.num_slots() as f64 * 16.0 / 1e6
-            );
+            )?;
         }
         Command::Bristol {
             file,
@@ -313,7 +403,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 |addr| eprintln!("listening on {addr}"),
             )?;
             if let Some(line) = outcome.outputs_line() {
-                println!("{line}");
+                writeln!(out, "{line}")?;
             }
             eprintln!("{}", outcome.summary);
         }
@@ -326,10 +416,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (setup, timeout) = setup.split();
             let images = usize::try_from(images)?;
             let result = gcnn::cli::bench::run(&setup, images, timeout, &mut io::stderr())?;
-            let mut out = io::stdout();
-            write!(out, "{result}")?;
             if json {
                 writeln!(out, "{}", result.to_json())?;
+            } else {
+                write!(out, "{result}")?;
             }
         }
         Command::Bench {
@@ -337,22 +427,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ..
         } => {
             eprintln!("measuring (a few seconds)…");
-            println!("{}", gcnn::bench::gates(ands, &model)?);
+            let model = ModelSource::from_arg(model.as_deref());
+            writeln!(out, "{}", gcnn::bench::gates(ands, &model)?)?;
         }
-        Command::Demo { images, setup } => {
+        Command::Demo {
+            images,
+            image,
+            verbose,
+            setup,
+        } => {
             let (setup, timeout) = setup.split();
-            let images = usize::try_from(images)?;
-            gcnn::cli::demo::run(
+            let images = if image.is_empty() {
+                demo::DemoImages::First(usize::try_from(images)?)
+            } else {
+                demo::DemoImages::Files(image)
+            };
+            demo::run(
                 &setup,
-                images,
+                &images,
+                verbose,
                 timeout,
                 &mut io::stderr(),
-                &mut io::stdout(),
+                &mut out,
             )?;
         }
-        Command::Compile { model, out } => {
-            gcnn::cli::compile::run(&model, &out, &mut io::stderr())?;
-            println!("wrote {}", out.display());
+        Command::Compile { model, out: file } => {
+            let model = ModelSource::from_arg(model.as_deref());
+            gcnn::cli::compile::run(&model, &file, &mut io::stderr())?;
+            writeln!(out, "wrote {}", file.display())?;
         }
         Command::Garbler {
             model,
@@ -365,6 +467,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             // Bind first: an unusable address fails before the model is read.
             let listener = gcnn::net::bind(&listen)?;
+            let model = ModelSource::from_arg(model.as_deref());
             let owner = gcnn::cli::garbler::owner(&model, &mut io::stderr())?;
             let addr = listener.local_addr()?;
             eprintln!("listening on {addr}");
@@ -386,63 +489,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Evaluator {
-            model,
             connect,
-            mnist_index,
-            mnist,
-            image,
+            images,
+            model,
             timeout,
+            connect_timeout,
         } => {
-            let source = match (mnist_index, image) {
-                (Some(index), _) => infer::ImageSource::Mnist { dir: mnist, index },
-                (None, Some(path)) => infer::ImageSource::File(path),
-                (None, None) => anyhow::bail!("give --mnist-index N or --image FILE"),
+            // The pictures are checked before anything else, so a bad one fails fast.
+            let inputs = infer::load(&images.sources(), images.mnist.as_deref())?;
+            let pipeline = Pipeline::load_from(&ModelSource::from_arg(model.as_deref()))?;
+            let waits = evaluator::Waits {
+                connect: Duration::from_secs(connect_timeout),
+                io: Duration::from_secs(timeout),
             };
-            let timeout = Duration::from_secs(timeout);
-            let result = gcnn::cli::evaluator::run(&model, &connect, &source, timeout)?;
-            let r = &result.report;
-            eprintln!(
-                "private inference: {:.3} s (set-up {:.3} s, online {:.3} s), sent {} B, received {} B",
-                r.total.as_secs_f64(),
-                r.setup.as_secs_f64(),
-                r.online.as_secs_f64(),
-                r.bytes_sent,
-                r.bytes_received
-            );
-            let mut out = io::stdout();
-            if let Some(label) = result.label {
-                writeln!(out, "label: {label}")?;
-            }
-            writeln!(out, "prediction: {}", result.prediction)?;
+            evaluator::run(
+                &pipeline,
+                &connect,
+                &inputs,
+                waits,
+                images.show(),
+                &mut out,
+                &mut io::stderr(),
+            )?;
         }
         Command::Accuracy {
             model,
             mnist,
             limit,
+            json,
         } => {
-            let result = accuracy::run(&model, &mnist, limit, &mut io::stderr())?;
-            writeln!(io::stdout(), "{result}")?;
+            let model = ModelSource::from_arg(model.as_deref());
+            let per_image: Option<&mut dyn Write> = if json { Some(&mut out) } else { None };
+            let result = accuracy::run(
+                &model,
+                mnist.as_deref(),
+                limit,
+                per_image,
+                &mut io::stderr(),
+            )?;
+            if json {
+                writeln!(out, "{}", result.to_json())?;
+            } else {
+                writeln!(out, "{result}")?;
+            }
         }
         Command::Infer {
             plain: _,
+            images,
             model,
-            mnist_index,
-            mnist,
-            image,
         } => {
-            let source = match (mnist_index, image) {
-                (Some(index), _) => infer::ImageSource::Mnist { dir: mnist, index },
-                (None, Some(path)) => infer::ImageSource::File(path),
-                (None, None) => anyhow::bail!("give --mnist-index N or --image FILE"),
-            };
-            let result = infer::run_plain(&model, &source)?;
-            let mut out = io::stdout();
-            if let Some(label) = result.label {
-                writeln!(out, "label: {label}")?;
-            }
-            writeln!(out, "prediction: {}", result.prediction)?;
+            infer::run(
+                &ModelSource::from_arg(model.as_deref()),
+                &images.sources(),
+                images.mnist.as_deref(),
+                images.show(),
+                &mut out,
+                &mut io::stderr(),
+            )?;
+        }
+        Command::Preprocess {
+            image,
+            out: png,
+            model,
+        } => {
+            gcnn::cli::preprocess::run(
+                &image,
+                png.as_deref(),
+                &ModelSource::from_arg(model.as_deref()),
+                &mut out,
+                &mut io::stderr(),
+            )?;
         }
     }
+    out.flush()?;
     Ok(())
 }
 
@@ -450,30 +569,26 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Parses the command line. `--help`, `--version` and a bare `gcnn` print as clap
-/// renders them; any other argument error becomes one line, like every other error.
-fn parse() -> Result<Cli, ExitCode> {
-    Cli::try_parse().map_err(|e| match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
-        _ => {
-            let rendered = e.to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let message = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {message} (see --help)");
-            ExitCode::from(2)
-        }
+/// Parses the command line; on an error clap prints its whole message (which argument,
+/// the usage, a "did you mean" tip) and exits with status 2.
+fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|e| e.exit())
+}
+
+/// Whether `e` comes from writing to a closed pipe (`gcnn … | head`).
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }
 
 fn main() -> ExitCode {
-    let cli = match parse() {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    match run(cli) {
+    match run(parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader has gone: nothing to say, and nobody to say it to.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -139,6 +139,11 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>, MnistError> {
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut raw)
         .map_err(io_err)?;
+    gunzip(path, raw)
+}
+
+/// Decompresses `raw` (named `path` in errors) if it starts with the gzip magic.
+fn gunzip(path: &Path, mut raw: Vec<u8>) -> Result<Vec<u8>, MnistError> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(raw.as_slice())
@@ -207,8 +212,12 @@ fn check_length(path: &Path, data: &[u8], count: u32, item_bytes: u64) -> Result
 
 /// Reads an idx3 images file (28×28 unsigned bytes), gzipped or not.
 pub fn read_images(path: &Path) -> Result<Vec<Image>, MnistError> {
-    let bytes = read_maybe_gzipped(path)?;
-    let (dims, data) = parse_header(path, &bytes, 3)?;
+    parse_images(path, &read_maybe_gzipped(path)?)
+}
+
+/// Parses the bytes of an idx3 images file (named `path` in errors).
+fn parse_images(path: &Path, bytes: &[u8]) -> Result<Vec<Image>, MnistError> {
+    let (dims, data) = parse_header(path, bytes, 3)?;
     let (count, rows, cols) = (dims[0], dims[1], dims[2]);
     if rows as usize != SIDE || cols as usize != SIDE {
         return Err(MnistError::ImageSize {
@@ -232,8 +241,12 @@ pub(crate) fn to_image(pixels: &[u8]) -> Image {
 
 /// Reads an idx1 labels file (unsigned bytes, each a digit), gzipped or not.
 pub fn read_labels(path: &Path) -> Result<Vec<u8>, MnistError> {
-    let bytes = read_maybe_gzipped(path)?;
-    let (dims, data) = parse_header(path, &bytes, 1)?;
+    parse_labels(path, &read_maybe_gzipped(path)?)
+}
+
+/// Parses the bytes of an idx1 labels file (named `path` in errors).
+fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, MnistError> {
+    let (dims, data) = parse_header(path, bytes, 1)?;
     check_length(path, data, dims[0], 1)?;
     if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| **v > 9) {
         return Err(MnistError::BadLabel {
@@ -259,8 +272,16 @@ pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf, MnistError> {
 
 /// Reads an images file and a labels file and checks that they match in count.
 pub fn read_dataset(images: &Path, labels: &Path) -> Result<Dataset, MnistError> {
-    let image_data = read_images(images)?;
-    let label_data = read_labels(labels)?;
+    paired(images, read_images(images)?, labels, read_labels(labels)?)
+}
+
+/// Pairs images with labels, checking that their counts match.
+fn paired(
+    images: &Path,
+    image_data: Vec<Image>,
+    labels: &Path,
+    label_data: Vec<u8>,
+) -> Result<Dataset, MnistError> {
     if image_data.len() != label_data.len() {
         return Err(MnistError::CountMismatch {
             images: images.to_path_buf(),
@@ -278,6 +299,28 @@ pub fn read_dataset(images: &Path, labels: &Path) -> Result<Dataset, MnistError>
 /// Reads the 10k test set (`t10k-*-ubyte`, optionally `.gz`) from a directory.
 pub fn read_test_set(dir: &Path) -> Result<Dataset, MnistError> {
     read_dataset(&find_file(dir, TEST_IMAGES)?, &find_file(dir, TEST_LABELS)?)
+}
+
+/// The 10k test set built into this executable (from `models/mnist/`), so the commands
+/// that use it work from any directory and after `cargo install`.
+pub fn bundled_test_set() -> Result<Dataset, MnistError> {
+    const IMAGES: &[u8] = include_bytes!("../models/mnist/t10k-images-idx3-ubyte.gz");
+    const LABELS: &[u8] = include_bytes!("../models/mnist/t10k-labels-idx1-ubyte.gz");
+    let (images, labels) = (
+        Path::new("(bundled)/t10k-images-idx3-ubyte.gz"),
+        Path::new("(bundled)/t10k-labels-idx1-ubyte.gz"),
+    );
+    paired(
+        images,
+        parse_images(images, &gunzip(images, IMAGES.to_vec())?)?,
+        labels,
+        parse_labels(labels, &gunzip(labels, LABELS.to_vec())?)?,
+    )
+}
+
+/// The test set in `dir`, or the bundled one for `None`.
+pub fn test_set(dir: Option<&Path>) -> Result<Dataset, MnistError> {
+    dir.map_or_else(bundled_test_set, read_test_set)
 }
 
 #[cfg(test)]

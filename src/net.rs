@@ -36,7 +36,10 @@ pub enum NetError {
         timeout: Duration,
     },
     /// The peer could not be reached in time.
-    #[error("cannot connect to {addr} within {timeout:?}: {reason}")]
+    #[error(
+        "cannot connect to {addr} within {timeout:?}: {reason}{}",
+        hint(reason)
+    )]
     Connect {
         /// The address as given.
         addr: String,
@@ -45,6 +48,20 @@ pub enum NetError {
         /// The last socket error.
         reason: io::Error,
     },
+}
+
+/// What to try after a failed connection.
+fn hint(reason: &io::Error) -> &'static str {
+    match reason.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            " (is the garbler running and listening on that address? If it is still \
+             starting, wait longer with --connect-timeout)"
+        }
+        io::ErrorKind::TimedOut => {
+            " (no answer: check the address, and that a firewall lets the port through)"
+        }
+        _ => "",
+    }
 }
 
 /// How often a waiting side polls for a connection.

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::CliError;
 use crate::mnist;
-use crate::model::Model;
+use crate::model::{Model, ModelSource, argmax};
+use serde_json::json;
 
 /// Images between two progress lines.
 const PROGRESS_EVERY: usize = 1000;
@@ -20,6 +21,17 @@ pub struct Accuracy {
     pub total: usize,
 }
 
+impl Accuracy {
+    /// `{"correct": …, "total": …, "accuracy": …}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "correct": self.correct,
+            "total": self.total,
+            "accuracy": self.correct as f64 / self.total as f64,
+        })
+    }
+}
+
 impl fmt::Display for Accuracy {
     /// `accuracy: 0.9912 (9912/10000)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -28,23 +40,32 @@ impl fmt::Display for Accuracy {
     }
 }
 
-/// Evaluates the model in `model_dir` on the first `limit` (default all) test images in
-/// `mnist_dir`, writing a progress line to `progress` every 1000 images.
+/// Evaluates the model on the first `limit` (default all) test images in `mnist_dir`
+/// (default the bundled set), writing a progress line to `progress` every 1000 images
+/// and, given `per_image`, one JSON object per image to it.
 pub fn run(
-    model_dir: &Path,
-    mnist_dir: &Path,
+    model: &ModelSource,
+    mnist_dir: Option<&Path>,
     limit: Option<usize>,
+    mut per_image: Option<&mut dyn Write>,
     progress: &mut dyn Write,
 ) -> Result<Accuracy, CliError> {
-    let model = Model::load(model_dir)?;
-    let data = mnist::read_test_set(mnist_dir)?;
+    let model = Model::load_from(model)?;
+    let data = mnist::test_set(mnist_dir)?;
     let total = limit.map_or(data.images.len(), |n| n.min(data.images.len()));
     if total == 0 {
         return Err(CliError::NoImages);
     }
     let mut correct = 0;
     for (i, (image, &label)) in data.images.iter().zip(&data.labels).take(total).enumerate() {
-        correct += usize::from(model.predict(image) == label);
+        let logits = model.logits(image);
+        let prediction = argmax(&logits);
+        correct += usize::from(prediction == usize::from(label));
+        if let Some(out) = per_image.as_mut() {
+            let object =
+                json!({"index": i, "label": label, "prediction": prediction, "logits": logits});
+            writeln!(out, "{object}").map_err(CliError::Output)?;
+        }
         if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
             writeln!(
                 progress,

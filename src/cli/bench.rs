@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
@@ -19,6 +18,7 @@ use super::evaluator::connect_and_classify;
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
 use crate::inference::LayerCost;
+use crate::model::ModelSource;
 
 /// Results of [`run`]; times in milliseconds are medians over the images unless named.
 #[derive(Clone, Debug)]
@@ -180,10 +180,12 @@ impl GarblerProcess {
     /// Starts `gcnn garbler --sessions n` on a free loopback port.
     fn spawn(setup: &Setup, sessions: usize, timeout: Duration) -> Result<Self, CliError> {
         let exe = std::env::current_exe().map_err(|e| CliError::Garbler(e.to_string()))?;
-        let path = |p: &Path| p.as_os_str().to_owned();
-        let mut child = Command::new(exe)
-            .arg("garbler")
-            .args(["--model".into(), path(&setup.model)])
+        let mut command = Command::new(exe);
+        command.arg("garbler");
+        if let ModelSource::Dir(dir) = &setup.model {
+            command.arg("--model").arg(dir);
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--sessions"])
             .arg(sessions.to_string())
             .arg("--timeout")
@@ -280,7 +282,7 @@ pub fn run(
     timeout: Duration,
     log: &mut impl Write,
 ) -> Result<InferenceBench, CliError> {
-    let loaded = setup.load(images, log)?;
+    let loaded = setup.load(log)?;
     let len = loaded.test_set.images.len() as u64;
     let indices = (0..images)
         .map(|_| Ok((getrandom::u64()? % len) as usize))

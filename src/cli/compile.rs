@@ -7,13 +7,13 @@ use super::CliError;
 use crate::circuit::Circuit;
 use crate::circuit::stats::Stats;
 use crate::compiler::lenet::{Arch, compile};
-use crate::model::Model;
+use crate::model::{Model, ModelSource};
 
-/// Compiles the model in `model_dir` and writes the circuit to `out`; reports per-layer
+/// Compiles the model's architecture and writes the circuit to `out`; reports per-layer
 /// statistics to `log`.
-pub fn run(model_dir: &Path, out: &Path, log: &mut impl Write) -> Result<Circuit, CliError> {
-    let model = Model::load_architecture(model_dir)?;
-    writeln!(log, "compiling {} …", model_dir.display()).map_err(CliError::Output)?;
+pub fn run(model: &ModelSource, out: &Path, log: &mut impl Write) -> Result<Circuit, CliError> {
+    writeln!(log, "compiling {model} …").map_err(CliError::Output)?;
+    let model = Model::load_architecture_from(model)?;
     let circuit = compile(&Arch::of(&model), false);
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| CliError::Write {

@@ -11,19 +11,20 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::evaluator::connect_and_classify;
-use super::{CliError, Setup, human_bytes};
+use super::infer::{self, ImageSource};
+use super::{CliError, Setup, check_count, human_bytes};
 use crate::channel::TcpChannel;
 use crate::inference::ModelOwner;
 use crate::net::{accept_within, bind};
 use crate::protocol::ProtocolError;
 
 /// One classified digit.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DemoRow {
-    /// Position in the MNIST test set.
-    pub index: usize,
-    /// The true digit.
-    pub label: u8,
+    /// The picture file, or the position in the MNIST test set.
+    pub image: String,
+    /// The true digit, for test-set images.
+    pub label: Option<u8>,
     /// What the private inference decoded.
     pub private: u8,
     /// What the model predicts in the clear.
@@ -38,17 +39,19 @@ pub struct DemoRow {
 
 impl DemoRow {
     /// Column titles matching [`DemoRow`]'s display.
-    pub const HEADER: &str =
-        "image  label  private  plaintext   evaluator->garbler  garbler->evaluator      time";
+    pub const HEADER: &str = "image                 label  private  plaintext   evaluator->garbler  garbler->evaluator      time";
 }
 
 impl fmt::Display for DemoRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = self
+            .label
+            .map_or_else(|| "-".to_string(), |l| l.to_string());
         write!(
             f,
-            "{:>5}  {:>5}  {:>7}  {:>9}  {:>18}  {:>18}  {:>6.3} s",
-            self.index,
-            self.label,
+            "{:<20}  {:>5}  {:>7}  {:>9}  {:>18}  {:>18}  {:>6.3} s",
+            self.image,
+            label,
             self.private,
             self.plaintext,
             human_bytes(self.bytes_sent),
@@ -58,41 +61,66 @@ impl fmt::Display for DemoRow {
     }
 }
 
-/// Classifies the first `images` test digits privately, writing a header and one
-/// [`DemoRow`] per digit to `out` and progress to `log`; returns the rows.
+/// Which digits the demo classifies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DemoImages {
+    /// The first N of the test set.
+    First(usize),
+    /// The user's own pictures.
+    Files(Vec<std::path::PathBuf>),
+}
+
+/// Classifies the digits privately, writing a header and one [`DemoRow`] per digit to
+/// `out` and progress (and the preprocessing's warnings, or with `verbose` the images
+/// the model sees) to `log`; returns the rows.
 pub fn run(
     setup: &Setup,
-    images: usize,
+    images: &DemoImages,
+    verbose: bool,
     timeout: Duration,
     log: &mut impl Write,
     out: &mut impl Write,
 ) -> Result<Vec<DemoRow>, CliError> {
-    let loaded = setup.load(images, log)?;
+    let loaded = setup.load(log)?;
+    let sources: Vec<ImageSource> = match images {
+        DemoImages::First(n) => {
+            check_count(*n, loaded.test_set.images.len())?;
+            (0..*n).map(ImageSource::Mnist).collect()
+        }
+        DemoImages::Files(files) => files.iter().cloned().map(ImageSource::File).collect(),
+    };
+    let inputs = infer::load(&sources, setup.mnist.as_deref())?;
     let owner = ModelOwner::new(&loaded.model)?;
     let listener = bind("127.0.0.1:0")?;
     let addr = listener.local_addr().map_err(CliError::Accept)?.to_string();
     let say = |w: &mut dyn Write, line: String| writeln!(w, "{line}").map_err(CliError::Output);
     say(log, format!("garbler (model owner) listening on {addr}"))?;
     say(out, DemoRow::HEADER.to_owned())?;
-    let mut rows = Vec::with_capacity(images);
+    let count = inputs.len();
+    let mut rows = Vec::with_capacity(count);
     let evaluated = thread::scope(|s| {
-        let garbler = s.spawn(|| serve(&owner, &listener, images, timeout));
-        let evaluated = (0..images).try_for_each(|index| {
+        let garbler = s.spawn(|| serve(&owner, &listener, count, timeout));
+        let evaluated = inputs.iter().enumerate().try_for_each(|(k, input)| {
+            input.describe(loaded.model.input_bits, verbose, log)?;
             say(
                 log,
                 format!(
-                    "[{}/{images}] classifying test image {index} privately …",
-                    index + 1
+                    "[{}/{count}] classifying {} privately …",
+                    k + 1,
+                    input.name()
                 ),
             )?;
-            let image = &loaded.test_set.images[index];
             let start = Instant::now();
-            let (private, report) = connect_and_classify(&loaded.pipeline, &addr, image, timeout)?;
+            let (private, report) =
+                connect_and_classify(&loaded.pipeline, &addr, &input.image, timeout)?;
             let row = DemoRow {
-                index,
-                label: loaded.test_set.labels[index],
+                image: match &input.source {
+                    ImageSource::Mnist(index) => index.to_string(),
+                    ImageSource::File(_) => input.name(),
+                },
+                label: input.label,
                 private,
-                plaintext: loaded.model.predict(image),
+                plaintext: loaded.model.predict(&input.image),
                 bytes_sent: report.bytes_sent,
                 bytes_received: report.bytes_received,
                 seconds: start.elapsed().as_secs_f64(),
@@ -127,7 +155,8 @@ fn serve(
 fn summary(rows: &[DemoRow]) -> String {
     let n = rows.len();
     let agree = rows.iter().filter(|r| r.private == r.plaintext).count();
-    let correct = rows.iter().filter(|r| r.private == r.label).count();
+    let labelled = rows.iter().filter(|r| r.label.is_some()).count();
+    let correct = rows.iter().filter(|r| r.label == Some(r.private)).count();
     let mb = rows
         .iter()
         .map(|r| (r.bytes_sent + r.bytes_received) as f64 / 1e6)
@@ -135,7 +164,12 @@ fn summary(rows: &[DemoRow]) -> String {
         / n as f64;
     let secs = rows.iter().map(|r| r.seconds).sum::<f64>() / n as f64;
     format!(
-        "{agree}/{n} private predictions equal the plaintext model's, {correct}/{n} equal the \
-         true label; {mb:.1} MB and {secs:.3} s per inference on average"
+        "{agree}/{n} private predictions equal the plaintext model's{}; {mb:.1} MB and \
+         {secs:.3} s per inference on average",
+        if labelled > 0 {
+            format!(", {correct}/{labelled} equal the true label")
+        } else {
+            String::new()
+        }
     )
 }

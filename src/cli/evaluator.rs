@@ -1,41 +1,69 @@
-//! `gcnn evaluator`: the client classifies one image privately.
+//! `gcnn evaluator`: the client classifies its images privately, one session each.
 
-use std::path::Path;
-use std::time::Duration;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use super::CliError;
-use super::infer::{ImageSource, load};
+use super::infer::{Input, Show, text_line};
 use crate::channel::TcpChannel;
 use crate::inference::{Pipeline, classify};
 use crate::mnist::Image;
 use crate::protocol::{ProtocolError, SessionReport};
 
-/// A private classification's outcome.
-pub struct PrivateInference {
-    /// The class the evaluator decoded.
-    pub prediction: u8,
-    /// The true class, for test-set images.
-    pub label: Option<u8>,
-    /// Costs seen by the evaluator.
-    pub report: SessionReport,
+/// How long the client waits for the garbler's address to answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Waits {
+    /// Retrying a refused connection (the garbler may still be starting).
+    pub connect: Duration,
+    /// Every network read and write of a session.
+    pub io: Duration,
 }
 
-/// Connects to the garbler at `addr` and classifies the image from `source`, with the
-/// architecture in `model_dir/model.json` (the only file of the model it reads).
+/// Classifies each input privately with the garbler at `addr`, printing one line (or
+/// JSON object) per image on `out`: the class, time and bytes — never logits, which
+/// the client does not learn.
 pub fn run(
-    model_dir: &Path,
+    pipeline: &Pipeline,
     addr: &str,
-    source: &ImageSource,
-    timeout: Duration,
-) -> Result<PrivateInference, CliError> {
-    let (image, label) = load(source)?;
-    let pipeline = Pipeline::load(model_dir)?;
-    let (prediction, report) = connect_and_classify(&pipeline, addr, &image, timeout)?;
-    Ok(PrivateInference {
-        prediction,
-        label,
-        report,
-    })
+    inputs: &[Input],
+    waits: Waits,
+    show: Show,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> Result<(), CliError> {
+    for input in inputs {
+        input.describe(pipeline.input_bits(), show.verbose, log)?;
+        let start = Instant::now();
+        let (prediction, r) = classify_at(pipeline, addr, &input.image, waits)?;
+        let seconds = start.elapsed().as_secs_f64();
+        writeln!(
+            log,
+            "private inference of {}: {:.3} s (offline {:.3} s, online {:.3} s), sent {} B, received {} B",
+            input.name(),
+            r.total.as_secs_f64(),
+            r.setup.as_secs_f64(),
+            r.online.as_secs_f64(),
+            r.bytes_sent,
+            r.bytes_received
+        )
+        .map_err(CliError::Output)?;
+        let line = if show.json {
+            let mut fields = input.json_fields();
+            fields.insert("prediction".into(), json!(prediction));
+            fields.insert("seconds".into(), json!(seconds));
+            fields.insert("offline_seconds".into(), json!(r.setup.as_secs_f64()));
+            fields.insert("online_seconds".into(), json!(r.online.as_secs_f64()));
+            fields.insert("bytes_sent".into(), json!(r.bytes_sent));
+            fields.insert("bytes_received".into(), json!(r.bytes_received));
+            serde_json::Value::Object(fields).to_string()
+        } else {
+            text_line(input, prediction)
+        };
+        writeln!(out, "{line}").map_err(CliError::Output)?;
+    }
+    Ok(())
 }
 
 /// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
@@ -46,7 +74,25 @@ pub fn connect_and_classify(
     image: &Image,
     timeout: Duration,
 ) -> Result<(u8, SessionReport), CliError> {
-    let stream = crate::net::connect_within(addr, timeout)?;
-    let channel = TcpChannel::new(stream, timeout).map_err(ProtocolError::from)?;
-    Ok(classify(pipeline, channel, image)?)
+    let waits = Waits {
+        connect: timeout,
+        io: timeout,
+    };
+    classify_at(pipeline, addr, image, waits)
+}
+
+/// Connects to the garbler at `addr` (retrying a refused connection for at most
+/// `waits.connect`) and classifies `image` privately.
+fn classify_at(
+    pipeline: &Pipeline,
+    addr: &str,
+    image: &Image,
+    waits: Waits,
+) -> Result<(u8, SessionReport), CliError> {
+    let stream = crate::net::connect_within(addr, waits.connect)?;
+    let channel = TcpChannel::new(stream, waits.io).map_err(ProtocolError::from)?;
+    classify(pipeline, channel, image).map_err(|e| match e {
+        ProtocolError::CircuitMismatch { ours, theirs } => CliError::ModelMismatch { ours, theirs },
+        other => other.into(),
+    })
 }

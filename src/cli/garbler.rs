@@ -4,7 +4,6 @@ use std::fmt;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError, mpsc};
 use std::thread;
@@ -13,14 +12,14 @@ use std::time::{Duration, Instant};
 use super::CliError;
 use crate::channel::TcpChannel;
 use crate::inference::ModelOwner;
-use crate::model::Model;
+use crate::model::{Model, ModelSource};
 use crate::protocol::SessionReport;
 
 /// Loads the model and plans its pipeline; says so on `log`.
-pub fn owner(model_dir: &Path, log: &mut impl Write) -> Result<ModelOwner, CliError> {
-    let model = Model::load(model_dir)?;
-    writeln!(log, "planning the pipeline of {} …", model_dir.display())
-        .map_err(CliError::Output)?;
+pub fn owner(model: &ModelSource, log: &mut impl Write) -> Result<ModelOwner, CliError> {
+    let loaded = Model::load_from(model)?;
+    writeln!(log, "planning the pipeline of {model} …").map_err(CliError::Output)?;
+    let model = loaded;
     Ok(ModelOwner::new(&model)?)
 }
 

@@ -1,58 +1,178 @@
-//! `gcnn infer --plain`: classify one image with the plaintext integer reference.
+//! The images every classifying command takes — picture files through the MNIST-style
+//! preprocessing ([`crate::picture`]), or test-set images by index — and `gcnn infer`,
+//! classification with the plaintext integer reference.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
 
 use super::CliError;
-use crate::image::read_image;
 use crate::mnist::{self, Image};
-use crate::model::Model;
+use crate::model::{Model, ModelSource, argmax};
+use crate::picture::{self, Prepared, show};
 
-/// Where the image to classify comes from.
+/// Where one image to classify comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageSource {
-    /// Image `index` of the MNIST test set in directory `dir`.
-    Mnist {
-        /// Directory holding the t10k idx files.
-        dir: PathBuf,
-        /// Position in the test set.
-        index: usize,
-    },
-    /// A PNG or `.npy` file.
+    /// Image `index` of the MNIST test set.
+    Mnist(usize),
+    /// A picture file (any common format or a uint8 `.npy`), preprocessed MNIST-style.
     File(PathBuf),
 }
 
-/// The outcome of a plaintext inference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Inference {
-    /// The predicted digit.
-    pub prediction: u8,
-    /// The true digit, when the image came from the labelled test set.
+/// One image ready for the model, with where it came from.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Where it came from.
+    pub source: ImageSource,
+    /// The 28×28 image the model sees (before its input quantization).
+    pub image: Image,
+    /// The true digit, for test-set images.
     pub label: Option<u8>,
+    /// What the preprocessing did, for picture files.
+    pub prepared: Option<Prepared>,
 }
 
-/// Loads the image described by `source`, with its label if it has one.
-pub(crate) fn load(source: &ImageSource) -> Result<(Image, Option<u8>), CliError> {
-    match source {
-        ImageSource::File(path) => Ok((read_image(path)?, None)),
-        ImageSource::Mnist { dir, index } => {
-            let data = mnist::read_test_set(dir)?;
-            match (data.images.get(*index), data.labels.get(*index)) {
-                (Some(image), Some(&label)) => Ok((*image, Some(label))),
-                _ => Err(CliError::IndexOutOfRange {
-                    index: *index,
-                    len: data.images.len(),
-                }),
+impl Input {
+    /// `digit.png` or `test image 12`, for people.
+    pub fn name(&self) -> String {
+        match &self.source {
+            ImageSource::File(path) => path.display().to_string(),
+            ImageSource::Mnist(index) => format!("test image {index}"),
+        }
+    }
+
+    /// `"file": …` or `"index": …`, and the label if known, for JSON output.
+    pub fn json_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        match &self.source {
+            ImageSource::File(path) => {
+                fields.insert("file".into(), json!(path.display().to_string()));
+            }
+            ImageSource::Mnist(index) => {
+                fields.insert("index".into(), json!(index));
             }
         }
+        if let Some(label) = self.label {
+            fields.insert("label".into(), json!(label));
+        }
+        fields
+    }
+
+    /// Writes the preprocessing's warnings to `log`, and with `verbose` what it did and
+    /// the image at the model's input width `bits`.
+    pub fn describe(&self, bits: u32, verbose: bool, log: &mut dyn Write) -> Result<(), CliError> {
+        let name = self.name();
+        let mut say = |line: String| writeln!(log, "{line}").map_err(CliError::Output);
+        if let Some(prepared) = &self.prepared {
+            for warning in &prepared.warnings {
+                say(format!("warning: {name}: {warning}"))?;
+            }
+            if verbose {
+                let what = match (prepared.unchanged, prepared.inverted) {
+                    (true, false) => "already an MNIST-style digit, used as it is",
+                    (true, true) => "an MNIST-style digit with its colours inverted back",
+                    (false, true) => {
+                        "dark on light: inverted, contrast stretched, fitted in 20x20, centred by mass"
+                    }
+                    (false, false) => "contrast stretched, fitted in 20x20, centred by mass",
+                };
+                say(format!("{name}: {what}"))?;
+            }
+        }
+        if verbose {
+            say(format!("{name}, as the model sees it:"))?;
+            say(show::render(&self.image, bits))?;
+        }
+        Ok(())
     }
 }
 
-/// Classifies one image with the model in `model_dir`.
-pub fn run_plain(model_dir: &Path, source: &ImageSource) -> Result<Inference, CliError> {
-    let model = Model::load(model_dir)?;
-    let (image, label) = load(source)?;
-    Ok(Inference {
-        prediction: model.predict(&image),
-        label,
-    })
+/// Loads every image in `sources`; the test set (from `mnist`, else the bundled one) is
+/// read once, and only if an index asks for it.
+pub fn load(sources: &[ImageSource], mnist: Option<&Path>) -> Result<Vec<Input>, CliError> {
+    let needs_test_set = sources.iter().any(|s| matches!(s, ImageSource::Mnist(_)));
+    let test_set = needs_test_set.then(|| mnist::test_set(mnist)).transpose()?;
+    sources
+        .iter()
+        .map(|source| match source {
+            ImageSource::File(path) => {
+                let prepared = picture::read(path)?;
+                Ok(Input {
+                    source: source.clone(),
+                    image: prepared.image,
+                    label: None,
+                    prepared: Some(prepared),
+                })
+            }
+            ImageSource::Mnist(index) => {
+                let data = test_set.as_ref().expect("loaded when an index is given");
+                match (data.images.get(*index), data.labels.get(*index)) {
+                    (Some(image), Some(&label)) => Ok(Input {
+                        source: source.clone(),
+                        image: *image,
+                        label: Some(label),
+                        prepared: None,
+                    }),
+                    _ => Err(CliError::IndexOutOfRange {
+                        index: *index,
+                        len: data.images.len(),
+                    }),
+                }
+            }
+        })
+        .collect()
+}
+
+/// How `infer`, `evaluator` and `demo` print their results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Show {
+    /// One JSON object per image on stdout instead of text.
+    pub json: bool,
+    /// Print on stderr what the preprocessing did and the image the model sees.
+    pub verbose: bool,
+}
+
+/// `gcnn infer`: classifies each image with the plaintext integer reference, one line
+/// (or JSON object) per image on `out`; warnings and `verbose` output go to `log`.
+pub fn run(
+    model: &ModelSource,
+    sources: &[ImageSource],
+    mnist: Option<&Path>,
+    show: Show,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> Result<(), CliError> {
+    let model = Model::load_from(model)?;
+    for input in load(sources, mnist)? {
+        input.describe(model.input_bits, show.verbose, log)?;
+        let start = Instant::now();
+        let logits = model.logits(&input.image);
+        let prediction = argmax(&logits);
+        let seconds = start.elapsed().as_secs_f64();
+        let line = if show.json {
+            let mut fields = input.json_fields();
+            fields.insert("prediction".into(), json!(prediction));
+            fields.insert("logits".into(), json!(logits));
+            fields.insert("seconds".into(), json!(seconds));
+            serde_json::Value::Object(fields).to_string()
+        } else {
+            text_line(&input, prediction as u8)
+        };
+        writeln!(out, "{line}").map_err(CliError::Output)?;
+    }
+    Ok(())
+}
+
+/// `prediction: 7  (digit.png)`, with the label when known.
+pub fn text_line(input: &Input, prediction: u8) -> String {
+    match input.label {
+        Some(label) => format!(
+            "prediction: {prediction}  ({}, label {label})",
+            input.name()
+        ),
+        None => format!("prediction: {prediction}  ({})", input.name()),
+    }
 }

@@ -7,16 +7,19 @@ pub mod demo;
 pub mod evaluator;
 pub mod garbler;
 pub mod infer;
+pub mod preprocess;
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::model::ModelSource;
+
 use thiserror::Error;
 
-use crate::image::ImageError;
 use crate::inference::Pipeline;
 use crate::mnist::{Dataset, MnistError};
 use crate::model::{Model, ModelError};
+use crate::picture::PictureError;
 
 /// `bytes` for people: B, kB or MB (decimal units).
 pub fn human_bytes(bytes: u64) -> String {
@@ -30,10 +33,10 @@ pub fn human_bytes(bytes: u64) -> String {
 /// Where `gcnn demo` and `gcnn bench` find the model and the test set.
 #[derive(Clone, Debug)]
 pub struct Setup {
-    /// Model directory (model.json and .npy tensors).
-    pub model: PathBuf,
-    /// Directory with the MNIST test set.
-    pub mnist: PathBuf,
+    /// The model (model.json and .npy tensors).
+    pub model: ModelSource,
+    /// Directory with the MNIST test set; `None` for the bundled one.
+    pub mnist: Option<PathBuf>,
 }
 
 /// What [`Setup::load`] returns: the model, the test set and the public pipeline.
@@ -47,26 +50,26 @@ pub struct Loaded {
 }
 
 impl Setup {
-    /// Loads everything; progress goes to `log`. Fails if the test set has fewer than
-    /// `images` images.
-    pub fn load(&self, images: usize, log: &mut impl Write) -> Result<Loaded, CliError> {
-        writeln!(log, "planning the pipeline of {} …", self.model.display())
-            .map_err(CliError::Output)?;
-        let pipeline = Pipeline::load(&self.model)?;
-        let model = Model::load(&self.model)?;
-        let test_set = crate::mnist::read_test_set(&self.mnist)?;
-        if images == 0 || test_set.images.len() < images {
-            return Err(CliError::TooManyImages {
-                asked: images,
-                len: test_set.images.len(),
-            });
-        }
+    /// Loads everything; progress goes to `log`.
+    pub fn load(&self, log: &mut impl Write) -> Result<Loaded, CliError> {
+        writeln!(log, "planning the pipeline of {} …", self.model).map_err(CliError::Output)?;
+        let pipeline = Pipeline::load_from(&self.model)?;
+        let model = Model::load_from(&self.model)?;
+        let test_set = crate::mnist::test_set(self.mnist.as_deref())?;
         Ok(Loaded {
             model,
             test_set,
             pipeline,
         })
     }
+}
+
+/// Fails unless `1..=len` test images hold `asked`.
+pub(crate) fn check_count(asked: usize, len: usize) -> Result<(), CliError> {
+    if asked == 0 || asked > len {
+        return Err(CliError::TooManyImages { asked, len });
+    }
+    Ok(())
 }
 
 /// Why a subcommand failed.
@@ -78,9 +81,9 @@ pub enum CliError {
     /// The MNIST files are unusable.
     #[error(transparent)]
     Mnist(#[from] MnistError),
-    /// The `--image` file is unusable.
+    /// A picture file is unusable.
     #[error(transparent)]
-    Image(#[from] ImageError),
+    Picture(#[from] PictureError),
     /// `--mnist-index` is past the end of the test set.
     #[error("--mnist-index {index} is out of range: the test set has {len} images")]
     IndexOutOfRange {
@@ -132,4 +135,16 @@ pub enum CliError {
     /// The session failed.
     #[error(transparent)]
     Protocol(#[from] crate::protocol::ProtocolError),
+    /// The garbler serves another architecture than the client's `model.json`.
+    #[error(
+        "the garbler serves a different model: the public model.json this client uses \
+         is not the one the garbler serves (architecture hash ours {ours}, garbler's \
+         {theirs}); use the model.json the model owner publishes"
+    )]
+    ModelMismatch {
+        /// The start of our pipeline's hash, in hex.
+        ours: String,
+        /// The start of the garbler's.
+        theirs: String,
+    },
 }

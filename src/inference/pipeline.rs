@@ -8,7 +8,7 @@ use crate::compiler::lenet::Arch;
 use crate::compiler::lenet::output_shape as stage_output;
 use crate::compiler::stages::{Stage, compile_stages};
 use crate::garble::Program;
-use crate::model::{Layer, Model};
+use crate::model::{Layer, Model, ModelSource};
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
 
 /// Output bits of the class.
@@ -160,7 +160,13 @@ impl Pipeline {
 
     /// The pipeline of the architecture in `model_dir/model.json`; reads no weights.
     pub fn load(model_dir: &std::path::Path) -> Result<Pipeline, InferenceError> {
-        Pipeline::new(&Arch::of(&Model::load_architecture(model_dir)?))
+        Pipeline::load_from(&ModelSource::Dir(model_dir.to_path_buf()))
+    }
+
+    /// The pipeline of the architecture in a model directory or the bundled model;
+    /// reads no weights.
+    pub fn load_from(source: &ModelSource) -> Result<Pipeline, InferenceError> {
+        Pipeline::new(&Arch::of(&Model::load_architecture_from(source)?))
     }
 
     /// The first message of a session over this pipeline: version, hash, and the shape

@@ -1,14 +1,12 @@
 //! Reading and validating a model directory (`model.json` plus `.npy` tensors).
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array, Array1, Dimension, IntoDimension, Ix1, Ix2};
 use npyz::{DType, NpyFile, Order, TypeChar};
 use serde::Deserialize;
 
-use super::{Layer, Model, ModelError, Requant, WeightEncoding, Weighted};
+use super::{Layer, Model, ModelError, ModelSource, Requant, WeightEncoding, Weighted};
 use crate::mnist::SIDE;
 
 /// The only `format` value accepted.
@@ -23,6 +21,10 @@ const MAX_DIM: usize = 4096;
 const MAX_ELEMENTS: usize = 1 << 24;
 /// Widest bias accepted.
 const MAX_BIAS_BITS: u32 = 24;
+/// Largest `model.json` read.
+const MAX_JSON_BYTES: u64 = 1 << 20;
+/// Largest `.npy` file read: the largest tensor in int32 plus a header.
+const MAX_TENSOR_FILE_BYTES: u64 = 4 * MAX_ELEMENTS as u64 + (1 << 16);
 /// Largest requantization shift accepted.
 const MAX_SHIFT: u32 = 62;
 
@@ -90,7 +92,7 @@ enum Shape {
 
 /// Loader state: the model directory and its description file, for error messages.
 struct Loader<'a> {
-    dir: &'a Path,
+    source: &'a ModelSource,
     json: PathBuf,
     /// Whether to read the tensors; without, weights and biases are zeros of their shape.
     tensors: bool,
@@ -182,17 +184,20 @@ impl Loader<'_> {
                 format!("file {file:?} is not a plain file name inside the model directory"),
             ));
         }
-        let path = self.dir.join(file);
+        let path = self.source.path(file);
         let npy_err = |source| ModelError::Npy {
             path: path.clone(),
             tensor: tensor.to_string(),
             source,
         };
-        let reader = File::open(&path).map_err(|source| ModelError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let npy = NpyFile::new(BufReader::new(reader)).map_err(npy_err)?;
+        let bytes = self
+            .source
+            .read(file, MAX_TENSOR_FILE_BYTES)
+            .map_err(|source| ModelError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        let npy = NpyFile::new(bytes.as_slice()).map_err(npy_err)?;
         let dtype_err = |found: String| ModelError::Dtype {
             path: path.clone(),
             tensor: tensor.to_string(),
@@ -318,7 +323,7 @@ impl Loader<'_> {
         match values.enumerate().find(|(_, v)| !ok(**v)) {
             None => Ok(()),
             Some((index, &value)) => Err(ModelError::OutOfRange {
-                path: self.dir.join(file),
+                path: self.source.path(file),
                 tensor: tensor.to_string(),
                 index,
                 value,
@@ -340,25 +345,42 @@ impl Model {
     /// against its encoding and width, every bias against `bias_bits`, and that exactly
     /// the last layer has no requantization. Errors name the file and the tensor.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
-        Self::load_with(dir, true)
+        Self::load_from(&ModelSource::Dir(dir.to_path_buf()))
+    }
+
+    /// [`Model::load`] from a directory or the bundled model.
+    pub fn load_from(source: &ModelSource) -> Result<Model, ModelError> {
+        Self::load_with(source, true)
     }
 
     /// Loads only `dir/model.json`, with the same checks except those on the tensors,
     /// whose values come out as zeros: the public architecture a client needs, without
     /// the weights it must not have.
     pub fn load_architecture(dir: &Path) -> Result<Model, ModelError> {
-        Self::load_with(dir, false)
+        Self::load_architecture_from(&ModelSource::Dir(dir.to_path_buf()))
     }
 
-    fn load_with(dir: &Path, tensors: bool) -> Result<Model, ModelError> {
+    /// [`Model::load_architecture`] from a directory or the bundled model.
+    pub fn load_architecture_from(source: &ModelSource) -> Result<Model, ModelError> {
+        Self::load_with(source, false)
+    }
+
+    fn load_with(source: &ModelSource, tensors: bool) -> Result<Model, ModelError> {
         let loader = Loader {
-            dir,
-            json: dir.join("model.json"),
+            source,
+            json: source.path("model.json"),
             tensors,
         };
-        let text = std::fs::read_to_string(&loader.json).map_err(|source| ModelError::Io {
+        let io_err = |source| ModelError::Io {
             path: loader.json.clone(),
             source,
+        };
+        let bytes = source.read("model.json", MAX_JSON_BYTES).map_err(io_err)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.utf8_error(),
+            ))
         })?;
         let raw: RawModel = serde_json::from_str(&text).map_err(|source| ModelError::Json {
             path: loader.json.clone(),

@@ -30,9 +30,11 @@
 mod error;
 mod load;
 mod reference;
+mod source;
 
 pub use error::ModelError;
 pub use reference::{argmax, requantize};
+pub use source::ModelSource;
 
 use ndarray::{Array1, Dimension, Ix2, Ix4};
 

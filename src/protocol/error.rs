@@ -14,6 +14,14 @@ pub enum ProtocolError {
     /// The peer runs a different protocol or circuit.
     #[error("handshake failed: {0}")]
     Handshake(String),
+    /// The peer runs another circuit: a different model architecture, in inference.
+    #[error("handshake failed: circuit hash mismatch: ours {ours}, peer's {theirs}")]
+    CircuitMismatch {
+        /// The start of our circuit's hash, in hex.
+        ours: String,
+        /// The start of the peer's.
+        theirs: String,
+    },
     /// The local inputs do not fit the circuit.
     #[error("circuit takes {expected} input bits from this party, {got} given")]
     InputCount {

@@ -52,11 +52,10 @@ impl Handshake {
             )));
         }
         if theirs[12..44] != self.circuit_hash {
-            return Err(ProtocolError::Handshake(format!(
-                "circuit hash mismatch: ours {}, peer's {}",
-                hex(&self.circuit_hash),
-                hex(&theirs[12..44])
-            )));
+            return Err(ProtocolError::CircuitMismatch {
+                ours: hex(&self.circuit_hash),
+                theirs: hex(&theirs[12..44]),
+            });
         }
         if theirs != ours {
             return Err(ProtocolError::Handshake(
