@@ -231,7 +231,7 @@ fn parse_images(path: &Path, bytes: &[u8]) -> Result<Vec<Image>, MnistError> {
 }
 
 /// Copies `SIDE * SIDE` row-major pixels into an [`Image`].
-pub(crate) fn to_image(pixels: &[u8]) -> Image {
+pub fn to_image(pixels: &[u8]) -> Image {
     let mut image = [[0u8; SIDE]; SIDE];
     for (row, src) in image.iter_mut().zip(pixels.chunks_exact(SIDE)) {
         row.copy_from_slice(src);
