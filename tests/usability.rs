@@ -218,6 +218,33 @@ fn doubtful_pictures_are_classified_with_a_warning_and_verbose_shows_the_input()
     assert!(text(&out.stderr).contains("warning: blank.png: the picture looks blank"));
     assert!(text(&out.stdout).starts_with("prediction: "));
 
+    // A test digit with its colours the wrong way round, and a faint one (brightest
+    // pixel 120, all below the 1-bit input's threshold): classified as the original.
+    let data = gcnn::mnist::bundled_test_set().unwrap();
+    let original = data.images[0]
+        .iter()
+        .flatten()
+        .copied()
+        .collect::<Vec<u8>>();
+    save("inverse.png", original.iter().map(|p| 255 - p).collect());
+    save(
+        "faint.png",
+        original
+            .iter()
+            .map(|&p| (u32::from(p) * 120 / 255) as u8)
+            .collect(),
+    );
+    let expected = text(&gcnn_in(d, &["infer", "--mnist-index", "0"]).stdout)
+        .split("  ")
+        .next()
+        .unwrap()
+        .to_string();
+    for name in ["inverse.png", "faint.png"] {
+        let out = gcnn_in(d, &["infer", name]);
+        assert_ok(&out);
+        assert_eq!(text(&out.stdout), format!("{expected}  ({name})\n"));
+    }
+
     let out = gcnn_in(d, &["infer", "-v", &fixture("1-deep.png")]);
     assert_ok(&out);
     let stderr = text(&out.stderr);
