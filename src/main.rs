@@ -171,8 +171,33 @@ enum Command {
         /// Show on stderr what the preprocessing did and the image the model sees.
         #[arg(long, short)]
         verbose: bool,
+        /// Instead, serve a page to draw on (see `gcnn client --web`), with the
+        /// garbler on a background thread.
+        #[arg(long, conflicts_with_all = ["image", "verbose"])]
+        web: bool,
+        #[command(flatten)]
+        page: PageArgs,
         #[command(flatten)]
         setup: SetupArgs,
+    },
+    /// Serve a page to draw a digit on, and classify it privately with the garbler at
+    /// --connect: this process is the evaluator, so the drawing stays on this machine.
+    Client {
+        /// Serve the page (the only kind of client besides `gcnn evaluator`).
+        #[arg(long, required = true)]
+        web: bool,
+        /// Address of the garbler.
+        #[arg(long)]
+        connect: String,
+        #[command(flatten)]
+        page: PageArgs,
+        /// Model directory, or its model.json: only model.json (the public architecture)
+        /// is read [default: the LeNet built into this executable].
+        #[arg(long, value_name = "DIR")]
+        model: Option<PathBuf>,
+        /// Seconds allowed for every network read and write.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        timeout: u64,
     },
     /// Measure private inference (or, with `gates`, gate and OT throughput).
     ///
@@ -246,6 +271,18 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
     },
+}
+
+/// Where the page of `client --web` and `demo --web` is served.
+#[derive(clap::Args)]
+struct PageArgs {
+    /// Address of the page's HTTP server (port 0 picks a free port; the address is
+    /// printed on stderr). Keep it on loopback: the page is for this machine's user.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Write each 28x28 image the model saw to DIR as input-N.png, and log its path.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
 }
 
 /// The images a classifying command takes, and how it prints its results.
@@ -431,10 +468,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "{}", gcnn::bench::gates(ands, &model)?)?;
         }
         Command::Demo {
+            web: true,
+            page,
+            setup,
+            ..
+        } => {
+            let (setup, timeout) = setup.split();
+            demo::web(&setup, &page.listen, page.keep, timeout, &mut io::stderr())?;
+        }
+        Command::Client {
+            web: _,
+            connect,
+            page,
+            model,
+            timeout,
+        } => {
+            let client = gcnn::cli::web::WebClient {
+                pipeline: Pipeline::load_from(&ModelSource::from_arg(model.as_deref()))?,
+                garbler: connect,
+                timeout: Duration::from_secs(timeout),
+                keep: page.keep,
+            };
+            gcnn::cli::web::serve(client, &page.listen, &mut io::stderr())?;
+        }
+        Command::Demo {
             images,
             image,
             verbose,
             setup,
+            ..
         } => {
             let (setup, timeout) = setup.split();
             let images = if image.is_empty() {

@@ -137,6 +137,45 @@ pub fn run(
     Ok(rows)
 }
 
+/// `gcnn demo --web`: a garbler with the setup's model on a background thread, and the
+/// page's server (see [`super::web`]) on `listen` as its evaluator. Runs until killed.
+pub fn web(
+    setup: &Setup,
+    listen: &str,
+    keep: Option<std::path::PathBuf>,
+    timeout: Duration,
+    log: &mut (impl Write + Send),
+) -> Result<(), CliError> {
+    let loaded = setup.load(log)?;
+    let owner = ModelOwner::new(&loaded.model)?;
+    let listener = bind("127.0.0.1:0")?;
+    let garbler = listener.local_addr().map_err(CliError::Accept)?.to_string();
+    writeln!(log, "garbler (model owner) listening on {garbler}").map_err(CliError::Output)?;
+    let client = super::web::WebClient {
+        pipeline: loaded.pipeline,
+        garbler,
+        timeout,
+        keep,
+    };
+    let limits = super::garbler::Limits {
+        io: timeout,
+        session: timeout * 10,
+    };
+    let workers = std::num::NonZeroUsize::new(4).expect("4 > 0");
+    // Detached: it serves until the process ends, and must not keep a failed page alive.
+    thread::spawn(move || {
+        super::garbler::serve(
+            &owner,
+            &listener,
+            None,
+            workers,
+            limits,
+            &mut std::io::sink(),
+        )
+    });
+    super::web::serve(client, listen, log)
+}
+
 /// The garbler's side: `sessions` sessions, each client awaited at most `timeout`.
 fn serve(
     owner: &ModelOwner,

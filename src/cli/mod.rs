@@ -8,6 +8,7 @@ pub mod evaluator;
 pub mod garbler;
 pub mod infer;
 pub mod preprocess;
+pub mod web;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -135,6 +136,9 @@ pub enum CliError {
     /// The session failed.
     #[error(transparent)]
     Protocol(#[from] crate::protocol::ProtocolError),
+    /// The page's HTTP server could not start.
+    #[error("cannot serve the page on {0}")]
+    Web(String),
     /// The garbler serves another architecture than the client's `model.json`.
     #[error(
         "the garbler serves a different model: the public model.json this client uses \
