@@ -256,10 +256,12 @@ fn uploads_match_the_evaluator_and_bad_requests_leave_the_server_serving() {
     let (status, text) = http(&demo.page, &huge, &[0; 1024]);
     assert_eq!(status, 413, "{text}");
     assert!(text.contains("larger than 16 MB"), "{text}");
-    for path in ["/../../etc/passwd", "/classify", "/favicon.ico"] {
+    for path in ["/../../etc/passwd", "/favicon.ico", "/index.html/../x"] {
         let (status, text) = http(&demo.page, &format!("GET {path} HTTP/1.1"), b"");
         assert_eq!(status, 404, "{path}: {text}");
     }
+    let (status, _) = http(&demo.page, "GET /classify HTTP/1.1", b"");
+    assert_eq!(status, 405);
     let (status, text) = http(&demo.page, "BREW / HTCPCP/1.0", b"");
     assert!(status >= 400, "{text}");
     let (status, page) = http(&demo.page, "GET / HTTP/1.1", b"");
@@ -275,4 +277,34 @@ fn uploads_match_the_evaluator_and_bad_requests_leave_the_server_serving() {
         (200, Some(8)),
         "{answer}"
     );
+}
+
+#[test]
+fn stalled_requests_are_cut_off_and_a_full_server_says_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(dir.path());
+    // Four uploads that stop halfway hold every handler...
+    let stalled: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(&demo.page).unwrap();
+            s.write_all(b"POST /classify HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123")
+                .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...so a fifth request is told at once that the server is busy...
+    let start = std::time::Instant::now();
+    let (status, text) = http(&demo.page, "GET / HTTP/1.1", b"");
+    assert_eq!(status, 503, "{text}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    // ...until the stalled ones time out (10 s without a byte) and are answered 408.
+    for mut s in stalled {
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    let (status, _) = http(&demo.page, "GET / HTTP/1.1", b"");
+    assert_eq!(status, 200);
 }

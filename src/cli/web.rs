@@ -5,10 +5,12 @@
 //! endpoint, `POST /classify`, whose body is a picture (the page's canvas as PNG, or a
 //! file the person picked); it answers JSON: the class, the 28×28 image the model saw at
 //! its input width, the time split and the bytes each way per layer. Everything else is a
-//! 404. Served by `tiny_http`: small, synchronous and thread-based like the rest of the
-//! crate, with no async runtime to pull in for one page on loopback.
+//! 404. Requests are parsed by `httparse` (hyper's parser) on plain blocking sockets, so
+//! every connection has read and write timeouts and an overall deadline, its head and
+//! body are capped, and at most [`MAX_ACTIVE`] are handled at once.
 
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +18,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::CliError;
 use super::evaluator::connect_and_classify;
@@ -27,8 +28,17 @@ use crate::picture::{self, show};
 const PAGE: &str = include_str!("page.html");
 /// Largest upload accepted: a photo from a phone fits.
 pub const MAX_UPLOAD: usize = 16 << 20;
-/// Requests handled at once; more get 503 at once instead of waiting.
+/// Largest request line and headers.
+const MAX_HEAD: usize = 16 << 10;
+/// Connections handled at once; more get 503 at once instead of waiting.
 const MAX_ACTIVE: usize = 4;
+/// Longest wait for one read or write of a connection.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a request may take to arrive, however it trickles.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+/// The page may only talk to this server, and load nothing from anywhere.
+const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+                   style-src 'unsafe-inline'; img-src data: blob:; connect-src 'self'";
 
 /// What the page's server needs.
 pub struct WebClient {
@@ -42,13 +52,56 @@ pub struct WebClient {
     pub keep: Option<PathBuf>,
 }
 
+/// An HTTP answer: status, content type, body.
+struct Answer {
+    status: u16,
+    kind: &'static str,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(status: u16, value: &serde_json::Value) -> Answer {
+        Answer {
+            status,
+            kind: "application/json",
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    fn error(status: u16, message: &str) -> Answer {
+        Answer::json(status, &json!({ "error": message }))
+    }
+
+    fn write(&self, stream: &mut TcpStream) -> std::io::Result<()> {
+        let reason = match self.status {
+            200 => "OK",
+            400 => "Bad Request",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            413 => "Content Too Large",
+            431 => "Request Header Fields Too Large",
+            502 => "Bad Gateway",
+            503 => "Service Unavailable",
+            _ => "Error",
+        };
+        let head = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+             Content-Security-Policy: {CSP}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+            self.status,
+            self.kind,
+            self.body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(&self.body)?;
+        stream.flush()
+    }
+}
+
 /// Binds `listen` and serves the page until the process ends; says where on `log`.
 pub fn serve(client: WebClient, listen: &str, log: &mut dyn Write) -> Result<(), CliError> {
-    let server = Server::http(listen).map_err(|e| CliError::Web(format!("{listen}: {e}")))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| listen.to_string(), |a| a.to_string());
+    let listener = crate::net::bind(listen)?;
+    let addr = listener.local_addr().map_err(CliError::Accept)?;
     writeln!(
         log,
         "open http://{addr}/ — your drawing goes only to this process, the evaluator"
@@ -57,87 +110,124 @@ pub fn serve(client: WebClient, listen: &str, log: &mut dyn Write) -> Result<(),
     let client = Arc::new(client);
     let active = Arc::new(AtomicUsize::new(0));
     let count = Arc::new(AtomicUsize::new(0));
-    for request in server.incoming_requests() {
+    for stream in listener.incoming() {
+        // A connection that failed before it was accepted is the client's problem.
+        let Ok(mut stream) = stream else { continue };
+        if stream.set_read_timeout(Some(IO_TIMEOUT)).is_err()
+            || stream.set_write_timeout(Some(IO_TIMEOUT)).is_err()
+        {
+            continue;
+        }
         if active.fetch_add(1, Ordering::SeqCst) >= MAX_ACTIVE {
             active.fetch_sub(1, Ordering::SeqCst);
-            let _ = request.respond(error(503, "busy: too many requests at once, try again"));
+            let _ =
+                Answer::error(503, "busy: too many requests at once, try again").write(&mut stream);
             continue;
         }
         let (client, active, count) = (client.clone(), active.clone(), count.clone());
         thread::spawn(move || {
-            handle(&client, request, &count);
+            let answer = match read_request(&mut stream) {
+                Ok((method, path, body)) => route(&client, &method, &path, &body, &count),
+                Err(answer) => answer,
+            };
+            let _ = answer.write(&mut stream);
             active.fetch_sub(1, Ordering::SeqCst);
         });
     }
     Ok(())
 }
 
-fn error(status: u16, message: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    json_response(status, &json!({ "error": message }))
-}
-
-fn json_response(status: u16, value: &serde_json::Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string(value.to_string())
-        .with_status_code(status)
-        .with_header(header("Content-Type", "application/json"))
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name, value).expect("a valid header")
+/// Reads one request: method, path without the query, body; or the error to answer.
+fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Answer> {
+    let deadline = Instant::now() + REQUEST_DEADLINE;
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let mut read_more = |buf: &mut Vec<u8>, cap: usize| -> Result<usize, Answer> {
+        if Instant::now() > deadline {
+            return Err(Answer::error(408, "the request took too long to arrive"));
+        }
+        let want = chunk.len().min(cap.saturating_sub(buf.len()).max(1));
+        match stream.read(&mut chunk[..want]) {
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                Ok(n)
+            }
+            Err(_) => Err(Answer::error(408, "the request stalled")),
+        }
+    };
+    // The head: request line and headers.
+    let (method, path, head_len, length) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&buf) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let length = request
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .map(|h| {
+                        std::str::from_utf8(h.value)
+                            .ok()
+                            .and_then(|v| v.trim().parse().ok())
+                    })
+                    .unwrap_or(Some(0))
+                    .ok_or_else(|| Answer::error(400, "bad Content-Length"))?;
+                let path = request.path.unwrap_or("/");
+                break (
+                    request.method.unwrap_or("").to_string(),
+                    path.split('?').next().unwrap_or("/").to_string(),
+                    head_len,
+                    length,
+                );
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {
+                if read_more(&mut buf, MAX_HEAD)? == 0 {
+                    return Err(Answer::error(400, "the request ended early"));
+                }
+            }
+            Ok(httparse::Status::Partial) => {
+                return Err(Answer::error(431, "the request head is too large"));
+            }
+            Err(e) => return Err(Answer::error(400, &format!("not an HTTP request: {e}"))),
+        }
+    };
+    let length: usize = length;
+    if length > MAX_UPLOAD {
+        return Err(Answer::error(
+            413,
+            &format!("the picture is larger than {} MB", MAX_UPLOAD >> 20),
+        ));
+    }
+    let total = head_len + length;
+    while buf.len() < total {
+        if read_more(&mut buf, total)? == 0 {
+            return Err(Answer::error(400, "the upload ended early"));
+        }
+    }
+    buf.truncate(total);
+    Ok((method, path, buf.split_off(head_len)))
 }
 
 /// Answers one request; a failure is the requester's answer, never the server's end.
-fn handle(client: &WebClient, mut request: Request, count: &AtomicUsize) {
-    let path = request
-        .url()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let response = match (request.method(), path.as_str()) {
-        (Method::Get, "/" | "/index.html") => Response::from_string(PAGE)
-            .with_header(header("Content-Type", "text/html; charset=utf-8"))
-            .with_header(header(
-                "Content-Security-Policy",
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 img-src data: blob:; connect-src 'self'",
-            )),
-        (Method::Post, "/classify") => match read_body(&mut request) {
-            Err(response) => response,
-            Ok(body) => {
-                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-                match classify(client, &body, n) {
-                    Ok(value) => json_response(200, &value),
-                    Err((status, message)) => error(status, &message),
-                }
-            }
+fn route(client: &WebClient, method: &str, path: &str, body: &[u8], count: &AtomicUsize) -> Answer {
+    match (method, path) {
+        ("GET", "/" | "/index.html") => Answer {
+            status: 200,
+            kind: "text/html; charset=utf-8",
+            body: PAGE.as_bytes().to_vec(),
         },
-        _ => error(404, "not found: this server has one page, /"),
-    };
-    let _ = request.respond(response);
-}
-
-/// The request's body, at most [`MAX_UPLOAD`] bytes.
-fn read_body(request: &mut Request) -> Result<Vec<u8>, Response<std::io::Cursor<Vec<u8>>>> {
-    let too_large = || {
-        error(
-            413,
-            &format!("the picture is larger than {} MB", MAX_UPLOAD >> 20),
-        )
-    };
-    if request.body_length().is_some_and(|n| n > MAX_UPLOAD) {
-        return Err(too_large());
+        ("POST", "/classify") => {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            match classify(client, body, n) {
+                Ok(value) => Answer::json(200, &value),
+                Err((status, message)) => Answer::error(status, &message),
+            }
+        }
+        (_, "/" | "/index.html" | "/classify") => {
+            Answer::error(405, "method not allowed: GET / or POST /classify")
+        }
+        _ => Answer::error(404, "not found: this server has one page, /"),
     }
-    let mut body = Vec::new();
-    request
-        .as_reader()
-        .take(MAX_UPLOAD as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| error(400, &format!("cannot read the upload: {e}")))?;
-    if body.len() > MAX_UPLOAD {
-        return Err(too_large());
-    }
-    Ok(body)
 }
 
 /// Preprocesses the picture in `body` and classifies it privately; the page's JSON.
