@@ -4,8 +4,8 @@
 use super::InferenceError;
 use super::linear::Fanout;
 use super::ring::{self, MAX_RING_BITS};
-use crate::compiler::network::Arch;
 use crate::compiler::network::output_shape as stage_output;
+use crate::compiler::network::{Arch, ArchLayer};
 use crate::compiler::stages::{Stage, compile_stages};
 use crate::garble::Program;
 use crate::model::{Hwc, Layer, Model};
@@ -98,6 +98,19 @@ fn class_bits(classes: usize) -> usize {
 impl Pipeline {
     /// Plans `arch`: compiles and plans its stage circuits, lays out its products.
     pub fn new(arch: &Arch) -> Result<Pipeline, InferenceError> {
+        // The pixels are the first layer's choice bits: nothing may come before it but a
+        // (free) flatten.
+        if let Some(ArchLayer::Pool(p)) = arch
+            .layers
+            .iter()
+            .take_while(|l| !matches!(l, ArchLayer::Weighted(_)))
+            .find(|l| matches!(l, ArchLayer::Pool(_)))
+        {
+            return Err(InferenceError::Unsupported(format!(
+                "layer {}: pooling before the first weighted layer",
+                p.name
+            )));
+        }
         let stages = compile_stages(arch);
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"gcnn mixed pipeline v2");
