@@ -284,7 +284,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} ({})", file.display(), name(from));
             println!("content hash: {}", hex(&circuit.content_hash()));
             print!("{}", Stats::of(&circuit));
-            let program = circuit.plan();
+            let program = gcnn::garble::Program::of(&circuit);
             println!(
                 "label slots after liveness: {} ({:.1} MB of 16-byte labels per party)",
                 program.num_slots(),

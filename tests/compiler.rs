@@ -280,7 +280,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
     // What `inspect` reports is exactly what a session sends.
     let plain = compile(&Arch::of(&model), false);
     let stats = gcnn::circuit::stats::Stats::of(&plain).total;
-    let program = plain.plan();
+    let program = gcnn::garble::Program::of(&plain);
     assert_eq!((stats.and, stats.garbler_half), program.and_counts());
     assert_eq!(stats.table_bytes(), program.table_bytes());
     // And layer by layer on a few real digits.

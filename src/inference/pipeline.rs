@@ -171,7 +171,7 @@ impl Pipeline {
                 in_bits,
                 ring_bits,
                 offset,
-                program: circuit.plan(),
+                program: crate::garble::Program::of(&circuit),
                 last,
             });
         }
