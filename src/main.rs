@@ -410,7 +410,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(out, "{} ({})", file.display(), name(from))?;
             writeln!(out, "content hash: {}", hex(&circuit.content_hash()))?;
             write!(out, "{}", Stats::of(&circuit))?;
-            let program = circuit.plan();
+            let program = gcnn::garble::Program::of(&circuit);
             writeln!(
                 out,
                 "label slots after liveness: {} ({:.1} MB of 16-byte labels per party)",

@@ -5,14 +5,15 @@
 mod common;
 
 use common::Rng;
+use common::nets::{signed, unsigned, weighted};
 use gcnn::circuit::{Circuit, Owner};
-use gcnn::compiler::lenet::{Arch, compile, encode_image, encode_model};
+use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
 use gcnn::compiler::stages::compile_stages;
 use gcnn::inference::linear::Fanout;
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::mnist::{Image, SIDE};
-use gcnn::model::{Layer, Model, Requant, WeightEncoding, Weighted};
-use ndarray::{Array1, Array2, Array4};
+use gcnn::model::{ConvGeometry, Hwc, Layer, Model, Pool2d, PoolKind, WeightEncoding, Weighted};
+use ndarray::{Array2, Array4};
 
 /// Widths of one random architecture: input bits, then per weighted layer (encoding,
 /// weight bits, out bits). Shifts and bias widths are derived so activations spread over
@@ -20,69 +21,6 @@ use ndarray::{Array1, Array2, Array4};
 struct Widths {
     input_bits: u32,
     layers: [(WeightEncoding, u32, u32); 4],
-}
-
-/// (encoding, weight bits, bias bits, shift, out bits) for a layer of `terms` inputs of
-/// `in_bits` bits: the shift maps the accumulator's typical spread, about
-/// `√terms · x_rms · w_rms`, onto half the output range; biases span a comparable range.
-fn calibrated(
-    (enc, wbits, out_bits): (WeightEncoding, u32, u32),
-    terms: usize,
-    in_bits: u32,
-) -> (WeightEncoding, u32, u32, u32, u32) {
-    let x_rms = ((1u64 << in_bits) - 1) as f64 / 2.0;
-    let w_rms = match enc {
-        WeightEncoding::Odd => (1u64 << wbits) as f64 / 1.7,
-        WeightEncoding::Twos => (1u64 << (wbits - 1)) as f64 / 1.7,
-    };
-    let spread = (terms as f64).sqrt() * x_rms * w_rms;
-    let shift = (spread / (1u64 << out_bits.max(1)) as f64)
-        .log2()
-        .round()
-        .max(0.0) as u32;
-    (enc, wbits, shift + out_bits.max(1) + 1, shift, out_bits)
-}
-
-/// A random weight, symmetric around zero so sums do not drift to one sign; the
-/// two's-complement minimum (which has no positive twin) appears as an edge case.
-fn random_weight(rng: &mut Rng, enc: WeightEncoding, bits: u32) -> i64 {
-    let (lo, hi) = enc.range(bits);
-    if rng.below(16) == 0 {
-        return lo;
-    }
-    let lo = -hi;
-    loop {
-        let v = lo + rng.below((hi - lo + 1) as u64) as i64;
-        if enc.contains(bits, v) {
-            return v;
-        }
-    }
-}
-
-fn weighted<D: ndarray::Dimension>(
-    rng: &mut Rng,
-    name: &str,
-    shape: D,
-    spec: (WeightEncoding, u32, u32, u32, u32),
-    last: bool,
-) -> Weighted<D> {
-    let (terms, in_bits) = (spec.3 as usize, spec.4);
-    let spec = calibrated((spec.0, spec.1, spec.2), terms, in_bits);
-    let (encoding, weight_bits, bias_bits, shift, out_bits) = spec;
-    let weights =
-        ndarray::Array::from_shape_simple_fn(shape, || random_weight(rng, encoding, weight_bits));
-    let outs = weights.shape()[0];
-    let half = 1i64 << (bias_bits - 1);
-    let bias = Array1::from_shape_fn(outs, |_| rng.below(2 * half as u64) as i64 - half);
-    Weighted {
-        name: name.into(),
-        weights,
-        bias,
-        weight_bits,
-        encoding,
-        bias_bits,
-        requant: (!last).then_some(Requant { shift, out_bits }),
-    }
 }
 
 /// The notebook's LeNet with random values at the given widths.
@@ -119,19 +57,31 @@ fn random_model(rng: &mut Rng, w: &Widths) -> Model {
         true,
     );
     let _: (&Array4<i64>, &Array2<i64>) = (&conv1.weights, &fc1.weights);
+    let valid = ConvGeometry {
+        kernel: [5, 5],
+        stride: [1, 1],
+        padding: [0; 4],
+    };
+    let pool = |name: &str| {
+        Layer::Pool2d(Pool2d {
+            name: name.into(),
+            kind: PoolKind::Max,
+            size: [2, 2],
+            stride: [2, 2],
+        })
+    };
     Model {
+        input: Hwc {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        },
         input_bits: w.input_bits,
         layers: vec![
-            Layer::Conv2d(conv1),
-            Layer::MaxPool2d {
-                name: "pool1".into(),
-                size: 2,
-            },
-            Layer::Conv2d(conv2),
-            Layer::MaxPool2d {
-                name: "pool2".into(),
-                size: 2,
-            },
+            Layer::Conv2d(conv1, valid),
+            pool("pool1"),
+            Layer::Conv2d(conv2, valid),
+            pool("pool2"),
             Layer::Flatten {
                 name: "flatten".into(),
             },
@@ -169,19 +119,6 @@ fn test_images(rng: &mut Rng, n: usize) -> Vec<Image> {
         }));
     }
     images
-}
-
-fn unsigned(bits: &[bool]) -> i64 {
-    bits.iter().rev().fold(0, |acc, &b| acc << 1 | i64::from(b))
-}
-
-fn signed(bits: &[bool]) -> i64 {
-    let u = unsigned(bits);
-    if bits.last() == Some(&true) {
-        u - (1 << bits.len())
-    } else {
-        u
-    }
 }
 
 /// Splits the garbler's flat bit string into the circuit's garbler groups.
@@ -231,7 +168,7 @@ fn compiled_lenet_matches_the_reference_layer_by_layer() {
                     assert_eq!(value, v, "layer {} value {i}", layer.name());
                 }
             }
-            assert_eq!(unsigned(&outputs[0]), i64::from(model.predict(&image)));
+            assert_eq!(unsigned(&outputs[0]), model.predict(&image) as i64);
         }
         // The check above is only as strong as the values are varied: every layer must
         // have at least 1 % of values that are neither 0 nor the layer's maximum.
@@ -299,7 +236,7 @@ fn check_predictions(model: &Model, images: &[Image]) -> usize {
             let class = out[0]
                 .iter()
                 .rev()
-                .fold(0u8, |acc, w| acc << 1 | (w >> lane & 1) as u8);
+                .fold(0usize, |acc, w| acc << 1 | (w >> lane & 1) as usize);
             assert_eq!(class, model.predict(image), "image {checked}");
             checked += 1;
         }
@@ -343,7 +280,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
     // What `inspect` reports is exactly what a session sends.
     let plain = compile(&Arch::of(&model), false);
     let stats = gcnn::circuit::stats::Stats::of(&plain).total;
-    let program = plain.plan();
+    let program = gcnn::garble::Program::of(&plain);
     assert_eq!((stats.and, stats.garbler_half), program.and_counts());
     assert_eq!(stats.table_bytes(), program.table_bytes());
     // And layer by layer on a few real digits.
@@ -385,7 +322,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
         .collect();
     // Stage k's output is the reference's output of the layer before weighted layer k + 1.
     let weighted: Vec<usize> = (0..model.layers.len())
-        .filter(|&i| matches!(model.layers[i], Layer::Conv2d(_) | Layer::Dense(_)))
+        .filter(|&i| matches!(model.layers[i], Layer::Conv2d(..) | Layer::Dense(_)))
         .collect();
     let shift = 8 - model.input_bits;
     let mut checked = 0;
@@ -437,7 +374,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
             };
             let Some(r) = stage.layer.requant else {
                 for (lane, image) in chunk.iter().enumerate() {
-                    let class = unsigned(&bits(lane)) as u8;
+                    let class = unsigned(&bits(lane)) as usize;
                     assert_eq!(class, model.predict(image), "image {}", checked + lane);
                 }
                 continue;

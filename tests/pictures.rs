@@ -17,9 +17,9 @@ use gcnn::picture::{self, Gray, PictureError, Prepared, Warning, decode, prepare
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn corpus() -> Vec<(PathBuf, u8, String)> {
+fn corpus() -> Vec<(PathBuf, usize, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digits");
-    let mut files: Vec<(PathBuf, u8, String)> = std::fs::read_dir(&dir)
+    let mut files: Vec<(PathBuf, usize, String)> = std::fs::read_dir(&dir)
         .expect("the corpus")
         .map(|e| e.expect("entry").path())
         .filter_map(|path| {
@@ -39,7 +39,7 @@ fn model() -> Model {
 }
 
 /// Classifies `image` privately, the garbler on a thread, over loopback TCP.
-fn private_class(owner: &ModelOwner, pipeline: &Pipeline, image: &Image) -> u8 {
+fn private_class(owner: &ModelOwner, pipeline: &Pipeline, image: &Image) -> usize {
     let (server, client) = gcnn::net::loopback(TIMEOUT).expect("loopback");
     thread::scope(|s| {
         let garbler = s.spawn(|| owner.serve(TcpChannel::new(server, TIMEOUT).unwrap()));
@@ -143,7 +143,7 @@ fn every_mnist_test_image_through_a_png_is_unchanged_and_classified_the_same() {
         let prepared = through_png(image);
         assert!(prepared.unchanged && !prepared.inverted, "test image {k}");
         assert_eq!(&prepared.image, image, "test image {k}");
-        correct += usize::from(model.predict(&prepared.image) == label);
+        correct += usize::from(model.predict(&prepared.image) == usize::from(label));
         // The colours the wrong way round come back to the same image.
         if k % 10 == 0 {
             let inverse: Vec<u8> = flat(image).iter().map(|p| 255 - p).collect();

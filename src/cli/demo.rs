@@ -26,9 +26,9 @@ pub struct DemoRow {
     /// The true digit, for test-set images.
     pub label: Option<u8>,
     /// What the private inference decoded.
-    pub private: u8,
+    pub private: usize,
     /// What the model predicts in the clear.
-    pub plaintext: u8,
+    pub plaintext: usize,
     /// Bytes the evaluator sent.
     pub bytes_sent: u64,
     /// Bytes the evaluator received.
@@ -89,6 +89,7 @@ pub fn run(
         }
         DemoImages::Files(files) => files.iter().cloned().map(ImageSource::File).collect(),
     };
+    infer::check_shape(loaded.model.input)?;
     let inputs = infer::load(&sources, setup.mnist.as_deref())?;
     let owner = ModelOwner::new(&loaded.model)?;
     let listener = bind("127.0.0.1:0")?;
@@ -195,7 +196,10 @@ fn summary(rows: &[DemoRow]) -> String {
     let n = rows.len();
     let agree = rows.iter().filter(|r| r.private == r.plaintext).count();
     let labelled = rows.iter().filter(|r| r.label.is_some()).count();
-    let correct = rows.iter().filter(|r| r.label == Some(r.private)).count();
+    let correct = rows
+        .iter()
+        .filter(|r| r.label.map(usize::from) == Some(r.private))
+        .count();
     let mb = rows
         .iter()
         .map(|r| (r.bytes_sent + r.bytes_received) as f64 / 1e6)

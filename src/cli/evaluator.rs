@@ -33,6 +33,7 @@ pub fn run(
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
+    super::infer::check_shape(pipeline.input_shape())?;
     for input in inputs {
         input.describe(pipeline.input_bits(), show.verbose, log)?;
         let start = Instant::now();
@@ -73,7 +74,7 @@ pub fn connect_and_classify(
     addr: &str,
     image: &Image,
     timeout: Duration,
-) -> Result<(u8, SessionReport), CliError> {
+) -> Result<(usize, SessionReport), CliError> {
     let waits = Waits {
         connect: timeout,
         io: timeout,
@@ -88,7 +89,7 @@ fn classify_at(
     addr: &str,
     image: &Image,
     waits: Waits,
-) -> Result<(u8, SessionReport), CliError> {
+) -> Result<(usize, SessionReport), CliError> {
     let stream = crate::net::connect_within(addr, waits.connect)?;
     let channel = TcpChannel::new(stream, waits.io).map_err(ProtocolError::from)?;
     classify(pipeline, channel, image).map_err(|e| match e {

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::CliError;
 use crate::mnist::{self, Image};
-use crate::model::{Model, ModelSource, argmax};
+use crate::model::{Hwc, Model, ModelError, ModelSource, argmax};
 use crate::picture::{self, Prepared, show};
 
 /// Where one image to classify comes from.
@@ -126,6 +126,26 @@ pub fn load(sources: &[ImageSource], mnist: Option<&Path>) -> Result<Vec<Input>,
         .collect()
 }
 
+/// The shape of every image these commands take: a picture preprocessed MNIST-style,
+/// or an MNIST test image.
+pub const IMAGE_SHAPE: Hwc = Hwc {
+    height: mnist::SIDE,
+    width: mnist::SIDE,
+    channels: 1,
+};
+
+/// Fails unless a model taking `input` can classify 28×28 grayscale digits.
+pub fn check_shape(input: Hwc) -> Result<(), CliError> {
+    if input == IMAGE_SHAPE {
+        Ok(())
+    } else {
+        Err(CliError::Model(ModelError::InputShape {
+            found: IMAGE_SHAPE,
+            expected: input,
+        }))
+    }
+}
+
 /// How `infer`, `evaluator` and `demo` print their results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Show {
@@ -146,6 +166,7 @@ pub fn run(
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
     let model = Model::load_from(model)?;
+    check_shape(model.input)?;
     for input in load(sources, mnist)? {
         input.describe(model.input_bits, show.verbose, log)?;
         let start = Instant::now();
@@ -159,7 +180,7 @@ pub fn run(
             fields.insert("seconds".into(), json!(seconds));
             serde_json::Value::Object(fields).to_string()
         } else {
-            text_line(&input, prediction as u8)
+            text_line(&input, prediction)
         };
         writeln!(out, "{line}").map_err(CliError::Output)?;
     }
@@ -167,7 +188,7 @@ pub fn run(
 }
 
 /// `prediction: 7  (digit.png)`, with the label when known.
-pub fn text_line(input: &Input, prediction: u8) -> String {
+pub fn text_line(input: &Input, prediction: usize) -> String {
     match input.label {
         Some(label) => format!(
             "prediction: {prediction}  ({}, label {label})",

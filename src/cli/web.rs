@@ -100,6 +100,7 @@ impl Answer {
 
 /// Binds `listen` and serves the page until the process ends; says where on `log`.
 pub fn serve(client: WebClient, listen: &str, log: &mut dyn Write) -> Result<(), CliError> {
+    super::infer::check_shape(client.pipeline.input_shape())?;
     let listener = crate::net::bind(listen)?;
     let addr = listener.local_addr().map_err(CliError::Accept)?;
     writeln!(
