@@ -1,7 +1,6 @@
 //! The `gcnn` command line: parses arguments and calls into the library.
 
 use std::io::{self, Write};
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -96,35 +95,9 @@ enum Command {
     },
     /// Serve private inference as the model owner (the garbler).
     ///
-    /// Logs one line per session on stderr (peer, outcome, time, bytes); never a label,
-    /// key or weight.
-    Garbler {
-        /// Model directory (model.json and .npy tensors).
-        #[arg(long, default_value = "models/lenet")]
-        model: PathBuf,
-        /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
-        #[arg(long)]
-        listen: String,
-        /// Serve one session, then exit (non-zero if it failed).
-        #[arg(long, conflicts_with = "sessions")]
-        once: bool,
-        /// Serve N sessions, then exit (non-zero if any failed).
-        #[arg(long, value_name = "N")]
-        sessions: Option<usize>,
-        /// Sessions served at once, each on its own thread; further clients wait in the
-        /// accept queue.
-        #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("4 > 0"),
-              value_parser = clap::value_parser!(NonZeroUsize))]
-        workers: NonZeroUsize,
-        /// Seconds allowed for every network read and write.
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        timeout: u64,
-        /// Seconds one session may take in all, so a client trickling bytes cannot hold
-        /// a worker forever.
-        #[arg(long, value_name = "SECS", default_value_t = 300,
-              value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        session_timeout: u64,
-    },
+    /// Logs one line per session on stderr (timestamp, level, session id, peer, outcome,
+    /// time, bytes); never a label, key or weight.
+    Garbler(gcnn::cli::garbler::Options),
     /// Classify an image privately as the client (the evaluator); needs only the public
     /// architecture (model.json), never the weights.
     #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
@@ -354,33 +327,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             gcnn::cli::compile::run(&model, &out, &mut io::stderr())?;
             println!("wrote {}", out.display());
         }
-        Command::Garbler {
-            model,
-            listen,
-            once,
-            sessions,
-            workers,
-            timeout,
-            session_timeout,
-        } => {
-            // Bind first: an unusable address fails before the model is read.
-            let listener = gcnn::net::bind(&listen)?;
-            let owner = gcnn::cli::garbler::owner(&model, &mut io::stderr())?;
-            let addr = listener.local_addr()?;
-            eprintln!("listening on {addr}");
-            let sessions = if once { Some(1) } else { sessions };
-            let limits = gcnn::cli::garbler::Limits {
-                io: Duration::from_secs(timeout),
-                session: Duration::from_secs(session_timeout),
-            };
-            let failed = gcnn::cli::garbler::serve(
-                &owner,
-                &listener,
-                sessions,
-                workers,
-                limits,
-                &mut io::stderr(),
-            )?;
+        Command::Garbler(options) => {
+            let failed = gcnn::cli::garbler::run(&options)?;
             if failed > 0 {
                 anyhow::bail!("{failed} session(s) failed");
             }

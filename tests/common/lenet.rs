@@ -69,7 +69,7 @@ pub fn garbler(sessions: usize, extra: &[&str]) -> (Child, String, Lines<BufRead
     let addr = lines
         .by_ref()
         .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .find_map(|l| l.split_once("listening on ").map(|(_, a)| a.to_owned()))
         .expect("the garbler prints its address");
     (child, addr, lines)
 }
