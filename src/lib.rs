@@ -23,4 +23,5 @@ pub mod net;
 pub mod ot;
 pub mod protocol;
 pub mod sys;
+pub mod tls;
 pub mod twopc;

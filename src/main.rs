@@ -120,6 +120,10 @@ enum Command {
         /// Seconds allowed for connecting and for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
+        /// Talk TLS and trust the certificates in this PEM file (a CA's, or the garbler's
+        /// own self-signed one); the garbler's certificate must name the --connect host.
+        #[arg(long, value_name = "PEM")]
+        tls_ca: Option<PathBuf>,
     },
     /// Classify a few test digits privately, both roles in this process over loopback TCP.
     ///
@@ -340,6 +344,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             mnist,
             image,
             timeout,
+            tls_ca,
         } => {
             let source = match (mnist_index, image) {
                 (Some(index), _) => infer::ImageSource::Mnist { dir: mnist, index },
@@ -347,7 +352,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give --mnist-index N or --image FILE"),
             };
             let timeout = Duration::from_secs(timeout);
-            let result = gcnn::cli::evaluator::run(&model, &connect, &source, timeout)?;
+            let tls_ca = tls_ca.as_deref();
+            let result = gcnn::cli::evaluator::run(&model, &connect, &source, timeout, tls_ca)?;
             let r = &result.report;
             eprintln!(
                 "private inference: {:.3} s (set-up {:.3} s, online {:.3} s), sent {} B, received {} B",

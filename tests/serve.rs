@@ -399,12 +399,14 @@ fn one_address_holds_at_most_per_peer_connections() {
 }
 
 /// A channel that, once `budget` bytes have passed, neither reads nor writes any more
-/// (a peer whose process hangs with the socket open) for `hold`, then hangs up.
+/// (a peer whose process hangs with the socket open) for `hold`, then hangs up, or goes
+/// on if `resume`.
 struct StopsAfter<C> {
     inner: C,
     budget: usize,
     stopped: std::sync::mpsc::Sender<Instant>,
     hold: Duration,
+    resume: bool,
 }
 
 impl<C: Channel> StopsAfter<C> {
@@ -413,7 +415,10 @@ impl<C: Channel> StopsAfter<C> {
             let _ = self.inner.flush();
             let _ = self.stopped.send(Instant::now());
             thread::sleep(self.hold);
-            return Err(ChannelError::Closed);
+            if !self.resume {
+                return Err(ChannelError::Closed);
+            }
+            self.budget = usize::MAX;
         }
         self.budget -= n;
         Ok(&mut self.inner)
@@ -455,6 +460,7 @@ fn a_peer_that_stops_mid_stream_is_detected_within_the_timeout_on_both_sides() {
             budget: STOP_AT,
             stopped: tx,
             hold,
+            resume: false,
         };
         classify(pipeline(), channel, &test_set().images[1]).map(|_| ())
     });
@@ -484,6 +490,7 @@ fn a_peer_that_stops_mid_stream_is_detected_within_the_timeout_on_both_sides() {
                 budget: STOP_AT,
                 stopped: tx,
                 hold,
+                resume: false,
             };
             assert!(owner.serve(channel).is_err());
         });
@@ -499,4 +506,80 @@ fn a_peer_that_stops_mid_stream_is_detected_within_the_timeout_on_both_sides() {
             "{err}"
         );
     });
+}
+
+/// SIGTERM stops the accepting and lets the session in flight finish: its client gets
+/// the right class, the garbler says it is shutting down and exits successfully.
+#[test]
+fn sigterm_lets_the_session_in_flight_finish() {
+    let Some(model) = model() else { return };
+    let (mut child, addr, lines) = garbler(100, &[]);
+    let log = LogLines::new(lines);
+    let (tx, paused) = std::sync::mpsc::channel();
+    let index = 77;
+    let client = thread::spawn(move || {
+        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
+        let channel = StopsAfter {
+            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
+            budget: STOP_AT,
+            stopped: tx,
+            hold: Duration::from_secs(2),
+            resume: true,
+        };
+        classify(pipeline(), channel, &test_set().images[index]).map(|(class, _)| class)
+    });
+    paused
+        .recv_timeout(TIMEOUT)
+        .expect("the session is in flight");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    log.find("shutting down: finishing 1 session(s) in flight", TIMEOUT);
+    let class = client
+        .join()
+        .unwrap()
+        .expect("the session in flight finishes");
+    assert_eq!(class, model.predict(&test_set().images[index]));
+    assert!(child.wait().unwrap().success());
+    let rest = log.rest();
+    assert_eq!(count(&rest, ": ok in "), 1, "{rest:?}");
+}
+
+/// `--log-json`: every line a JSON object with a timestamp and a level; a session's line
+/// also names its id and peer, and parses back as a [`SessionLog`].
+#[test]
+fn json_log_lines_carry_timestamp_level_and_session() {
+    let Some(_) = model() else { return };
+    let (mut child, addr, lines) = garbler(1, &["--log-json", "-v"]);
+    connect_and_classify(pipeline(), &addr, &test_set().images[3], TIMEOUT).unwrap();
+    assert!(child.wait().unwrap().success());
+    let log: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    for line in &log {
+        let ts = line["ts"].as_str().unwrap();
+        assert!(ts.ends_with('Z') && ts.contains('T'), "{line}");
+        assert!(
+            ["info", "debug"].contains(&line["level"].as_str().unwrap()),
+            "{line}"
+        );
+    }
+    let messages: Vec<&str> = log.iter().map(|l| l["message"].as_str().unwrap()).collect();
+    assert_eq!(messages[0], "connected", "{messages:?}");
+    let ok = log
+        .iter()
+        .find(|l| l["message"].as_str().unwrap().starts_with("ok in "))
+        .unwrap();
+    assert_eq!(ok["session"], 1);
+    let line = format!(
+        "session 1 {}: {}",
+        ok["peer"].as_str().unwrap(),
+        ok["message"].as_str().unwrap()
+    );
+    assert!(
+        gcnn::cli::garbler::SessionLog::parse(&line).is_some(),
+        "{line}"
+    );
 }

@@ -31,6 +31,9 @@ pub enum ChannelError {
     /// The whole conversation took longer than its limit.
     #[error("session exceeded its {0:?} limit")]
     Deadline(Duration),
+    /// TLS failed: a certificate not trusted, a peer that does not speak TLS.
+    #[error("TLS failed: {0}")]
+    Tls(String),
     /// Any other I/O failure.
     #[error("channel I/O error: {0}")]
     Io(io::Error),
@@ -39,6 +42,9 @@ pub enum ChannelError {
 impl ChannelError {
     /// Classifies an I/O error from a socket with the given timeout.
     pub fn from_io(e: io::Error, timeout: Duration) -> Self {
+        if let Some(tls) = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            return ChannelError::Tls(tls.to_string());
+        }
         match e.kind() {
             io::ErrorKind::UnexpectedEof
             | io::ErrorKind::ConnectionReset

@@ -15,7 +15,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
@@ -26,14 +26,7 @@ use crate::channel::TcpChannel;
 use crate::inference::ModelOwner;
 use crate::model::Model;
 use crate::protocol::{ProtocolError, SessionReport};
-/// Loads the model and plans its pipeline; says so on `log`.
-pub fn owner(model_dir: &Path, log: &mut impl Write) -> Result<ModelOwner, CliError> {
-    let model = Model::load(model_dir)?;
-    writeln!(log, "planning the pipeline of {} …", model_dir.display())
-        .map_err(CliError::Output)?;
-    Ok(ModelOwner::new(&model)?)
-}
-
+use crate::tls::ServerTls;
 /// The log line of one successful session: sizes and times only, never a secret.
 ///
 /// Its [`fmt::Display`] form is what `gcnn garbler` prints and [`SessionLog::parse`]
@@ -208,6 +201,12 @@ pub struct Options {
     /// Log JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Serve over TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Runs `gcnn garbler`: binds, loads the model, serves until its sessions are done or a
@@ -215,13 +214,20 @@ pub struct Options {
 pub fn run(options: &Options) -> Result<usize, CliError> {
     // Bind first: an unusable address fails before the model is read.
     let listener = crate::net::bind(&options.listen)?;
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTls::load(cert, key)?),
+        _ => None,
+    };
     let level = match (options.verbose, options.quiet) {
         (true, _) => Level::Debug,
         (_, true) => Level::Error,
         _ => Level::Info,
     };
     let log = Log::new(io::stderr(), level, options.log_json);
-    let owner = owner(&options.model, &mut io::stderr())?;
+    let model = Model::load(&options.model)?;
+    let planning = format!("planning the pipeline of {} …", options.model.display());
+    log.event(Level::Info, None, &planning);
+    let owner = ModelOwner::new(&model)?;
     let addr = listener.local_addr().map_err(CliError::Accept)?;
     log.event(Level::Error, None, &format!("listening on {addr}"));
     let shutdown = Arc::new(AtomicBool::new(false));
@@ -243,7 +249,8 @@ pub fn run(options: &Options) -> Result<usize, CliError> {
     } else {
         options.sessions
     };
-    let server = Server::new(&owner, limits, options.workers, sessions, &log, &shutdown);
+    let mut server = Server::new(&owner, limits, options.workers, sessions, &log, &shutdown);
+    server.tls = tls;
     let failed = server.serve(&listener)?;
     log.finish()?;
     Ok(failed)
@@ -362,6 +369,8 @@ pub struct Server<'a, W> {
     pub log: &'a Log<W>,
     /// Set (by a signal) to stop accepting and finish.
     pub shutdown: &'a AtomicBool,
+    /// Serve over TLS with this certificate, if set.
+    pub tls: Option<ServerTls>,
     state: State,
 }
 
@@ -382,6 +391,7 @@ impl<'a, W: Write + Send> Server<'a, W> {
             sessions,
             log,
             shutdown,
+            tls: None,
             state: State::default(),
         }
     }
@@ -522,7 +532,12 @@ impl<'a, W: Write + Send> Server<'a, W> {
         let start = Instant::now();
         self.log.event(Level::Debug, at, "connected");
         let limits = self.limits;
-        let admitted = TcpChannel::new(stream, limits.handshake.min(limits.io))
+        let timeout = limits.handshake.min(limits.io);
+        let channel = match &self.tls {
+            Some(tls) => tls.channel(stream, timeout),
+            None => TcpChannel::new(stream, timeout),
+        };
+        let admitted = channel
             .map(|channel| channel.with_deadline(limits.handshake))
             .map_err(ProtocolError::from)
             .and_then(|channel| self.owner.admit(channel));

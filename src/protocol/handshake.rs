@@ -67,7 +67,13 @@ impl Handshake {
         channel.write_bytes(&self.to_bytes())?;
         channel.flush()?;
         let mut theirs = [0u8; HANDSHAKE_BYTES];
-        channel.read_bytes(&mut theirs[..8])?;
+        channel.read_bytes(&mut theirs[..1])?;
+        if is_tls_record(theirs[0]) {
+            return Err(ProtocolError::Handshake(
+                "the peer answered in TLS: connect with TLS (--tls-ca)".into(),
+            ));
+        }
+        channel.read_bytes(&mut theirs[1..8])?;
         if theirs[..8] == BUSY {
             return Err(ProtocolError::Busy);
         }
@@ -90,6 +96,11 @@ impl Handshake {
 
     fn check(&self, theirs: &[u8; HANDSHAKE_BYTES]) -> Result<(), ProtocolError> {
         let ours = self.to_bytes();
+        if is_tls_record(theirs[0]) {
+            return Err(ProtocolError::Handshake(
+                "the peer speaks TLS, this side plain TCP".into(),
+            ));
+        }
         if theirs[..8] != MAGIC {
             return Err(ProtocolError::Handshake(
                 "peer does not speak the gcnn protocol".into(),
@@ -116,6 +127,12 @@ impl Handshake {
         }
         Ok(())
     }
+}
+
+/// Whether `first` opens a TLS record (change cipher spec, alert, handshake, data): a
+/// TLS peer on a plain channel. Our messages start with `G`.
+fn is_tls_record(first: u8) -> bool {
+    (0x14..=0x17).contains(&first)
 }
 
 fn hex(bytes: &[u8]) -> String {
