@@ -44,6 +44,8 @@ MACS = {"conv1": 230_400, "conv2": 409_600, "fc1": 25_600, "fc2": 1_000}
 # Garbled bytes per MAC per (input bit x weight bit).
 BYTES_PER_BIT_PRODUCT = {"odd": 32, "twos": 48}
 PARAM_LAYERS = ["conv1", "conv2", "fc1", "fc2"]
+# Bias width of every layer unless --bias-bits says otherwise (see LayerBits.bias_bits).
+DEFAULT_BIAS_BITS = "6"
 
 
 # ----------------------------------------------------------------------------
@@ -177,6 +179,10 @@ class LayerBits:
     weight_bits: int
     encoding: str  # "odd" or "twos"
     out_bits: int | None  # None for the last layer
+    # Two's-complement width of the integer biases. Public (it goes into model.json), so
+    # it is configuration fixed before training, never derived from the trained biases:
+    # a width computed from them would tell the client each layer's bias range.
+    bias_bits: int
 
 
 @dataclass
@@ -201,8 +207,14 @@ class Config:
         return total
 
 
-def parse_config(spec):
-    """Parses 'B0/W1e/A1/W2e/A2/W3e/A3/W4e', e.g. '1/2o/2/1o/2/2o/4/4o'."""
+def parse_config(spec, bias_spec=DEFAULT_BIAS_BITS):
+    """Parses 'B0/W1e/A1/W2e/A2/W3e/A3/W4e', e.g. '1/2o/2/1o/2/2o/4/4o', and the bias
+    widths: one for every layer ('6') or one per layer ('6,6,8,8')."""
+    bias_bits = [int(b) for b in bias_spec.split(",")]
+    if len(bias_bits) == 1:
+        bias_bits *= 4
+    if len(bias_bits) != 4 or not all(2 <= b <= 24 for b in bias_bits):
+        raise ValueError(f"bias bits {bias_spec!r}: expected one or four widths in 2..=24")
     parts = spec.split("/")
     if len(parts) != 8:
         raise ValueError(f"config {spec!r}: expected 8 '/'-separated fields")
@@ -211,7 +223,7 @@ def parse_config(spec):
         w = parts[1 + 2 * i]
         enc = {"o": "odd", "t": "twos"}[w[-1]]
         out_bits = int(parts[2 + 2 * i]) if i < 3 else None
-        layers.append(LayerBits(int(w[:-1]), enc, out_bits))
+        layers.append(LayerBits(int(w[:-1]), enc, out_bits, bias_bits[i]))
     cfg = Config(int(parts[0]), layers)
     if not 1 <= cfg.input_bits <= 8:
         raise ValueError("input bits must be in 1..=8")
@@ -307,7 +319,10 @@ class QuantLeNet(torch.nn.Module):
         return quantize_weight(self.weights[i] / self.steps[i], lb.encoding, lb.weight_bits)
 
     def int_bias(self, i):
-        return ste_round(self.biases[i] / self.units[i])
+        """The integer bias, clipped to the layer's configured width (no gradient
+        beyond the clip, so training learns to live within it)."""
+        k = self.cfg.layers[i].bias_bits
+        return torch.clamp(ste_round(self.biases[i] / self.units[i]), -(2 ** (k - 1)), 2 ** (k - 1) - 1)
 
     def input_ints(self, pixels_u8):
         return (pixels_u8.to(torch.int32) >> (8 - self.cfg.input_bits)).float().unsqueeze(1)
@@ -406,9 +421,9 @@ def export(qmodel, out_dir):
                 w = w.transpose(0, 2, 3, 1)  # (out, in, kh, kw) -> (out, kh, kw, in)
             lo, hi = weight_levels(lb.encoding, lb.weight_bits)
             wdtype = np.int8 if -128 <= lo and hi <= 127 else np.int16
-            bias_bits = max(2, signed_bits_needed(b))
-            if bias_bits > 24:
-                raise ValueError(f"{lname}: biases need {bias_bits} bits (> 24)")
+            # The configured width, not the one the trained values need (int_bias clips).
+            bias_bits = lb.bias_bits
+            assert signed_bits_needed(b) <= bias_bits, f"{lname}: bias outside its clip"
             np.save(os.path.join(out_dir, f"{lname}_w.npy"), np.ascontiguousarray(w.astype(wdtype)))
             np.save(os.path.join(out_dir, f"{lname}_b.npy"), np.ascontiguousarray(b.astype(np.int32)))
             entry = {"type": "conv2d" if lname.startswith("conv") else "dense", "name": lname}
@@ -548,6 +563,10 @@ def main():
     ap.add_argument("--config", default=DEFAULT_CONFIG,
                     help="bit widths B0/W1e/A1/W2e/A2/W3e/A3/W4e: B0 input bits, Wk weight bits "
                          "with encoding o(dd) or t(wos), Ak out bits (default %(default)s)")
+    ap.add_argument("--bias-bits", default=DEFAULT_BIAS_BITS,
+                    help="two's-complement width of the biases, one for all layers or four "
+                         "comma-separated; public, fixed before training, biases clipped to it "
+                         "(default %(default)s)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--float-epochs", type=int, default=20)
     ap.add_argument("--float-lr", type=float, default=2e-3)
@@ -579,7 +598,7 @@ def main():
     if args.sweep:
         rows = []
         for spec in args.sweep_configs or SWEEP_CONFIGS:
-            cfg = parse_config(spec)
+            cfg = parse_config(spec, args.bias_bits)
             out_dir = os.path.join(os.path.dirname(args.sweep), "sweep-out", spec.replace("/", "_"))
             fq, ia = quantize_and_export(args, cfg, float_model, train, test, out_dir)
             mb = cfg.estimated_bytes() / 1e6
@@ -593,7 +612,7 @@ def main():
                     f.write(f"| `{r[0]}` | {r[1]:.4f} | {r[3]:.4f} | {r[4]:.1f} |\n")
         return
 
-    cfg = parse_config(args.config)
+    cfg = parse_config(args.config, args.bias_bits)
     fq, ia = quantize_and_export(args, cfg, float_model, train, test, args.out)
     print(f"config {args.config} ({cfg.name()})")
     print(f"estimated garbled bytes: {cfg.estimated_bytes() / 1e6:.1f} MB")

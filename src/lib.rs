@@ -23,4 +23,5 @@ pub mod ot;
 pub mod picture;
 pub mod protocol;
 pub mod sys;
+pub mod tls;
 pub mod twopc;

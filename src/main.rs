@@ -1,7 +1,6 @@
 //! The `gcnn` command line: parses arguments and calls into the library.
 
 use std::io::{self, Write};
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -98,36 +97,9 @@ enum Command {
     },
     /// Serve private inference as the model owner (the garbler).
     ///
-    /// Logs one line per session on stderr (peer, outcome, time, bytes); never a label,
-    /// key or weight.
-    Garbler {
-        /// Model directory, or its model.json [default: the LeNet built into this
-        /// executable].
-        #[arg(long, value_name = "DIR")]
-        model: Option<PathBuf>,
-        /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
-        #[arg(long)]
-        listen: String,
-        /// Serve one session, then exit (non-zero if it failed).
-        #[arg(long, conflicts_with = "sessions")]
-        once: bool,
-        /// Serve N sessions, then exit (non-zero if any failed).
-        #[arg(long, value_name = "N")]
-        sessions: Option<usize>,
-        /// Sessions served at once, each on its own thread; further clients wait in the
-        /// accept queue.
-        #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("4 > 0"),
-              value_parser = clap::value_parser!(NonZeroUsize))]
-        workers: NonZeroUsize,
-        /// Seconds allowed for every network read and write.
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        timeout: u64,
-        /// Seconds one session may take in all, so a client trickling bytes cannot hold
-        /// a worker forever.
-        #[arg(long, value_name = "SECS", default_value_t = 300,
-              value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        session_timeout: u64,
-    },
+    /// Logs one line per session on stderr (timestamp, level, session id, peer, outcome,
+    /// time, bytes); never a label, key or weight.
+    Garbler(gcnn::cli::garbler::Options),
     /// Classify pictures privately as the client (the evaluator); needs only the public
     /// architecture (model.json), never the weights.
     ///
@@ -148,6 +120,10 @@ enum Command {
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
+        /// Talk TLS and trust the certificates in this PEM file (a CA's, or the garbler's
+        /// own self-signed one); the garbler's certificate must name the --connect host.
+        #[arg(long, value_name = "PEM")]
+        tls_ca: Option<PathBuf>,
         /// Seconds to keep retrying while the garbler refuses the connection (it may
         /// still be starting).
         #[arg(long, value_name = "SECS", default_value_t = 3,
@@ -198,6 +174,10 @@ enum Command {
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
+        /// Talk TLS and trust the certificates in this PEM file (a CA's, or the garbler's
+        /// own self-signed one); the garbler's certificate must name the --connect host.
+        #[arg(long, value_name = "PEM")]
+        tls_ca: Option<PathBuf>,
     },
     /// Measure private inference (or, with `gates`, gate and OT throughput).
     ///
@@ -482,12 +462,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             page,
             model,
             timeout,
+            tls_ca,
         } => {
+            let tls = tls_ca
+                .map(|ca| gcnn::tls::ClientTls::load(&ca, gcnn::tls::host_of(&connect)))
+                .transpose()?;
             let client = gcnn::cli::web::WebClient {
                 pipeline: Pipeline::load_from(&ModelSource::from_arg(model.as_deref()))?,
                 garbler: connect,
                 timeout: Duration::from_secs(timeout),
                 keep: page.keep,
+                tls,
             };
             gcnn::cli::web::serve(client, &page.listen, &mut io::stderr())?;
         }
@@ -518,34 +503,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             gcnn::cli::compile::run(&model, &file, &mut io::stderr())?;
             writeln!(out, "wrote {}", file.display())?;
         }
-        Command::Garbler {
-            model,
-            listen,
-            once,
-            sessions,
-            workers,
-            timeout,
-            session_timeout,
-        } => {
-            // Bind first: an unusable address fails before the model is read.
-            let listener = gcnn::net::bind(&listen)?;
-            let model = ModelSource::from_arg(model.as_deref());
-            let owner = gcnn::cli::garbler::owner(&model, &mut io::stderr())?;
-            let addr = listener.local_addr()?;
-            eprintln!("listening on {addr}");
-            let sessions = if once { Some(1) } else { sessions };
-            let limits = gcnn::cli::garbler::Limits {
-                io: Duration::from_secs(timeout),
-                session: Duration::from_secs(session_timeout),
-            };
-            let failed = gcnn::cli::garbler::serve(
-                &owner,
-                &listener,
-                sessions,
-                workers,
-                limits,
-                &mut io::stderr(),
-            )?;
+        Command::Garbler(options) => {
+            let failed = gcnn::cli::garbler::run(&options)?;
             if failed > 0 {
                 anyhow::bail!("{failed} session(s) failed");
             }
@@ -556,6 +515,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             timeout,
             connect_timeout,
+            tls_ca,
         } => {
             // The pictures are checked before anything else, so a bad one fails fast.
             let inputs = infer::load(&images.sources(), images.mnist.as_deref())?;
@@ -564,11 +524,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 connect: Duration::from_secs(connect_timeout),
                 io: Duration::from_secs(timeout),
             };
+            let tls = tls_ca
+                .map(|ca| gcnn::tls::ClientTls::load(&ca, gcnn::tls::host_of(&connect)))
+                .transpose()?;
             evaluator::run(
                 &pipeline,
                 &connect,
                 &inputs,
                 waits,
+                tls.as_ref(),
                 images.show(),
                 &mut out,
                 &mut io::stderr(),

@@ -4,12 +4,13 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::fault::{Fault, Faulty};
 use common::twoparty::*;
-use gcnn::channel::{Channel, ChannelError, memory};
+use gcnn::channel::{Channel, ChannelError, TcpChannel, memory};
 use gcnn::circuit::Circuit;
 use gcnn::ot::OtError;
 use gcnn::protocol::{Handshake, PROTOCOL_VERSION, ProtocolError};
@@ -199,4 +200,81 @@ fn a_different_protocol_version_or_shape_fails_the_handshake_on_both_sides() {
         let err = err.expect("both sides fail");
         assert!(err.contains("shape mismatch"), "{err}");
     }
+}
+
+/// A peer that reads 4 kB every 100 ms lets every write system call make some progress;
+/// the flush of one large message still fails within the timeout (one deadline per
+/// message, not per system call), saying the peer stopped reading.
+#[test]
+fn a_slowly_reading_peer_cannot_stretch_a_message_past_the_timeout() {
+    let timeout = Duration::from_secs(1);
+    let (server, mut client) = gcnn::net::loopback(TIMEOUT).unwrap();
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if !matches!(client.read(&mut buf), Ok(1..)) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let mut channel = TcpChannel::new(server, timeout).unwrap();
+    let start = Instant::now();
+    let message = vec![7u8; 32 << 20];
+    let err = channel
+        .write_bytes(&message)
+        .and_then(|()| channel.flush())
+        .unwrap_err();
+    let took = start.elapsed();
+    assert!(
+        matches!(err, ChannelError::Stalled(t) if t == timeout),
+        "{err}"
+    );
+    assert!(err.to_string().contains("stopped reading"), "{err}");
+    assert!(took < timeout + Duration::from_secs(1), "{took:?}");
+    drop(channel);
+    reader.join().unwrap();
+}
+
+/// A peer that sends one byte every 50 ms never trips the per-message timeout; with a
+/// minimum rate the phase ends once its first `timeout` is over, and a new phase starts
+/// with fresh credit.
+#[test]
+fn a_trickle_under_the_minimum_rate_ends_the_phase() {
+    let timeout = Duration::from_millis(500);
+    let (server, mut client) = gcnn::net::loopback(TIMEOUT).unwrap();
+    let writer = thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) && client.write_all(&[1]).is_ok() {
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut channel = TcpChannel::new(server, timeout).unwrap();
+    // Without a minimum rate: a second and a half of one-byte messages, all fine.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(1500) {
+        channel.read_bytes(&mut [0u8; 1]).unwrap();
+    }
+    channel.set_min_rate(1000);
+    for _phase in 0..2 {
+        channel.begin_phase();
+        let start = Instant::now();
+        let err = loop {
+            if let Err(e) = channel.read_bytes(&mut [0u8; 1]) {
+                break e;
+            }
+        };
+        let took = start.elapsed();
+        assert!(
+            matches!(err, ChannelError::TooSlow { rate: 1000, .. }),
+            "{err}"
+        );
+        assert!(
+            took >= timeout && took < timeout + Duration::from_millis(500),
+            "{took:?}"
+        );
+    }
+    drop(channel);
+    writer.join().unwrap();
 }

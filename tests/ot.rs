@@ -77,6 +77,27 @@ fn base_ot_rejects_an_invalid_point() {
     assert!(matches!(err, OtError::InvalidPoint(0)), "got {err}");
 }
 
+/// The identity (all-zero encoding) is a valid Ristretto point but no honest party's
+/// message: from the sender it would make every key public, so both sides reject it.
+#[test]
+fn base_ot_rejects_the_identity_point_on_both_sides() {
+    let identity = [0u8; 32];
+    let (mut a, mut b) = memory::pair(TIMEOUT);
+    a.write_bytes(&identity).unwrap();
+    a.flush().unwrap();
+    let err = base::receive(&mut b, &[true]).unwrap_err();
+    assert!(matches!(err, OtError::InvalidPoint(0)), "got {err}");
+
+    // The sender gets a valid B for OT 0 and the identity for OT 1.
+    let (mut a, mut b) = memory::pair(TIMEOUT);
+    let basepoint = curve25519_dalek::constants::RISTRETTO_BASEPOINT_COMPRESSED.to_bytes();
+    b.write_bytes(&basepoint).unwrap();
+    b.write_bytes(&identity).unwrap();
+    b.flush().unwrap();
+    let err = base::send(&mut a, 2).unwrap_err();
+    assert!(matches!(err, OtError::InvalidPoint(1)), "got {err}");
+}
+
 /// One million chosen-message OTs with random choices: every one right, and neither
 /// side's transcript carries what it must not.
 #[test]

@@ -17,6 +17,11 @@ impl<C: Channel> Counting<C> {
         }
     }
 
+    /// The wrapped channel.
+    pub fn inner_mut(&mut self) -> &mut C {
+        &mut self.inner
+    }
+
     /// Bytes written so far.
     pub fn sent(&self) -> u64 {
         self.sent
@@ -43,5 +48,9 @@ impl<C: Channel> Channel for Counting<C> {
 
     fn flush(&mut self) -> Result<(), ChannelError> {
         self.inner.flush()
+    }
+
+    fn begin_phase(&mut self) {
+        self.inner.begin_phase()
     }
 }

@@ -33,6 +33,10 @@ pub trait Channel {
     /// Sends everything queued so far.
     fn flush(&mut self) -> Result<(), ChannelError>;
 
+    /// Marks the start of a protocol phase, for channels that hold each phase to a
+    /// minimum rate ([`TcpChannel::set_min_rate`]); nothing for the others.
+    fn begin_phase(&mut self) {}
+
     /// Writes one block (16 bytes, little-endian).
     #[inline]
     fn write_block(&mut self, block: Block) -> Result<(), ChannelError> {
@@ -83,5 +87,9 @@ impl<C: Channel + ?Sized> Channel for &mut C {
 
     fn flush(&mut self) -> Result<(), ChannelError> {
         (**self).flush()
+    }
+
+    fn begin_phase(&mut self) {
+        (**self).begin_phase()
     }
 }

@@ -224,7 +224,7 @@ impl GarblerProcess {
     fn address(&self, timeout: Duration) -> Result<String, CliError> {
         let mut last = String::new();
         while let Some(line) = self.next_line(timeout)? {
-            if let Some(addr) = line.strip_prefix("listening on ") {
+            if let Some((_, addr)) = line.split_once("listening on ") {
                 return Ok(addr.trim().to_owned());
             }
             last = line;

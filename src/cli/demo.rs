@@ -157,22 +157,22 @@ pub fn web(
         garbler,
         timeout,
         keep,
+        tls: None,
     };
     let limits = super::garbler::Limits {
+        handshake: timeout,
         io: timeout,
+        min_rate: 0,
         session: timeout * 10,
+        per_peer: std::num::NonZeroUsize::new(8).expect("8 > 0"),
     };
     let workers = std::num::NonZeroUsize::new(4).expect("4 > 0");
     // Detached: it serves until the process ends, and must not keep a failed page alive.
     thread::spawn(move || {
-        super::garbler::serve(
-            &owner,
-            &listener,
-            None,
-            workers,
-            limits,
-            &mut std::io::sink(),
-        )
+        use super::garbler::{Level, Log, Server};
+        let log = Log::new(std::io::sink(), Level::Error, false);
+        let never = std::sync::atomic::AtomicBool::new(false);
+        Server::new(&owner, limits, workers, None, &log, &never).serve(&listener)
     });
     super::web::serve(client, listen, log)
 }

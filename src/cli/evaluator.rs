@@ -11,6 +11,7 @@ use crate::channel::TcpChannel;
 use crate::inference::{Pipeline, classify};
 use crate::mnist::Image;
 use crate::protocol::{ProtocolError, SessionReport};
+use crate::tls::ClientTls;
 
 /// How long the client waits for the garbler's address to answer.
 #[derive(Clone, Copy, Debug)]
@@ -21,14 +22,16 @@ pub struct Waits {
     pub io: Duration,
 }
 
-/// Classifies each input privately with the garbler at `addr`, printing one line (or
-/// JSON object) per image on `out`: the class, time and bytes — never logits, which
-/// the client does not learn.
+/// Classifies each input privately with the garbler at `addr` (over TLS with `tls` if
+/// given), printing one line (or JSON object) per image on `out`: the class, time and
+/// bytes — never logits, which the client does not learn.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     pipeline: &Pipeline,
     addr: &str,
     inputs: &[Input],
     waits: Waits,
+    tls: Option<&ClientTls>,
     show: Show,
     out: &mut dyn Write,
     log: &mut dyn Write,
@@ -37,7 +40,7 @@ pub fn run(
     for input in inputs {
         input.describe(pipeline.input_bits(), show.verbose, log)?;
         let start = Instant::now();
-        let (prediction, r) = classify_at(pipeline, addr, &input.image, waits)?;
+        let (prediction, r) = classify_at(pipeline, addr, &input.image, waits, tls)?;
         let seconds = start.elapsed().as_secs_f64();
         writeln!(
             log,
@@ -79,19 +82,24 @@ pub fn connect_and_classify(
         connect: timeout,
         io: timeout,
     };
-    classify_at(pipeline, addr, image, waits)
+    classify_at(pipeline, addr, image, waits, None)
 }
 
 /// Connects to the garbler at `addr` (retrying a refused connection for at most
-/// `waits.connect`) and classifies `image` privately.
-fn classify_at(
+/// `waits.connect`) and classifies `image` privately, over TLS with `tls` if given.
+pub fn classify_at(
     pipeline: &Pipeline,
     addr: &str,
     image: &Image,
     waits: Waits,
+    tls: Option<&ClientTls>,
 ) -> Result<(usize, SessionReport), CliError> {
     let stream = crate::net::connect_within(addr, waits.connect)?;
-    let channel = TcpChannel::new(stream, waits.io).map_err(ProtocolError::from)?;
+    let channel = match tls {
+        Some(tls) => tls.channel(stream, waits.io),
+        None => TcpChannel::new(stream, waits.io),
+    }
+    .map_err(ProtocolError::from)?;
     classify(pipeline, channel, image).map_err(|e| match e {
         ProtocolError::CircuitMismatch { ours, theirs } => CliError::ModelMismatch { ours, theirs },
         other => other.into(),

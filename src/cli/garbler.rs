@@ -1,36 +1,40 @@
 //! `gcnn garbler`: the model owner serves private inference sessions.
+//!
+//! Every connection starts on a cheap path: its own thread reads the client's handshake
+//! within a few seconds (`--handshake-timeout`). Only a valid handshake takes one of the
+//! `--workers`; when every worker is taken the client is told it is busy and should retry
+//! later, instead of waiting in silence. One address may hold at most `--per-peer`
+//! connections. In a session every message must arrive (or be sent) within `--timeout`,
+//! each phase must move at least `--min-rate` kB/s after its first `--timeout`, and the
+//! whole session ends after `--session-timeout`; see [`TcpChannel`]. SIGTERM or SIGINT
+//! stops accepting, tells clients still in their handshake that the server is busy, and
+//! lets the sessions in flight finish; a second signal exits at once.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError, mpsc};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::CliError;
 use crate::channel::TcpChannel;
 use crate::inference::ModelOwner;
 use crate::model::{Model, ModelSource};
-use crate::protocol::SessionReport;
-
-/// Loads the model and plans its pipeline; says so on `log`.
-pub fn owner(model: &ModelSource, log: &mut impl Write) -> Result<ModelOwner, CliError> {
-    let loaded = Model::load_from(model)?;
-    writeln!(log, "planning the pipeline of {model} …").map_err(CliError::Output)?;
-    let model = loaded;
-    Ok(ModelOwner::new(&model)?)
-}
-
+use crate::protocol::{ProtocolError, SessionReport};
+use crate::tls::ServerTls;
 /// The log line of one successful session: sizes and times only, never a secret.
 ///
 /// Its [`fmt::Display`] form is what `gcnn garbler` prints and [`SessionLog::parse`]
 /// reads it back, so `gcnn bench` can measure a garbler running in another process.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionLog {
-    /// Session number, from 1.
-    pub session: usize,
+    /// Connection number, from 1.
+    pub session: u64,
     /// The evaluator's address.
     pub peer: String,
     /// Whole session, seconds.
@@ -52,7 +56,7 @@ pub struct SessionLog {
 }
 
 impl SessionLog {
-    fn new(session: usize, peer: String, r: &SessionReport) -> Self {
+    fn new(session: u64, peer: String, r: &SessionReport) -> Self {
         SessionLog {
             session,
             peer,
@@ -67,9 +71,25 @@ impl SessionLog {
         }
     }
 
-    /// Reads a line written by [`fmt::Display`]; `None` for any other line.
+    /// What the log says after the session's id and peer.
+    fn outcome(&self) -> String {
+        format!(
+            "ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open",
+            self.total_s,
+            self.setup_s,
+            self.online_s,
+            self.bytes_sent,
+            self.bytes_received,
+            self.peak_rss_mb,
+            self.rss_mb,
+            self.fds
+        )
+    }
+
+    /// Reads a line written by [`fmt::Display`], also behind a log line's timestamp and
+    /// level; `None` for any other line.
     pub fn parse(line: &str) -> Option<Self> {
-        let rest = line.strip_prefix("session ")?;
+        let rest = &line[line.find("session ")? + "session ".len()..];
         let (session, rest) = rest.split_once(' ')?;
         let (peer, rest) = rest.split_once(": ok in ")?;
         let numbers: Vec<&str> = rest
@@ -98,129 +118,494 @@ impl fmt::Display for SessionLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "session {} {}: ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open",
+            "session {} {}: {}",
             self.session,
             self.peer,
-            self.total_s,
-            self.setup_s,
-            self.online_s,
-            self.bytes_sent,
-            self.bytes_received,
-            self.peak_rss_mb,
-            self.rss_mb,
-            self.fds
+            self.outcome()
         )
     }
 }
 
-/// How long a client may take.
+/// How long a client may take, and how many connections one address may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// For every read and write.
+    /// From accepting a connection to its valid handshake.
+    pub handshake: Duration,
+    /// For every message read or written in a session.
     pub io: Duration,
+    /// Minimum average rate of each phase after its first `io`, bytes per second (0: none).
+    pub min_rate: u64,
     /// For the whole session.
     pub session: Duration,
+    /// Open connections (in handshake or in session) one IP address may hold.
+    pub per_peer: NonZeroUsize,
 }
+
+/// Connections open at once, all addresses together; past it a client is told the server
+/// is busy. Each costs a thread, so this bounds the threads a flood can make.
+const MAX_CONNECTIONS: usize = 512;
 
 /// Pause after a failed accept, so a persistent failure (out of file descriptors) does
 /// not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Serves `sessions` sessions (forever if `None`) on `listener`, at most `workers` at
-/// once, each on its own thread sharing `owner`; further clients wait in the accept
-/// queue. One log line per session: peer, outcome, time, bytes, memory, open files. A
-/// failed session is logged and the other clients are served; returns how many sessions
-/// failed once all have ended.
-pub fn serve(
-    owner: &ModelOwner,
-    listener: &TcpListener,
-    sessions: Option<usize>,
-    workers: NonZeroUsize,
-    limits: Limits,
-    log: &mut (impl Write + Send),
-) -> Result<usize, CliError> {
-    let failed = AtomicUsize::new(0);
-    let log = Mutex::new(log);
-    let log_error = OnceLock::new();
-    // One permit per worker: taken before accepting, returned when the session ends.
-    let (permit_back, permits) = mpsc::sync_channel(workers.get());
-    for _ in 0..workers.get() {
-        // Cannot fail: the channel has room for every permit and `permits` is alive.
-        let _ = permit_back.try_send(());
-    }
-    thread::scope(|s| {
-        let mut served = 0;
-        while sessions.is_none_or(|n| served < n) && log_error.get().is_none() {
-            // Waits for a free worker; cannot fail while `permit_back` is alive.
-            if permits.recv().is_err() {
-                break;
-            }
-            let (stream, peer) = match listener.accept() {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // A failed accept (a client that gave up, too many open files) is
-                    // that client's problem, not the server's: log it, back off, go on.
-                    let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Err(e) = writeln!(log, "accept failed: {e}") {
-                        let _ = log_error.set(e);
-                    }
-                    drop(log);
-                    let _ = permit_back.send(());
-                    thread::sleep(ACCEPT_BACKOFF);
-                    continue;
-                }
-            };
-            served += 1;
-            let (permit_back, failed, log, log_error) = (&permit_back, &failed, &log, &log_error);
-            let session = served;
-            s.spawn(move || {
-                let (ok, line) = serve_one(owner, session, stream, peer, limits);
-                if !ok {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-                let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Err(e) = writeln!(log, "{line}") {
-                    let _ = log_error.set(e);
-                }
-                drop(log);
-                let _ = permit_back.send(());
-            });
-        }
-        Ok::<_, CliError>(())
-    })?;
-    if let Some(e) = log_error.into_inner() {
-        return Err(CliError::Output(e));
-    }
-    Ok(failed.into_inner())
+/// How often the accept loop looks for a shutdown signal or the end of its sessions.
+const POLL: Duration = Duration::from_millis(20);
+
+/// `gcnn garbler`'s options.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Options {
+    /// Model directory, or its model.json [default: the LeNet built into this
+    /// executable].
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
+    #[arg(long)]
+    pub listen: String,
+    /// Serve one session, then exit (non-zero if it failed).
+    #[arg(long, conflicts_with = "sessions")]
+    pub once: bool,
+    /// Serve N sessions, then exit (non-zero if any failed). Connections refused or
+    /// failing their handshake do not count.
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<usize>,
+    /// Sessions served at once, each on its own thread; a client with a valid handshake
+    /// while all are taken is told the server is busy.
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("4 > 0"),
+          value_parser = clap::value_parser!(NonZeroUsize))]
+    pub workers: NonZeroUsize,
+    /// Seconds a new connection has to send a valid handshake.
+    #[arg(long, value_name = "SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub handshake_timeout: u64,
+    /// Seconds allowed for every message read or written.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// Minimum average rate of each protocol phase, kB/s, after its first --timeout
+    /// seconds (0: no minimum), so a client trickling bytes cannot hold a worker.
+    #[arg(long, value_name = "KB_PER_S", default_value_t = 16)]
+    pub min_rate: u64,
+    /// Seconds one session may take in all.
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub session_timeout: u64,
+    /// Connections one IP address may hold open at once.
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(8).expect("8 > 0"),
+          value_parser = clap::value_parser!(NonZeroUsize))]
+    pub per_peer: NonZeroUsize,
+    /// More log lines: every connection and refusal.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Fewer log lines: only failures.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Log JSON lines instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+    /// Serve over TLS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
-/// Runs session number `session` with the client on `stream`; whether it succeeded and
-/// its log line.
-fn serve_one(
-    owner: &ModelOwner,
-    session: usize,
-    stream: TcpStream,
-    peer: SocketAddr,
-    limits: Limits,
-) -> (bool, String) {
-    let start = Instant::now();
-    let outcome = TcpChannel::new(stream, limits.io)
-        .map(|channel| channel.with_deadline(limits.session))
-        .map_err(Into::into)
-        .and_then(|channel| owner.serve(channel));
-    match outcome {
-        Ok(r) => (
-            true,
-            SessionLog::new(session, peer.to_string(), &r).to_string(),
-        ),
-        Err(e) => {
-            let secs = start.elapsed().as_secs_f64();
-            (
-                false,
-                format!("session {session} {peer}: failed after {secs:.3} s: {e}"),
-            )
+/// Runs `gcnn garbler`: binds, loads the model, serves until its sessions are done or a
+/// signal asks it to stop; returns how many sessions failed.
+pub fn run(options: &Options) -> Result<usize, CliError> {
+    // Bind first: an unusable address fails before the model is read.
+    let listener = crate::net::bind(&options.listen)?;
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTls::load(cert, key)?),
+        _ => None,
+    };
+    let level = match (options.verbose, options.quiet) {
+        (true, _) => Level::Debug,
+        (_, true) => Level::Error,
+        _ => Level::Info,
+    };
+    let log = Log::new(io::stderr(), level, options.log_json);
+    let source = ModelSource::from_arg(options.model.as_deref());
+    let model = Model::load_from(&source)?;
+    let planning = format!("planning the pipeline of {source} …");
+    log.event(Level::Info, None, &planning);
+    let owner = ModelOwner::new(&model)?;
+    let addr = listener.local_addr().map_err(CliError::Accept)?;
+    log.event(Level::Error, None, &format!("listening on {addr}"));
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // The second signal exits at once: registered first, armed by the first.
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&shutdown))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&shutdown)))
+            .map_err(CliError::Accept)?;
+    }
+    let limits = Limits {
+        handshake: Duration::from_secs(options.handshake_timeout),
+        io: Duration::from_secs(options.timeout),
+        min_rate: options.min_rate.saturating_mul(1000),
+        session: Duration::from_secs(options.session_timeout),
+        per_peer: options.per_peer,
+    };
+    let sessions = if options.once {
+        Some(1)
+    } else {
+        options.sessions
+    };
+    let mut server = Server::new(&owner, limits, options.workers, sessions, &log, &shutdown);
+    server.tls = tls;
+    let failed = server.serve(&listener)?;
+    log.finish()?;
+    Ok(failed)
+}
+
+/// How much a log line matters; `-q` shows only [`Level::Error`], `-v` also
+/// [`Level::Debug`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Failures, and what the operator must see (the address, shutting down).
+    Error,
+    /// Sessions served, busy answers, failed handshakes.
+    Info,
+    /// Every connection and refusal.
+    Debug,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Info => "info",
+            Level::Debug => "debug",
         }
     }
+}
+
+/// The server's log: one line per event, with a UTC timestamp and a level, as text or
+/// JSON; never a secret (sizes, times, addresses and error messages only).
+pub struct Log<W> {
+    out: Mutex<W>,
+    max: Level,
+    json: bool,
+    failed: OnceLock<io::Error>,
+}
+
+impl<W: Write> Log<W> {
+    /// A log writing lines up to `max` to `out`.
+    pub fn new(out: W, max: Level, json: bool) -> Self {
+        Log {
+            out: Mutex::new(out),
+            max,
+            json,
+            failed: OnceLock::new(),
+        }
+    }
+
+    /// Logs `message` about connection `session` (its id and peer), if `level` is shown.
+    /// A failed write is kept for [`Log::finish`]; serving goes on.
+    pub fn event(&self, level: Level, session: Option<(u64, SocketAddr)>, message: &str) {
+        if level > self.max {
+            return;
+        }
+        let ts = humantime::format_rfc3339_millis(SystemTime::now());
+        let line = if self.json {
+            let mut fields = serde_json::Map::new();
+            fields.insert("ts".into(), ts.to_string().into());
+            fields.insert("level".into(), level.name().into());
+            if let Some((id, peer)) = session {
+                fields.insert("session".into(), id.into());
+                fields.insert("peer".into(), peer.to_string().into());
+            }
+            fields.insert("message".into(), message.into());
+            serde_json::Value::Object(fields).to_string()
+        } else {
+            match session {
+                Some((id, peer)) => format!("{ts} {} session {id} {peer}: {message}", level.name()),
+                None => format!("{ts} {} {message}", level.name()),
+            }
+        };
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            let _ = self.failed.set(e);
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failed.get().is_some()
+    }
+
+    /// The first write error, if any.
+    pub fn finish(self) -> Result<(), CliError> {
+        match self.failed.into_inner() {
+            Some(e) => Err(CliError::Output(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Counters shared by the accept loop and the connection threads.
+#[derive(Default)]
+struct State {
+    /// Open connections per address.
+    peers: Mutex<HashMap<IpAddr, usize>>,
+    /// Open connections in all.
+    connections: AtomicUsize,
+    /// Workers taken.
+    busy: AtomicUsize,
+    /// Sessions given a worker so far.
+    started: AtomicUsize,
+    /// Sessions that failed.
+    failed: AtomicUsize,
+}
+
+/// A server: the model owner, its limits, and the connections it has.
+pub struct Server<'a, W> {
+    /// The model owner whose sessions it serves.
+    pub owner: &'a ModelOwner,
+    /// Time and rate limits.
+    pub limits: Limits,
+    /// Sessions at once.
+    pub workers: NonZeroUsize,
+    /// Sessions to serve before returning (`None`: until `shutdown`).
+    pub sessions: Option<usize>,
+    /// Where events go.
+    pub log: &'a Log<W>,
+    /// Set (by a signal) to stop accepting and finish.
+    pub shutdown: &'a AtomicBool,
+    /// Serve over TLS with this certificate, if set.
+    pub tls: Option<ServerTls>,
+    state: State,
+}
+
+impl<'a, W: Write + Send> Server<'a, W> {
+    /// A server; see the fields.
+    pub fn new(
+        owner: &'a ModelOwner,
+        limits: Limits,
+        workers: NonZeroUsize,
+        sessions: Option<usize>,
+        log: &'a Log<W>,
+        shutdown: &'a AtomicBool,
+    ) -> Self {
+        Server {
+            owner,
+            limits,
+            workers,
+            sessions,
+            log,
+            shutdown,
+            tls: None,
+            state: State::default(),
+        }
+    }
+
+    /// Whether the server takes no more sessions.
+    fn done(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+            || self.log.failed()
+            || self
+                .sessions
+                .is_some_and(|n| self.state.started.load(Ordering::SeqCst) >= n)
+    }
+
+    /// Accepts connections on `listener` until done, each on its own thread; returns
+    /// once every connection has ended, with the number of sessions that failed.
+    pub fn serve(&self, listener: &TcpListener) -> Result<usize, CliError> {
+        listener.set_nonblocking(true).map_err(CliError::Accept)?;
+        let mut next_id = 0;
+        thread::scope(|s| {
+            while !self.done() {
+                let (stream, peer) = match listener.accept() {
+                    Ok(conn) => conn,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        thread::sleep(POLL);
+                        continue;
+                    }
+                    Err(e) => {
+                        // A client that gave up, too many open files: log, back off, go on.
+                        self.log
+                            .event(Level::Error, None, &format!("accept failed: {e}"));
+                        thread::sleep(ACCEPT_BACKOFF);
+                        continue;
+                    }
+                };
+                next_id += 1;
+                let id = next_id;
+                let Some(refusal) = self.enter(peer.ip()) else {
+                    let spawned = thread::Builder::new()
+                        .name(format!("session {id}"))
+                        .spawn_scoped(s, move || {
+                            self.connection(id, stream, peer);
+                            self.leave(peer.ip());
+                        });
+                    if let Err(e) = spawned {
+                        self.leave(peer.ip());
+                        self.log.event(
+                            Level::Error,
+                            Some((id, peer)),
+                            &format!("refused: cannot start a thread: {e}"),
+                        );
+                    }
+                    continue;
+                };
+                self.log.event(
+                    Level::Debug,
+                    Some((id, peer)),
+                    &format!("refused: {refusal}"),
+                );
+                refuse(stream);
+            }
+            if self.shutdown.load(Ordering::SeqCst) {
+                let running = self.state.busy.load(Ordering::SeqCst);
+                self.log.event(
+                    Level::Error,
+                    None,
+                    &format!("shutting down: finishing {running} session(s) in flight"),
+                );
+            }
+        });
+        Ok(self.state.failed.load(Ordering::SeqCst))
+    }
+
+    /// Counts a new connection from `ip`, or says why it is refused.
+    fn enter(&self, ip: IpAddr) -> Option<String> {
+        let mut peers = self
+            .state
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let open = peers.entry(ip).or_insert(0);
+        if *open >= self.limits.per_peer.get() {
+            return Some(format!("{open} connections from {ip} already open"));
+        }
+        if self.state.connections.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            return Some(format!("{MAX_CONNECTIONS} connections already open"));
+        }
+        *open += 1;
+        self.state.connections.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+
+    /// Forgets a connection from `ip`.
+    fn leave(&self, ip: IpAddr) {
+        let mut peers = self
+            .state
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = peers.get_mut(&ip) {
+            *open -= 1;
+            if *open == 0 {
+                peers.remove(&ip);
+            }
+        }
+        self.state.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Takes a worker for a new session, if one is free and sessions are still taken.
+    fn take_worker(&self) -> Option<Worker<'_>> {
+        let state = &self.state;
+        if self.shutdown.load(Ordering::SeqCst) {
+            return None;
+        }
+        state
+            .busy
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |busy| {
+                (busy < self.workers.get()).then_some(busy + 1)
+            })
+            .ok()?;
+        let counted = state
+            .started
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |started| {
+                self.sessions
+                    .is_none_or(|n| started < n)
+                    .then_some(started + 1)
+            });
+        if counted.is_err() {
+            state.busy.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Worker(&state.busy))
+    }
+
+    /// Handles connection `id` from `peer`: the handshake within its deadline, then a
+    /// session if a worker is free, else the busy answer.
+    fn connection(&self, id: u64, stream: TcpStream, peer: SocketAddr) {
+        let at = Some((id, peer));
+        let start = Instant::now();
+        self.log.event(Level::Debug, at, "connected");
+        let limits = self.limits;
+        let timeout = limits.handshake.min(limits.io);
+        let channel = match &self.tls {
+            Some(tls) => tls.channel(stream, timeout),
+            None => TcpChannel::new(stream, timeout),
+        };
+        let admitted = channel
+            .map(|channel| channel.with_deadline(limits.handshake))
+            .map_err(ProtocolError::from)
+            .and_then(|channel| self.owner.admit(channel));
+        let mut admission = match admitted {
+            Ok(admission) => admission,
+            Err(e) => {
+                let secs = start.elapsed().as_secs_f64();
+                self.log.event(
+                    Level::Info,
+                    at,
+                    &format!("handshake failed after {secs:.3} s: {e}"),
+                );
+                return;
+            }
+        };
+        let Some(_worker) = self.take_worker() else {
+            let outcome = admission.refuse_busy();
+            let told = match outcome {
+                Ok(()) => "told the client to retry later".to_owned(),
+                Err(e) => format!("could not tell the client: {e}"),
+            };
+            self.log.event(
+                Level::Info,
+                at,
+                &format!("busy: all {} workers taken; {told}", self.workers),
+            );
+            return;
+        };
+        let channel = admission.channel_mut();
+        channel.set_timeout(limits.io);
+        channel.set_deadline(limits.session);
+        channel.set_min_rate(limits.min_rate);
+        let start = Instant::now();
+        match admission.serve() {
+            Ok(r) => self.log.event(
+                Level::Info,
+                at,
+                &SessionLog::new(id, peer.to_string(), &r).outcome(),
+            ),
+            Err(e) => {
+                self.state.failed.fetch_add(1, Ordering::SeqCst);
+                let secs = start.elapsed().as_secs_f64();
+                self.log
+                    .event(Level::Error, at, &format!("failed after {secs:.3} s: {e}"));
+            }
+        }
+    }
+}
+
+/// A taken worker, given back when dropped.
+struct Worker<'a>(&'a AtomicUsize);
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Tells a connection refused before its handshake that the server is busy, without
+/// reading it or starting a thread, and closes it.
+fn refuse(stream: TcpStream) {
+    let mut channel = match TcpChannel::new(stream, ACCEPT_BACKOFF) {
+        Ok(channel) => channel,
+        Err(_) => return,
+    };
+    let _ = crate::protocol::refuse_busy(&mut channel);
 }
 
 #[cfg(test)]

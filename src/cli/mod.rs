@@ -133,6 +133,9 @@ pub enum CliError {
     /// Accepting a client failed.
     #[error("cannot accept a connection: {0}")]
     Accept(#[source] std::io::Error),
+    /// The TLS certificate, key or name is unusable.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// The session failed.
     #[error(transparent)]
     Protocol(#[from] crate::protocol::ProtocolError),

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::CliError;
-use super::evaluator::connect_and_classify;
+use super::evaluator::{Waits, classify_at};
 use crate::inference::Pipeline;
 use crate::picture::{self, show};
+use crate::tls::ClientTls;
 
 /// The page, embedded at build time.
 const PAGE: &str = include_str!("page.html");
@@ -50,6 +51,8 @@ pub struct WebClient {
     pub timeout: Duration,
     /// Where to write each 28×28 image the model saw, as `input-N.png`, if anywhere.
     pub keep: Option<PathBuf>,
+    /// Talk TLS to the garbler with this configuration, if set.
+    pub tls: Option<ClientTls>,
 }
 
 /// An HTTP answer: status, content type, body.
@@ -242,11 +245,17 @@ fn classify(client: &WebClient, body: &[u8], n: usize) -> Result<serde_json::Val
         eprintln!("request {n}: the model saw {}", path.display());
     }
     let start = Instant::now();
-    let (class, report) = connect_and_classify(
+    let waits = Waits {
+        connect: client.timeout,
+        io: client.timeout,
+    };
+    let tls = client.tls.as_ref();
+    let (class, report) = classify_at(
         &client.pipeline,
         &client.garbler,
         &prepared.image,
-        client.timeout,
+        waits,
+        tls,
     )
     .map_err(|e| (502, format!("private inference failed: {e}")))?;
     let bits = client.pipeline.input_bits();

@@ -4,7 +4,8 @@ use std::fmt;
 use std::ops::{BitXor, BitXorAssign};
 use zeroize::Zeroize;
 
-/// A 128-bit value: a hash output, an OT message, a PRG output.
+/// A 128-bit value: a hash output, an OT message, a PRG output. `Debug` never prints
+/// the value: most blocks are keys, pads or labels.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Zeroize)]
 #[repr(transparent)]
 pub struct Block(pub u128);
@@ -40,7 +41,7 @@ impl Block {
 
 impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Block({:032x})", self.0)
+        f.write_str("Block(<secret>)")
     }
 }
 
@@ -126,5 +127,23 @@ impl Delta {
 impl fmt::Debug for Delta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Delta(<secret>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_a_value() {
+        let b = Block(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        for printed in [
+            format!("{b:?}"),
+            format!("{:?}", Label(b)),
+            format!("{:?}", Delta::new(b)),
+        ] {
+            assert!(!printed.contains("cdef"), "{printed}");
+            assert!(printed.ends_with("(<secret>)"), "{printed}");
+        }
     }
 }

@@ -186,15 +186,15 @@ impl Fanout {
                 ring::expand(k0, m, &mut g0, &mut scratch);
                 ring::expand(k1, m, &mut g1, &mut scratch);
                 u.clear();
+                // The mask bit is secret: all ones if set, by arithmetic, not a branch.
+                let r = u64::from(masks[j]).wrapping_neg();
                 for (e, &(o, w)) in fan.iter().enumerate() {
                     let c = (weights[w as usize] as u64) << t;
                     let s = &mut share[o as usize];
-                    let c = if masks[j] {
-                        *s = s.wrapping_add(c);
-                        c.wrapping_neg()
-                    } else {
-                        c
-                    };
+                    // `r = 1`: the garbler-known part `c` joins the share and the product
+                    // vector is `−c` (two's complement `(c ⊕ r) − r`), as in the module doc.
+                    *s = s.wrapping_add(c & r);
+                    let c = (c ^ r).wrapping_sub(r);
                     *s = s.wrapping_sub(g0[e]);
                     u.push(g0[e].wrapping_sub(g1[e]).wrapping_add(c) & ring::mask(m));
                 }
@@ -227,7 +227,7 @@ impl Fanout {
                 ring::read(channel, &mut u, m, &mut packed)?;
                 g.resize(fan.len(), 0);
                 ring::expand(keys[j], m, &mut g, &mut scratch);
-                let chosen = if choices[j] { u64::MAX } else { 0 };
+                let chosen = u64::from(choices[j]).wrapping_neg();
                 for ((&(o, _), &ge), &ue) in fan.iter().zip(g.iter()).zip(&u) {
                     let s = &mut share[o as usize];
                     *s = s.wrapping_add(ge.wrapping_add(ue & chosen));

@@ -26,10 +26,10 @@ mod session;
 pub use error::InferenceError;
 pub use pipeline::{LayerCost, Pipeline};
 
-use crate::channel::Channel;
+use crate::channel::{Channel, Counting};
 use crate::compiler::network::{Arch, encode_image};
 use crate::model::{Model, PixelView};
-use crate::protocol::{ProtocolError, SessionReport};
+use crate::protocol::{Offer, ProtocolError, SessionReport, refuse_busy};
 
 /// The model owner: the public pipeline and its private weights.
 pub struct ModelOwner {
@@ -54,7 +54,49 @@ impl ModelOwner {
 
     /// Serves one inference session over `channel`; learns nothing about the image.
     pub fn serve<C: Channel>(&self, channel: C) -> Result<SessionReport, ProtocolError> {
-        session::run_garbler(channel, &self.pipeline, &self.values)
+        self.admit(channel)?.serve()
+    }
+
+    /// Reads and checks a client's handshake from `channel`, so a server can decide
+    /// whether to commit a worker to it before answering. A client whose handshake
+    /// differs from ours gets ours, so it fails with the same reason.
+    pub fn admit<C: Channel>(&self, channel: C) -> Result<Admission<'_, C>, ProtocolError> {
+        let mut channel = Counting::new(channel);
+        let offer = Offer::read(&mut channel)?;
+        let ours = self.pipeline.handshake();
+        if let Err(e) = ours.check_offer(&offer) {
+            // Best effort: the session fails with `e` whether or not the client hears.
+            let _ = ours.answer(&mut channel);
+            return Err(e);
+        }
+        Ok(Admission {
+            owner: self,
+            channel,
+        })
+    }
+}
+
+/// A client whose handshake has been read and checked, not yet answered (see
+/// [`ModelOwner::admit`]).
+pub struct Admission<'a, C> {
+    owner: &'a ModelOwner,
+    channel: Counting<C>,
+}
+
+impl<C: Channel> Admission<'_, C> {
+    /// The client's channel, e.g. to give the session other limits than the handshake.
+    pub fn channel_mut(&mut self) -> &mut C {
+        self.channel.inner_mut()
+    }
+
+    /// Answers the handshake and runs the session.
+    pub fn serve(self) -> Result<SessionReport, ProtocolError> {
+        session::run_garbler(self.channel, &self.owner.pipeline, &self.owner.values)
+    }
+
+    /// Tells the client that no worker is free.
+    pub fn refuse_busy(mut self) -> Result<(), ProtocolError> {
+        refuse_busy(&mut self.channel)
     }
 }
 

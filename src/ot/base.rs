@@ -6,14 +6,19 @@
 //! receiver `k_{c_i} = H(i, b_i·A)`. `H` is BLAKE3 over the transcript of that OT, so keys
 //! from different sessions or indices never collide. Both sides output random keys; the
 //! IKNP extension uses them as PRG seeds.
+//!
+//! A received point that is the identity is rejected: `A = 0` would make every key the
+//! hash of public values, and `B = 0` is no honest receiver's message. The shared points
+//! and the hasher states that absorbed them are wiped after use.
 
 use super::OtError;
 use crate::channel::Channel;
 use crate::crypto::Block;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::IsIdentity;
 use subtle::{Choice, ConditionallySelectable};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A uniformly random scalar, wiped (with the bytes it came from) when dropped.
 fn random_scalar() -> Result<Zeroizing<Scalar>, OtError> {
@@ -23,20 +28,24 @@ fn random_scalar() -> Result<Zeroizing<Scalar>, OtError> {
 }
 
 /// `H(i, A, B, shared)`; `A` and `B` as the compressed bytes that went over the wire, so
-/// only the shared point costs a compression (a field inversion).
+/// only the shared point costs a compression (a field inversion). The compressed shared
+/// point, the hasher state and the digest are wiped before returning.
 fn key(index: usize, a: &[u8; 32], b: &[u8; 32], shared: &RistrettoPoint) -> Block {
-    let mut h = blake3::Hasher::new();
+    let mut h = Zeroizing::new(blake3::Hasher::new());
     h.update(b"gcnn chou-orlandi base OT v1");
     h.update(&(index as u64).to_le_bytes());
     h.update(a);
     h.update(b);
-    h.update(shared.compress().as_bytes());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
-    Block::from_bytes(out)
+    h.update(Zeroizing::new(shared.compress().to_bytes()).as_ref());
+    let mut digest = h.finalize();
+    let mut out = Zeroizing::new([0u8; 16]);
+    out.copy_from_slice(&digest.as_bytes()[..16]);
+    digest.zeroize();
+    Block::from_bytes(*out)
 }
 
-/// Reads a point; returns it with its wire bytes.
+/// Reads a point, rejecting an invalid encoding and the identity; returns it with its
+/// wire bytes.
 fn read_point<C: Channel>(
     channel: &mut C,
     index: usize,
@@ -45,6 +54,7 @@ fn read_point<C: Channel>(
     channel.read_bytes(&mut bytes)?;
     let point = CompressedRistretto(bytes)
         .decompress()
+        .filter(|p| !p.is_identity())
         .ok_or(OtError::InvalidPoint(index))?;
     Ok((point, bytes))
 }
@@ -56,14 +66,14 @@ pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, Ot
     let a_bytes = big_a.compress().to_bytes();
     channel.write_bytes(&a_bytes)?;
     channel.flush()?;
-    let a_a = *a * big_a;
+    let a_a = Zeroizing::new(*a * big_a);
     (0..n)
         .map(|i| {
             let (big_b, b_bytes) = read_point(channel, i)?;
-            let a_b = *a * big_b;
+            let a_b = Zeroizing::new(*a * big_b);
             Ok([
                 key(i, &a_bytes, &b_bytes, &a_b),
-                key(i, &a_bytes, &b_bytes, &(a_b - a_a)),
+                key(i, &a_bytes, &b_bytes, &Zeroizing::new(*a_b - *a_a)),
             ])
         })
         .collect()
@@ -79,7 +89,7 @@ pub fn receive<C: Channel>(channel: &mut C, choices: &[bool]) -> Result<Vec<Bloc
         let big_b = RistrettoPoint::conditional_select(&b_g, &(b_g + big_a), Choice::from(c as u8));
         let b_bytes = big_b.compress().to_bytes();
         channel.write_bytes(&b_bytes)?;
-        keys.push(key(i, &a_bytes, &b_bytes, &(*b * big_a)));
+        keys.push(key(i, &a_bytes, &b_bytes, &Zeroizing::new(*b * big_a)));
     }
     channel.flush()?;
     Ok(keys)

@@ -11,6 +11,9 @@ pub enum ProtocolError {
     /// Oblivious transfer failed.
     #[error("oblivious transfer failed: {0}")]
     Ot(#[from] OtError),
+    /// The garbler had no free worker.
+    #[error("the garbler is busy (every worker taken): retry later")]
+    Busy,
     /// The peer runs a different protocol or circuit.
     #[error("handshake failed: {0}")]
     Handshake(String),

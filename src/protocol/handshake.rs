@@ -4,10 +4,17 @@ use super::ProtocolError;
 use crate::channel::Channel;
 
 /// Bumped whenever the messages of a session change (2: private inference runs the mixed
-/// protocol of [`crate::inference`]; 3: with an offline phase).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// protocol of [`crate::inference`]; 3: with an offline phase; 4: the garbler answers the
+/// evaluator's handshake, or says it is busy).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
+
+/// What a garbler with no free worker sends instead of its handshake, then hangs up.
+const BUSY: [u8; 8] = *b"GCNNBUSY";
+
+/// Bytes of a handshake message: magic, version, circuit hash, shape.
+pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24;
 
 /// What both parties must agree on before any secret-dependent byte is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,25 +27,80 @@ pub struct Handshake {
     pub shape: [u64; 3],
 }
 
+/// A peer's handshake, read but not yet answered: a server reads it before it commits a
+/// worker to the session ([`Handshake::answer`] or [`refuse_busy`]).
+pub struct Offer([u8; HANDSHAKE_BYTES]);
+
+impl Offer {
+    /// Reads the peer's handshake.
+    pub fn read<C: Channel>(channel: &mut C) -> Result<Self, ProtocolError> {
+        let mut theirs = [0u8; HANDSHAKE_BYTES];
+        channel.read_bytes(&mut theirs)?;
+        Ok(Offer(theirs))
+    }
+}
+
+/// Tells a peer whose [`Offer`] was read that no worker is free; it fails with
+/// [`ProtocolError::Busy`].
+pub fn refuse_busy<C: Channel>(channel: &mut C) -> Result<(), ProtocolError> {
+    channel.write_bytes(&BUSY)?;
+    channel.flush()?;
+    Ok(())
+}
+
 impl Handshake {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 4 + 32 + 24);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&self.version.to_le_bytes());
-        out.extend_from_slice(&self.circuit_hash);
-        for v in self.shape {
-            out.extend_from_slice(&v.to_le_bytes());
+    /// The message as sent.
+    pub fn to_bytes(&self) -> [u8; HANDSHAKE_BYTES] {
+        let mut out = [0u8; HANDSHAKE_BYTES];
+        out[..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&self.version.to_le_bytes());
+        out[12..44].copy_from_slice(&self.circuit_hash);
+        for (i, v) in self.shape.iter().enumerate() {
+            out[44 + 8 * i..52 + 8 * i].copy_from_slice(&v.to_le_bytes());
         }
         out
     }
 
-    /// Sends ours, reads theirs, and fails on both sides if they differ.
+    /// Sends ours, reads theirs, and fails on both sides if they differ; fails with
+    /// [`ProtocolError::Busy`] if the peer answers that it is busy.
     pub fn exchange<C: Channel>(&self, channel: &mut C) -> Result<(), ProtocolError> {
-        let ours = self.encode();
-        channel.write_bytes(&ours)?;
+        channel.write_bytes(&self.to_bytes())?;
         channel.flush()?;
-        let mut theirs = vec![0u8; ours.len()];
-        channel.read_bytes(&mut theirs)?;
+        let mut theirs = [0u8; HANDSHAKE_BYTES];
+        channel.read_bytes(&mut theirs[..1])?;
+        if is_tls_record(theirs[0]) {
+            return Err(ProtocolError::Handshake(
+                "the peer answered in TLS: connect with TLS (--tls-ca)".into(),
+            ));
+        }
+        channel.read_bytes(&mut theirs[1..8])?;
+        if theirs[..8] == BUSY {
+            return Err(ProtocolError::Busy);
+        }
+        channel.read_bytes(&mut theirs[8..])?;
+        self.check(&theirs)
+    }
+
+    /// Sends ours in answer to an [`Offer`] (checked with [`Handshake::check`]; the peer
+    /// checks ours, so a mismatch fails on both sides).
+    pub fn answer<C: Channel>(&self, channel: &mut C) -> Result<(), ProtocolError> {
+        channel.write_bytes(&self.to_bytes())?;
+        channel.flush()?;
+        Ok(())
+    }
+
+    /// Fails if the peer's `offer` differs from ours.
+    pub fn check_offer(&self, offer: &Offer) -> Result<(), ProtocolError> {
+        self.check(&offer.0)
+    }
+
+    fn check(&self, theirs: &[u8; HANDSHAKE_BYTES]) -> Result<(), ProtocolError> {
+        let ours = self.to_bytes();
+        if is_tls_record(theirs[0]) {
+            return Err(ProtocolError::Handshake(
+                "the peer speaks TLS, this side plain TCP".into(),
+            ));
+        }
         if theirs[..8] != MAGIC {
             return Err(ProtocolError::Handshake(
                 "peer does not speak the gcnn protocol".into(),
@@ -57,13 +119,19 @@ impl Handshake {
                 theirs: hex(&theirs[12..44]),
             });
         }
-        if theirs != ours {
+        if *theirs != ours {
             return Err(ProtocolError::Handshake(
                 "input/output shape mismatch with the peer".into(),
             ));
         }
         Ok(())
     }
+}
+
+/// Whether `first` opens a TLS record (change cipher spec, alert, handshake, data): a
+/// TLS peer on a plain channel. Our messages start with `G`.
+fn is_tls_record(first: u8) -> bool {
+    (0x14..=0x17).contains(&first)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -13,5 +13,5 @@ mod handshake;
 mod yao;
 
 pub use error::ProtocolError;
-pub use handshake::{Handshake, PROTOCOL_VERSION};
+pub use handshake::{HANDSHAKE_BYTES, Handshake, Offer, PROTOCOL_VERSION, refuse_busy};
 pub use yao::{SessionReport, run_evaluator, run_garbler};

@@ -69,7 +69,11 @@ pub fn garbler(sessions: usize, extra: &[&str]) -> (Child, String, Lines<BufRead
     let addr = lines
         .by_ref()
         .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .find_map(|l| {
+            // Text, or a JSON line's message: the address ends at a quote or the line's end.
+            let (_, rest) = l.split_once("listening on ")?;
+            rest.split('"').next().map(str::to_owned)
+        })
         .expect("the garbler prints its address");
     (child, addr, lines)
 }

@@ -45,10 +45,11 @@ pub(in crate::inference) fn run_evaluator<C: Channel>(
     pipeline: &Pipeline,
     pixels: &[bool],
 ) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
-    let start = Instant::now();
     let mut channel = Counting::new(channel);
     check_pixels(pipeline, pixels)?;
     pipeline.handshake().exchange(&mut channel)?;
+    // The session's clock starts when the garbler has accepted it.
+    let start = Instant::now();
     let mut ot = IknpReceiver::setup(&mut channel)?;
     let mut prg = Prg::from_os()?;
     let mut offline = Vec::with_capacity(pipeline.stages.len());

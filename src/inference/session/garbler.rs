@@ -26,16 +26,18 @@ struct GarblerStage {
     masks: Zeroizing<Vec<bool>>,
 }
 
-/// The garbler's side: `values` are its weights and biases per weighted layer (see
-/// [`crate::inference::ModelOwner`]). Learns nothing.
+/// The garbler's side, once the evaluator's handshake has been read from `channel` and
+/// found to match ours ([`crate::inference::ModelOwner::admit`]): `values` are its weights and biases per weighted layer (see
+/// [`crate::inference::ModelOwner`]). Learns nothing. The offline and the online phase
+/// each begin a channel phase ([`Channel::begin_phase`]).
 pub(in crate::inference) fn run_garbler<C: Channel>(
-    channel: C,
+    mut channel: Counting<C>,
     pipeline: &Pipeline,
     values: &[(Vec<i64>, Vec<i64>)],
 ) -> Result<SessionReport, ProtocolError> {
     let start = Instant::now();
-    let mut channel = Counting::new(channel);
-    pipeline.handshake().exchange(&mut channel)?;
+    pipeline.handshake().answer(&mut channel)?;
+    channel.begin_phase();
     let delta = Delta::new(random_seed()?);
     let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
     let mut prg = Prg::from_os()?;
@@ -71,6 +73,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
     garbler.channel().flush()?;
     drop(garbler);
     let setup = Instant::now();
+    channel.begin_phase();
 
     // The pixels reach the first layer unmasked: the evaluator knows them. Each stage's
     // offline secrets are dropped (wiped) once its layer is done, its masks one layer later.
