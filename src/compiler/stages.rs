@@ -28,11 +28,54 @@ use super::network::{
     pool_shape, requantize, signed_width,
 };
 use crate::circuit::{Circuit, InputGroup, Owner};
+use crate::model::ConvGeometry;
+
+/// The public linear structure of a weighted layer: which input feeds which accumulator
+/// through which weight follows from it (see [`crate::inference::linear::Fanout`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Linear {
+    /// Layer name.
+    pub name: String,
+    /// `(out_c, kh, kw, in_c)` for a convolution, `(out, 1, 1, in)` for dense.
+    pub shape: [usize; 4],
+    /// A convolution's windows; `None` for a dense layer.
+    pub conv: Option<ConvGeometry>,
+}
+
+impl Linear {
+    /// Accumulators per output position: `kh·kw·in_c` terms each.
+    pub fn terms(&self) -> usize {
+        self.shape[1] * self.shape[2] * self.shape[3]
+    }
+
+    /// The output shape on an input of shape `input`, or `None` if the layer does not fit
+    /// it (a convolution's channels or kernel, a dense layer's feature count).
+    pub fn output(&self, input: (usize, usize, usize)) -> Option<(usize, usize, usize)> {
+        let [o, kh, kw, i] = self.shape;
+        match &self.conv {
+            Some(g) if input.2 == i && g.kernel == [kh, kw] => {
+                let (h, w) = g.output(input.0, input.1)?;
+                Some((h, w, o))
+            }
+            None if (kh, kw) == (1, 1) && input.0 * input.1 * input.2 == i => Some((1, 1, o)),
+            _ => None,
+        }
+    }
+
+    /// The structure of weighted layer `w`.
+    pub fn of(w: &WeightedArch) -> Linear {
+        Linear {
+            name: w.name.clone(),
+            shape: w.shape,
+            conv: w.conv,
+        }
+    }
+}
 
 /// One weighted layer of the mixed protocol: its public description and its circuit.
 pub struct Stage {
     /// The weighted layer whose accumulators the stage takes.
-    pub layer: WeightedArch,
+    pub linear: Linear,
     /// The layer's input shape `(h, w, c)`.
     pub input: (usize, usize, usize),
     /// Bits per input value (the layer's choice bits per value).
@@ -69,7 +112,7 @@ pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
         };
         stages.push(Stage {
             circuit: lower_stage(w, plan.input, ring_bits as usize, offset != 0, &tail),
-            layer: w.clone(),
+            linear: Linear::of(w),
             input: plan.input,
             in_bits: plan.in_bits,
             ring_bits,

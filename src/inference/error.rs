@@ -7,6 +7,9 @@ pub enum InferenceError {
     /// The model (or its architecture file) is unusable.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The mixed circuit file is unusable.
+    #[error(transparent)]
+    Circuit(#[from] crate::compiler::mixed::MixedError),
     /// The network's shape is not one the pipeline handles.
     #[error("unsupported network: {0}")]
     Unsupported(String),

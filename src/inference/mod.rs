@@ -24,7 +24,7 @@ mod ring;
 mod session;
 
 pub use error::InferenceError;
-pub use pipeline::{LayerCost, Pipeline};
+pub use pipeline::{LayerCost, Pipeline, SetupCost};
 
 use crate::channel::Channel;
 use crate::compiler::network::{Arch, encode_image};
