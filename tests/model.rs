@@ -611,3 +611,31 @@ fn version_2_descriptions_out_of_spec_are_named() {
         &["pool1", "not part of version 1"],
     );
 }
+
+/// `gcnn random-model` fills an architecture with seeded random values: the same seed
+/// gives the same files, another seed another model, and the result loads.
+#[test]
+fn random_model_is_deterministic_by_seed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |seed: &str, out: &str| {
+        let out = dir.path().join(out);
+        let o = gcnn(&[
+            "random-model",
+            "--model",
+            "models/cifar",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Model::load(&out).expect("a valid model")
+    };
+    let (a, b, c) = (run("3", "a"), run("3", "b"), run("4", "c"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let bytes = |name: &str| fs::read(dir.path().join(name).join("conv1_w.npy")).expect("read");
+    assert_eq!(bytes("a"), bytes("b"));
+    assert_eq!(a.input.channels, 3);
+    assert_eq!(a.classes(), 10);
+}
