@@ -313,7 +313,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
 /// many images it checked.
 fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
     let arch = Arch::of(model);
-    let stages = compile_stages(&arch);
+    let stages = compile_stages(&arch).unwrap();
     let values: Vec<(Vec<i64>, Vec<i64>)> = model
         .layers
         .iter()

@@ -40,8 +40,10 @@ fn models_with_different_weights_compile_to_identical_files() {
     let mut rng = Rng(3);
     for _ in 0..8 {
         let net = random_network(&mut rng, None);
-        let bytes = MixedCircuit::compile(&Arch::of(&net)).to_bytes();
-        let same = MixedCircuit::compile(&Arch::of(&net.with_random_values(5))).to_bytes();
+        let bytes = MixedCircuit::compile(&Arch::of(&net)).unwrap().to_bytes();
+        let same = MixedCircuit::compile(&Arch::of(&net.with_random_values(5)))
+            .unwrap()
+            .to_bytes();
         assert_eq!(bytes, same);
         let (read, hash) = MixedCircuit::from_bytes(&bytes).unwrap();
         assert_eq!(read.to_bytes(), bytes);
@@ -152,7 +154,9 @@ fn malformed_circuit_files_fail_with_one_line() {
     let err = MixedCircuit::from_bytes(&lying).err().expect("refused");
     assert!(err.contains("stage count is 65535"), "{err}");
     // Random mutations of a small valid file are errors, never panics.
-    let small = MixedCircuit::compile(&Arch::of(&random_network(&mut Rng(1), None))).to_bytes();
+    let small = MixedCircuit::compile(&Arch::of(&random_network(&mut Rng(1), None)))
+        .unwrap()
+        .to_bytes();
     let mut rng = Rng(2);
     for _ in 0..2000 {
         let mut bytes = small.clone();
@@ -277,4 +281,39 @@ fn inspect_costs_equal_a_sessions_measured_bytes() {
         let want = c.columns();
         assert_eq!(numbers, want, "{line}");
     }
+}
+
+/// A network beyond the protocol's bounds is refused by `gcnn compile` with one line,
+/// before any of its circuits is built.
+#[test]
+fn a_network_too_large_for_the_protocol_is_refused_quickly() {
+    let json = serde_json::json!({
+        "format": "gcnn-cnn", "version": 2,
+        "input": {"height": 256, "width": 256, "channels": 16, "bits": 8},
+        "layers": [
+            {"type": "conv2d", "name": "huge", "kernel": [3, 3], "stride": [1, 1],
+             "padding": [1, 1, 1, 1], "in_channels": 16, "out_channels": 256,
+             "weight_bits": 8, "weight_encoding": "twos", "bias_bits": 24, "shift": 8,
+             "out_bits": 8, "weights": "w.npy", "bias": "b.npy"},
+            {"type": "maxpool2d", "name": "pool", "size": [64, 64], "stride": [64, 64]},
+            {"type": "flatten", "name": "flatten"},
+            {"type": "dense", "name": "fc", "in_features": 4096, "out_features": 2,
+             "weight_bits": 2, "weight_encoding": "odd", "bias_bits": 4,
+             "shift": null, "out_bits": null, "weights": "fw.npy", "bias": "fb.npy"}
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("model.json"), json.to_string()).unwrap();
+    let start = std::time::Instant::now();
+    let out = gcnn(&["compile", "--model", path(dir.path())])
+        .args(["--out", path(&dir.path().join("x.mixed"))])
+        .output()
+        .unwrap();
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("layer huge") && line.contains("multiply-accumulates"),
+        "{line}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert!(!dir.path().join("x.mixed").exists());
 }

@@ -8,9 +8,9 @@ use std::path::Path;
 use super::{CliError, human_bytes};
 use crate::circuit::Circuit;
 use crate::circuit::stats::Stats;
-use crate::compiler::mixed::{MAGIC, MixedCircuit};
+use crate::compiler::mixed::{MAGIC, MixedCircuit, write_file};
 use crate::compiler::network::{Arch, compile};
-use crate::inference::{LayerCost, Pipeline};
+use crate::inference::{InferenceError, LayerCost, Pipeline};
 use crate::model::Model;
 
 /// Creates the directory `out` is written to.
@@ -28,15 +28,14 @@ fn make_parent(out: &Path) -> Result<(), CliError> {
 /// file `out`; reports what each layer costs to `log`.
 pub fn run(model_dir: &Path, out: &Path, log: &mut impl Write) -> Result<Pipeline, CliError> {
     let model = Model::load_architecture(model_dir)?;
-    writeln!(log, "compiling {} …", model_dir.display()).map_err(CliError::Output)?;
-    let arch = Arch::of(&model);
+    let mixed = MixedCircuit::compile(&Arch::of(&model)).map_err(InferenceError::from)?;
+    let bytes = mixed.to_bytes();
+    let hash: [u8; 32] = bytes[bytes.len() - 32..].try_into().expect("32 bytes");
     // Planned first: a network the protocol cannot run is refused before anything is
     // written.
-    let pipeline = Pipeline::new(&arch)?;
+    let pipeline = Pipeline::from_circuit(mixed, hash)?;
     make_parent(out)?;
-    MixedCircuit::compile(&arch)
-        .save(out)
-        .map_err(|e| CliError::Inference(crate::inference::InferenceError::Circuit(e)))?;
+    write_file(out, &bytes).map_err(InferenceError::from)?;
     write!(log, "{}", Costs(&pipeline)).map_err(CliError::Output)?;
     Ok(pipeline)
 }

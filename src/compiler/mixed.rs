@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::network::Arch;
-use super::stages::{Linear, Stage, compile_stages};
+use super::stages::{Linear, Stage, StageLimit, compile_stages};
 use crate::circuit::format::varint::{self, Decoder};
 use crate::circuit::format::{self, FormatError};
 use crate::model::limits::{MAX_DIM, MAX_INPUT_CHANNELS, MAX_INPUT_SIDE, MAX_LAYERS};
@@ -80,13 +80,13 @@ pub struct MixedCircuit {
 }
 
 impl MixedCircuit {
-    /// Compiles `arch`'s stages.
-    pub fn compile(arch: &Arch) -> MixedCircuit {
-        MixedCircuit {
+    /// Compiles `arch`'s stages; refuses a layer beyond the protocol's bounds.
+    pub fn compile(arch: &Arch) -> Result<MixedCircuit, StageLimit> {
+        Ok(MixedCircuit {
             input: arch.input,
             input_bits: arch.input_bits,
-            stages: compile_stages(arch),
-        }
+            stages: compile_stages(arch)?,
+        })
     }
 
     /// The canonical encoding, ending in its hash.
@@ -137,19 +137,7 @@ impl MixedCircuit {
 
     /// Writes the file (beside `path`, then renamed into place).
     pub fn save(&self, path: &Path) -> Result<(), MixedError> {
-        let io = |source| MixedError::Io {
-            path: path.to_owned(),
-            action: "write",
-            source,
-        };
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        std::fs::write(&partial, self.to_bytes()).map_err(io)?;
-        std::fs::rename(&partial, path).map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
-            io(e)
-        })
+        write_file(path, &self.to_bytes())
     }
 
     /// Reads and checks a file; returns the circuit and its hash.
@@ -222,6 +210,24 @@ impl MixedCircuit {
             id,
         ))
     }
+}
+
+/// Writes an encoded mixed circuit `bytes` to `path`: beside it first, then renamed into
+/// place, so an interrupted write never leaves a truncated file under the real name.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), MixedError> {
+    let io = |source| MixedError::Io {
+        path: path.to_owned(),
+        action: "write",
+        source,
+    };
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).map_err(io)?;
+    std::fs::rename(&partial, path).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        io(e)
+    })
 }
 
 /// A cursor over the file body.

@@ -27,7 +27,7 @@ use super::network::{
     Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, acc_range, lower_pool, output_shape,
     pool_shape, requantize, signed_width,
 };
-use crate::circuit::{Circuit, InputGroup, Owner};
+use crate::circuit::{Circuit, InputGroup, MAX_INPUT_BITS, Owner};
 use crate::model::ConvGeometry;
 
 /// The public linear structure of a weighted layer: which input feeds which accumulator
@@ -88,8 +88,61 @@ pub struct Stage {
     pub circuit: Circuit,
 }
 
-/// The stages of `arch`, one per weighted layer, in order.
-pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
+/// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
+/// fan-out tables of the products, whose indices are 32-bit.
+pub const MAX_ENTRIES: u64 = 1 << 26;
+/// Widest ring of shares the protocol handles.
+pub const MAX_RING_BITS: u32 = 64;
+
+/// Why a layer cannot be a stage of the mixed protocol: too large for its bounds
+/// (checked before its circuit is built), or a pool before the first weighted layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageLimit {
+    /// The layer.
+    pub layer: String,
+    /// What exceeds which bound.
+    pub reason: String,
+}
+
+/// Checks a stage's sizes against the protocol's bounds before anything is allocated
+/// for it: multiply-accumulates, ring width, and the share bits of its circuit (which
+/// a circuit file may hold at most [`MAX_INPUT_BITS`] of).
+fn check_limits(w: &WeightedArch, plan: &LayerPlan, ring_bits: u32) -> Result<(), StageLimit> {
+    let (h, wd, c) = output_shape(w, plan.input);
+    let outputs = (h * wd * c) as u64;
+    let entries = outputs * w.terms() as u64;
+    let share_bits = outputs * u64::from(ring_bits);
+    let reason = if entries > MAX_ENTRIES {
+        format!("{entries} multiply-accumulates, more than the protocol's {MAX_ENTRIES}")
+    } else if ring_bits > MAX_RING_BITS {
+        format!("accumulators need {ring_bits} bits, more than the protocol's {MAX_RING_BITS}")
+    } else if share_bits > MAX_INPUT_BITS {
+        format!("{share_bits} share bits, more than a circuit's {MAX_INPUT_BITS} inputs")
+    } else {
+        return Ok(());
+    };
+    Err(StageLimit {
+        layer: w.name.clone(),
+        reason,
+    })
+}
+
+/// The stages of `arch`, one per weighted layer, in order; refuses a layer beyond the
+/// protocol's bounds.
+pub fn compile_stages(arch: &Arch) -> Result<Vec<Stage>, StageLimit> {
+    // The pixels are the first layer's choice bits: nothing may come before it but a
+    // (free) flatten.
+    if let Some(ArchLayer::Pool(p)) = arch
+        .layers
+        .iter()
+        .take_while(|l| !matches!(l, ArchLayer::Weighted(_)))
+        .find(|l| matches!(l, ArchLayer::Pool(_)))
+    {
+        return Err(StageLimit {
+            layer: p.name.clone(),
+            reason: "pooling before the first weighted layer".into(),
+        });
+    }
     let plans = arch.plan();
     let layers: Vec<(&ArchLayer, &LayerPlan)> = arch.layers.iter().zip(&plans).collect();
     let mut stages = Vec::new();
@@ -110,6 +163,7 @@ pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
             }
             _ => (0, plan.acc_bits),
         };
+        check_limits(w, plan, ring_bits)?;
         stages.push(Stage {
             circuit: lower_stage(w, plan.input, ring_bits as usize, offset != 0, &tail),
             linear: Linear::of(w),
@@ -119,7 +173,7 @@ pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
             offset,
         });
     }
-    stages
+    Ok(stages)
 }
 
 /// Values left after the pooling layers in `tail`, starting from `shape`.

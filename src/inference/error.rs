@@ -34,3 +34,9 @@ pub enum InferenceError {
         max: u32,
     },
 }
+
+impl From<crate::compiler::stages::StageLimit> for InferenceError {
+    fn from(e: crate::compiler::stages::StageLimit) -> Self {
+        InferenceError::Unsupported(format!("layer {}: {}", e.layer, e.reason))
+    }
+}

@@ -5,8 +5,8 @@ use super::InferenceError;
 use super::linear::Fanout;
 use super::ring::{self, MAX_RING_BITS};
 use crate::compiler::mixed::MixedCircuit;
-use crate::compiler::network::{Arch, ArchLayer};
-use crate::compiler::stages::Stage;
+use crate::compiler::network::Arch;
+use crate::compiler::stages::{MAX_ENTRIES, Stage};
 use crate::garble::Program;
 use crate::model::{Hwc, Layer, Model};
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
@@ -37,10 +37,6 @@ impl StagePlan {
         self.fanout.outputs() * self.ring_bits as usize
     }
 }
-
-/// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
-/// fan-out tables, whose indices are 32-bit.
-const MAX_ENTRIES: u64 = 1 << 26;
 
 /// Every stage's inputs and outputs fit the session: the evaluator's inputs are its share
 /// bits, the garbler's its share bits plus one mask per output bit (none for the last),
@@ -98,20 +94,7 @@ fn class_bits(classes: usize) -> usize {
 impl Pipeline {
     /// Plans `arch`: compiles and plans its stage circuits, lays out its products.
     pub fn new(arch: &Arch) -> Result<Pipeline, InferenceError> {
-        // The pixels are the first layer's choice bits: nothing may come before it but a
-        // (free) flatten.
-        if let Some(ArchLayer::Pool(p)) = arch
-            .layers
-            .iter()
-            .take_while(|l| !matches!(l, ArchLayer::Weighted(_)))
-            .find(|l| matches!(l, ArchLayer::Pool(_)))
-        {
-            return Err(InferenceError::Unsupported(format!(
-                "layer {}: pooling before the first weighted layer",
-                p.name
-            )));
-        }
-        let mixed = MixedCircuit::compile(arch);
+        let mixed = MixedCircuit::compile(arch)?;
         let hash = mixed.hash();
         Pipeline::from_circuit(mixed, hash)
     }
