@@ -638,4 +638,13 @@ fn random_model_is_deterministic_by_seed() {
     assert_eq!(bytes("a"), bytes("b"));
     assert_eq!(a.input.channels, 3);
     assert_eq!(a.classes(), 10);
+    // MNIST digits do not fit its 32x32x3 input: one line, no panic.
+    let model = dir.path().join("a");
+    let model = model.to_str().expect("utf-8");
+    for args in [
+        vec!["infer", "--plain", "--mnist-index", "0", "--model", model],
+        vec!["accuracy", "--limit", "3", "--model", model],
+    ] {
+        assert_one_line_error(&gcnn(&args), &["28x28x1", "the model takes 32x32x3"]);
+    }
 }

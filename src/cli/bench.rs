@@ -293,7 +293,7 @@ pub fn run(
     let addr = garbler.address(timeout)?;
     let (mut samples, mut agree, mut correct) = (Vec::with_capacity(images), 0, 0);
     // A model that does not take MNIST digits gets random images of its input shape.
-    let mnist = loaded.model.input == Pixels::from(&loaded.test_set.images[0]).view().shape();
+    let mnist = loaded.model.input == Pixels::mnist_shape();
     for (k, &index) in indices.iter().enumerate() {
         let image = if mnist {
             Pixels::from(&loaded.test_set.images[index])
