@@ -12,9 +12,11 @@
 //!
 //! adds `E + G mod 2^m` (an `m`-bit ripple adder: the garbler's word is hard-wired, so its
 //! first AND is a garbler half gate), requantizes, applies the pooling layers up to the
-//! next weighted layer, and outputs the activation bits XOR the masks, which the
+//! next weighted layer (max: compare and mux, one OR on 1-bit values; average: a sum, a
+//! public shift, a saturation), and outputs the activation bits XOR the masks, which the
 //! evaluator decodes: uniformly random bits to it, its choice bits for the next layer's
-//! transfers. The last stage adds, then outputs only the 4-bit arg-max class.
+//! transfers. The last stage adds, then outputs only the arg-max class, `⌈log2 classes⌉`
+//! bits.
 //!
 //! One-bit activations need no clamp: `clamp(acc >> s, 0, 1) = [acc ≥ 2^s]`. For them the
 //! shares add up to `acc − 2^s` instead ([`Stage::offset`], the garbler subtracts it from
