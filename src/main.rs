@@ -39,7 +39,9 @@ enum Command {
         owners: Option<Vec<Owner>>,
     },
     /// Print gate counts, depths and garbled size of a circuit (either format), and the
-    /// label slots its garbling program needs.
+    /// label slots its garbling program needs; for a mixed circuit file (`gcnn compile`),
+    /// what each layer costs in a session: OTs, correction bytes, share bits, ANDs,
+    /// garbler half gates, table bytes, online and total bytes each way, round trips.
     Inspect {
         /// Circuit to read.
         file: PathBuf,
@@ -83,17 +85,22 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
     },
-    /// Compile the model's architecture to one pure garbled circuit (reads only
-    /// model.json), for inspection, export and `gcnn bristol`; private inference itself
-    /// runs the mixed protocol and needs no circuit file.
+    /// Compile the model's architecture (reads only model.json) to the mixed circuit file
+    /// that `gcnn garbler --circuit` and `gcnn evaluator --circuit` run: per weighted
+    /// layer its public linear structure and its stage circuit, no weight. With --pure,
+    /// the whole network as one garbled circuit instead, for inspection, export and
+    /// `gcnn bristol`.
     Compile {
         /// Model directory, or its model.json [default: the LeNet built into this
         /// executable].
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
-        /// Circuit file to write.
-        #[arg(long, default_value = CIRCUIT)]
-        out: PathBuf,
+        /// File to write [default: circuits/lenet.mixed, with --pure circuits/lenet.circ].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the pure whole-network circuit (binary, or Bristol Fashion for .txt).
+        #[arg(long)]
+        pure: bool,
     },
     /// Serve private inference as the model owner (the garbler).
     ///
@@ -114,9 +121,14 @@ enum Command {
         #[command(flatten)]
         images: ImageArgs,
         /// Model directory, or its model.json: only model.json (the public architecture)
-        /// is read [default: the LeNet built into this executable].
+        /// is read and compiled here, when no --circuit is given [default: the LeNet built
+        /// into this executable].
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
+        /// The mixed circuit file to run (`gcnn compile`), all the client needs; its hash
+        /// must equal the garbler's.
+        #[arg(long, value_name = "FILE", conflicts_with = "model")]
+        circuit: Option<PathBuf>,
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
@@ -232,6 +244,20 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
     },
+    /// Write a model with the architecture of DIR/model.json and uniformly random weights
+    /// and biases (deterministic by seed), in format version 2: networks for cost
+    /// measurements, whose costs depend only on the architecture.
+    RandomModel {
+        /// Model directory whose model.json gives the architecture (no tensor is read).
+        #[arg(long)]
+        model: PathBuf,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory to write (model.json and one .npy per tensor).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show what the model sees of a picture: the MNIST-style 28x28 image, printed at the
     /// model's input bit width, optionally written as a PNG.
     ///
@@ -341,7 +367,9 @@ impl SetupArgs {
 }
 
 /// Default output of `gcnn compile`.
-const CIRCUIT: &str = "circuits/lenet.circ";
+const CIRCUIT: &str = "circuits/lenet.mixed";
+/// Default output of `gcnn compile --pure`.
+const PURE_CIRCUIT: &str = "circuits/lenet.circ";
 
 #[derive(Subcommand)]
 enum BenchCommand {
@@ -386,6 +414,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
         }
         Command::Inspect { file, owners } => {
+            if owners.is_none() && gcnn::cli::compile::is_mixed(&file) {
+                let pipeline = gcnn::inference::Pipeline::load_circuit(&file)?;
+                writeln!(out, "{} (mixed circuit)", file.display())?;
+                write!(out, "{}", gcnn::cli::compile::Costs(&pipeline))?;
+                out.flush()?;
+                return Ok(());
+            }
             let (circuit, from) = file::load(&file, owners.as_deref())?;
             writeln!(out, "{} ({})", file.display(), name(from))?;
             writeln!(out, "content hash: {}", hex(&circuit.content_hash()))?;
@@ -498,9 +533,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut out,
             )?;
         }
-        Command::Compile { model, out: file } => {
+        Command::Compile {
+            model,
+            out: file,
+            pure,
+        } => {
             let model = ModelSource::from_arg(model.as_deref());
-            gcnn::cli::compile::run(&model, &file, &mut io::stderr())?;
+            let file =
+                file.unwrap_or_else(|| PathBuf::from(if pure { PURE_CIRCUIT } else { CIRCUIT }));
+            if pure {
+                gcnn::cli::compile::run_pure(&model, &file, &mut io::stderr())?;
+            } else {
+                gcnn::cli::compile::run(&model, &file, &mut io::stderr())?;
+            }
             writeln!(out, "wrote {}", file.display())?;
         }
         Command::Garbler(options) => {
@@ -513,13 +558,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             connect,
             images,
             model,
+            circuit,
             timeout,
             connect_timeout,
             tls_ca,
         } => {
             // The pictures are checked before anything else, so a bad one fails fast.
             let inputs = infer::load(&images.sources(), images.mnist.as_deref())?;
-            let pipeline = Pipeline::load_from(&ModelSource::from_arg(model.as_deref()))?;
+            let pipeline = match circuit {
+                Some(path) => gcnn::cli::Public::Circuit(path),
+                None => gcnn::cli::Public::Model(ModelSource::from_arg(model.as_deref())),
+            }
+            .pipeline()?;
             let waits = evaluator::Waits {
                 connect: Duration::from_secs(connect_timeout),
                 io: Duration::from_secs(timeout),
@@ -572,6 +622,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut out,
                 &mut io::stderr(),
             )?;
+        }
+        Command::RandomModel {
+            model,
+            seed,
+            out: dir,
+        } => {
+            gcnn::model::Model::load_architecture(&model)?
+                .with_random_values(seed)
+                .save(&dir)?;
+            writeln!(out, "wrote {}", dir.display())?;
         }
         Command::Preprocess {
             image,

@@ -313,7 +313,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
 /// many images it checked.
 fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
     let arch = Arch::of(model);
-    let stages = compile_stages(&arch);
+    let stages = compile_stages(&arch).unwrap();
     let values: Vec<(Vec<i64>, Vec<i64>)> = model
         .layers
         .iter()
@@ -338,7 +338,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
             })
             .collect();
         for (k, (stage, (w, b))) in stages.iter().zip(&values).enumerate() {
-            let fanout = Fanout::new(&stage.layer, stage.input);
+            let fanout = Fanout::new(&stage.linear, stage.input);
             let m = stage.ring_bits as usize;
             let ring = u64::MAX >> (64 - m);
             let groups = stage.circuit.inputs();
@@ -372,7 +372,12 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
                     })
                     .collect()
             };
-            let Some(r) = stage.layer.requant else {
+            let requant = match &model.layers[weighted[k]] {
+                Layer::Conv2d(l, _) => l.requant,
+                Layer::Dense(l) => l.requant,
+                _ => unreachable!("weighted layers only"),
+            };
+            let Some(r) = requant else {
                 for (lane, image) in chunk.iter().enumerate() {
                     let class = unsigned(&bits(lane)) as usize;
                     assert_eq!(class, model.predict(image), "image {}", checked + lane);

@@ -608,3 +608,40 @@ fn version_2_descriptions_out_of_spec_are_named() {
         &["pool1", "not part of version 1"],
     );
 }
+
+/// `gcnn random-model` fills an architecture with seeded random values: the same seed
+/// gives the same files, another seed another model, and the result loads.
+#[test]
+fn random_model_is_deterministic_by_seed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |seed: &str, out: &str| {
+        let out = dir.path().join(out);
+        let o = gcnn(&[
+            "random-model",
+            "--model",
+            "models/cifar",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Model::load(&out).expect("a valid model")
+    };
+    let (a, b, c) = (run("3", "a"), run("3", "b"), run("4", "c"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let bytes = |name: &str| fs::read(dir.path().join(name).join("conv1_w.npy")).expect("read");
+    assert_eq!(bytes("a"), bytes("b"));
+    assert_eq!(a.input.channels, 3);
+    assert_eq!(a.classes(), 10);
+    // MNIST digits do not fit its 32x32x3 input: one line, no panic.
+    let model = dir.path().join("a");
+    let model = model.to_str().expect("utf-8");
+    for args in [
+        vec!["infer", "--plain", "--mnist-index", "0", "--model", model],
+        vec!["accuracy", "--limit", "3", "--model", model],
+    ] {
+        assert_one_line_error(&gcnn(&args), &["28x28x1", "the model takes 32x32x3"]);
+    }
+}

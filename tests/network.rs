@@ -163,3 +163,54 @@ fn pooling_before_the_first_weighted_layer_is_refused_by_the_pipeline() {
         "{err}"
     );
 }
+
+/// Sets the `k`-th number of a JSON value (depth-first) to `v`; false if it has fewer.
+fn set_number(json: &mut serde_json::Value, k: &mut usize, v: u64) -> bool {
+    match json {
+        serde_json::Value::Number(_) => {
+            if *k == 0 {
+                *json = v.into();
+                return true;
+            }
+            *k -= 1;
+            false
+        }
+        serde_json::Value::Array(items) => items.iter_mut().any(|x| set_number(x, k, v)),
+        serde_json::Value::Object(map) => map.values_mut().any(|x| set_number(x, k, v)),
+        _ => false,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Whatever architecture the loader accepts — here a random network's `model.json`
+    /// with one to three numbers (shapes, kernels, strides, paddings, widths, shifts)
+    /// changed — the reference, the pure compiler's planning and the mixed pipeline
+    /// take without a panic: they answer or refuse.
+    #[test]
+    fn accepted_architectures_never_panic_downstream(
+        seed in any::<u64>(),
+        edits in prop::collection::vec((any::<usize>(), 0u64..40), 1..4),
+    ) {
+        let mut rng = Rng(seed);
+        let model = random_network(&mut rng, None);
+        let dir = tempfile::tempdir().unwrap();
+        model.save(dir.path()).unwrap();
+        let path = dir.path().join("model.json");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (k, v) in edits {
+            let mut k = k % 200;
+            set_number(&mut json, &mut k, v);
+        }
+        std::fs::write(&path, json.to_string()).unwrap();
+        if let Ok(arch_model) = Model::load_architecture(dir.path()) {
+            let pixels = random_pixels(&mut rng, &arch_model);
+            let _ = arch_model.predict(&pixels);
+            if let Ok(pipeline) = gcnn::inference::Pipeline::new(&Arch::of(&arch_model)) {
+                prop_assert_eq!(pipeline.classes(), arch_model.classes());
+            }
+        }
+    }
+}

@@ -51,6 +51,7 @@ pub fn run(
     progress: &mut dyn Write,
 ) -> Result<Accuracy, CliError> {
     let model = Model::load_from(model)?;
+    super::infer::check_shape(model.input)?;
     let data = mnist::test_set(mnist_dir)?;
     let total = limit.map_or(data.images.len(), |n| n.min(data.images.len()));
     if total == 0 {

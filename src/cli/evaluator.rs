@@ -9,7 +9,7 @@ use super::CliError;
 use super::infer::{Input, Show, text_line};
 use crate::channel::TcpChannel;
 use crate::inference::{Pipeline, classify};
-use crate::mnist::Image;
+use crate::model::PixelView;
 use crate::protocol::{ProtocolError, SessionReport};
 use crate::tls::ClientTls;
 
@@ -72,10 +72,10 @@ pub fn run(
 
 /// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
 /// classifies `image` privately.
-pub fn connect_and_classify(
+pub fn connect_and_classify<'a>(
     pipeline: &Pipeline,
     addr: &str,
-    image: &Image,
+    image: impl Into<PixelView<'a>>,
     timeout: Duration,
 ) -> Result<(usize, SessionReport), CliError> {
     let waits = Waits {
@@ -87,10 +87,10 @@ pub fn connect_and_classify(
 
 /// Connects to the garbler at `addr` (retrying a refused connection for at most
 /// `waits.connect`) and classifies `image` privately, over TLS with `tls` if given.
-pub fn classify_at(
+pub fn classify_at<'a>(
     pipeline: &Pipeline,
     addr: &str,
-    image: &Image,
+    image: impl Into<PixelView<'a>>,
     waits: Waits,
     tls: Option<&ClientTls>,
 ) -> Result<(usize, SessionReport), CliError> {

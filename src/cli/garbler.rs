@@ -159,6 +159,10 @@ pub struct Options {
     /// executable].
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
+    /// The mixed circuit file the clients run (from `gcnn compile`): checked to be what
+    /// the model compiles to [default: compiled here from the model's model.json].
+    #[arg(long, value_name = "FILE")]
+    pub circuit: Option<PathBuf>,
     /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
     #[arg(long)]
     pub listen: String,
@@ -230,6 +234,16 @@ pub fn run(options: &Options) -> Result<usize, CliError> {
     let planning = format!("planning the pipeline of {source} …");
     log.event(Level::Info, None, &planning);
     let owner = ModelOwner::new(&model)?;
+    if let Some(path) = &options.circuit {
+        // The file must be what this model compiles to: same hash, same handshake.
+        let file = crate::inference::Pipeline::load_circuit(path)?;
+        if file.hash() != owner.pipeline().hash() {
+            return Err(CliError::CircuitMismatch {
+                circuit: path.to_owned(),
+                model: source.to_string(),
+            });
+        }
+    }
     let addr = listener.local_addr().map_err(CliError::Accept)?;
     log.event(Level::Error, None, &format!("listening on {addr}"));
     let shutdown = Arc::new(AtomicBool::new(false));

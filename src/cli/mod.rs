@@ -142,11 +142,11 @@ pub enum CliError {
     /// The page's HTTP server could not start.
     #[error("cannot serve the page on {0}")]
     Web(String),
-    /// The garbler serves another architecture than the client's `model.json`.
+    /// The garbler serves another circuit than the client's circuit file or `model.json`.
     #[error(
-        "the garbler serves a different model: the public model.json this client uses \
-         is not the one the garbler serves (architecture hash ours {ours}, garbler's \
-         {theirs}); use the model.json the model owner publishes"
+        "the garbler serves a different model: this client's circuit file or model.json \
+         is not the garbler's (circuit hash ours {ours}, garbler's {theirs}); use the \
+         circuit file or model.json the model owner publishes"
     )]
     ModelMismatch {
         /// The start of our pipeline's hash, in hex.
@@ -154,4 +154,36 @@ pub enum CliError {
         /// The start of the garbler's.
         theirs: String,
     },
+    /// The garbler's circuit file is not its model's.
+    #[error(
+        "{} was not compiled from {model} (the circuit files differ; run gcnn compile \
+         with the same --model)",
+        circuit.display()
+    )]
+    CircuitMismatch {
+        /// The circuit file given.
+        circuit: PathBuf,
+        /// The model, as a person would name it.
+        model: String,
+    },
+}
+
+/// Where a party finds the public circuit it runs.
+#[derive(Clone, Debug)]
+pub enum Public {
+    /// A mixed circuit file written by `gcnn compile`.
+    Circuit(PathBuf),
+    /// A model (a directory, or the bundled one), of which only `model.json` is read and
+    /// compiled here (to the same bytes `gcnn compile` would write).
+    Model(ModelSource),
+}
+
+impl Public {
+    /// The pipeline it describes.
+    pub fn pipeline(&self) -> Result<Pipeline, CliError> {
+        Ok(match self {
+            Public::Circuit(path) => Pipeline::load_circuit(path)?,
+            Public::Model(source) => Pipeline::load_from(source)?,
+        })
+    }
 }

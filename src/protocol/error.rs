@@ -18,7 +18,9 @@ pub enum ProtocolError {
     #[error("handshake failed: {0}")]
     Handshake(String),
     /// The peer runs another circuit: a different model architecture, in inference.
-    #[error("handshake failed: circuit hash mismatch: ours {ours}, peer's {theirs}")]
+    #[error(
+        "handshake failed: circuit hash mismatch (the two parties' circuit files differ): ours {ours}, peer's {theirs}"
+    )]
     CircuitMismatch {
         /// The start of our circuit's hash, in hex.
         ours: String,
