@@ -231,8 +231,6 @@ pub fn run(options: &Options) -> Result<usize, CliError> {
     let log = Log::new(io::stderr(), level, options.log_json);
     let source = ModelSource::from_arg(options.model.as_deref());
     let model = Model::load_from(&source)?;
-    let planning = format!("planning the pipeline of {source} …");
-    log.event(Level::Info, None, &planning);
     let owner = ModelOwner::new(&model)?;
     if let Some(path) = &options.circuit {
         // The file must be what this model compiles to: same hash, same handshake.
@@ -244,6 +242,11 @@ pub fn run(options: &Options) -> Result<usize, CliError> {
             });
         }
     }
+    log.event(
+        Level::Info,
+        None,
+        &format!("serving the pipeline of {source}"),
+    );
     let addr = listener.local_addr().map_err(CliError::Accept)?;
     log.event(Level::Error, None, &format!("listening on {addr}"));
     let shutdown = Arc::new(AtomicBool::new(false));

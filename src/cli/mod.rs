@@ -145,8 +145,8 @@ pub enum CliError {
     /// The garbler serves another circuit than the client's circuit file or `model.json`.
     #[error(
         "the garbler serves a different model: this client's circuit file or model.json \
-         is not the garbler's (circuit hash ours {ours}, garbler's {theirs}); use the \
-         circuit file or model.json the model owner publishes"
+         is not the garbler's (the circuit files differ: hash ours {ours}, garbler's \
+         {theirs}); use the circuit file or model.json the model owner publishes"
     )]
     ModelMismatch {
         /// The start of our pipeline's hash, in hex.
@@ -156,8 +156,8 @@ pub enum CliError {
     },
     /// The garbler's circuit file is not its model's.
     #[error(
-        "{} was not compiled from {model} (the circuit files differ; run gcnn compile \
-         with the same --model)",
+        "{} was not compiled from the model ({model}): the circuit files differ; run \
+         gcnn compile with the same --model",
         circuit.display()
     )]
     CircuitMismatch {
