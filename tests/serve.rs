@@ -343,12 +343,13 @@ fn idle_and_trickling_connections_do_not_delay_a_legitimate_client() {
     assert_eq!(count(&log, "session exceeded its 3s limit"), 32, "{log:?}");
 }
 
-/// With its one worker taken, the garbler answers the next client "busy" at once, and
+/// With its one worker taken and no queue, the garbler answers the next client "busy" at once, and
 /// `gcnn evaluator` says so in one line.
 #[test]
 fn a_client_beyond_the_worker_limit_is_told_busy_within_a_second() {
     let Some(model) = model() else { return };
-    let (mut child, addr, lines) = garbler(2, &["--workers", "1", "--timeout", "3"]);
+    let (mut child, addr, lines) =
+        garbler(2, &["--workers", "1", "--queue", "0", "--timeout", "3"]);
     let held = raw_client(&addr);
     let start = Instant::now();
     let err = connect_and_classify(pipeline(), &addr, &test_set().images[0], TIMEOUT)
@@ -582,4 +583,63 @@ fn json_log_lines_carry_timestamp_level_and_session() {
         gcnn::cli::garbler::SessionLog::parse(&line).is_some(),
         "{line}"
     );
+}
+
+/// A `/proc/PID/status` field in MB (`VmRSS:`, `VmHWM:`).
+fn status_mb(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024.0 / 1e6
+}
+
+/// 64 clients at once against one garbler (4 workers, the others waiting their turn):
+/// all get the plaintext class and the garbler's peak RSS stays under 100 MB. Its RSS
+/// after is printed, not asserted: glibc keeps what the four workers' arenas held (see
+/// the README).
+#[test]
+fn sixty_four_concurrent_clients_are_correct_in_bounded_memory() {
+    let Some(model) = model() else { return };
+    let clients = 64;
+    let (mut child, addr, lines) = garbler(
+        clients + 1,
+        &["--queue", "64", "--per-peer", "70", "--timeout", "60"],
+    );
+    let pid = child.id();
+    let idle = status_mb(pid, "VmRSS:");
+    let start = Instant::now();
+    thread::scope(|s| {
+        let runs: Vec<_> = (0..clients)
+            .map(|i| {
+                let addr = &addr;
+                s.spawn(move || {
+                    let index = 100 + 37 * i;
+                    let image = &test_set().images[index];
+                    (
+                        index,
+                        connect_and_classify(pipeline(), addr, image, TIMEOUT),
+                    )
+                })
+            })
+            .collect();
+        for run in runs {
+            let (index, result) = run.join().unwrap();
+            let (class, _) = result.unwrap_or_else(|e| panic!("test image {index}: {e}"));
+            assert_eq!(
+                class,
+                model.predict(&test_set().images[index]),
+                "image {index}"
+            );
+        }
+    });
+    let took = start.elapsed();
+    thread::sleep(Duration::from_millis(300));
+    let (peak, rss) = (status_mb(pid, "VmHWM:"), status_mb(pid, "VmRSS:"));
+    println!(
+        "{clients} clients in {took:?}; garbler RSS idle {idle:.1} MB, peak {peak:.1} MB, after {rss:.1} MB"
+    );
+    connect_and_classify(pipeline(), &addr, &test_set().images[0], TIMEOUT).unwrap();
+    assert!(child.wait().unwrap().success());
+    drop(lines);
+    assert!(peak <= 100.0, "peak RSS {peak} MB");
 }
