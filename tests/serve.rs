@@ -441,6 +441,32 @@ impl<C: Channel> Channel for StopsAfter<C> {
 /// Bytes (both directions) after which a stopping party stops: inside the table stream.
 const STOP_AT: usize = 3_000_000;
 
+/// An evaluator of test image `index` on a thread that stops after [`STOP_AT`] bytes for
+/// `hold` (then hangs up, or goes on if `resume`): its class, and when it stopped.
+fn stopping_client(
+    addr: String,
+    index: usize,
+    hold: Duration,
+    resume: bool,
+) -> (
+    thread::JoinHandle<Result<u8, ProtocolError>>,
+    std::sync::mpsc::Receiver<Instant>,
+) {
+    let (tx, stopped) = std::sync::mpsc::channel();
+    let client = thread::spawn(move || {
+        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
+        let channel = StopsAfter {
+            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
+            budget: STOP_AT,
+            stopped: tx,
+            hold,
+            resume,
+        };
+        classify(pipeline(), channel, &test_set().images[index]).map(|(class, _)| class)
+    });
+    (client, stopped)
+}
+
 /// A peer that stops mid-stream, socket open, is detected by `gcnn garbler` and by
 /// `gcnn evaluator` within `--timeout` + 1 s, and each says what happened.
 #[test]
@@ -453,18 +479,7 @@ fn a_peer_that_stops_mid_stream_is_detected_within_the_timeout_on_both_sides() {
     // The evaluator stops: the garbler notices.
     let (mut child, addr, lines) = garbler(1, &["--timeout", "2"]);
     let log = LogLines::new(lines);
-    let (tx, stopped) = std::sync::mpsc::channel();
-    let client = thread::spawn(move || {
-        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
-        let channel = StopsAfter {
-            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
-            budget: STOP_AT,
-            stopped: tx,
-            hold,
-            resume: false,
-        };
-        classify(pipeline(), channel, &test_set().images[1]).map(|_| ())
-    });
+    let (client, stopped) = stopping_client(addr, 1, hold, false);
     let at = stopped.recv_timeout(TIMEOUT).expect("the client stops");
     let line = log.find("failed after", hold);
     let noticed = at.elapsed();
@@ -516,19 +531,8 @@ fn sigterm_lets_the_session_in_flight_finish() {
     let Some(model) = model() else { return };
     let (mut child, addr, lines) = garbler(100, &[]);
     let log = LogLines::new(lines);
-    let (tx, paused) = std::sync::mpsc::channel();
     let index = 77;
-    let client = thread::spawn(move || {
-        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
-        let channel = StopsAfter {
-            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
-            budget: STOP_AT,
-            stopped: tx,
-            hold: Duration::from_secs(2),
-            resume: true,
-        };
-        classify(pipeline(), channel, &test_set().images[index]).map(|(class, _)| class)
-    });
+    let (client, paused) = stopping_client(addr, index, Duration::from_secs(2), true);
     paused
         .recv_timeout(TIMEOUT)
         .expect("the session is in flight");
