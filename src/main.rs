@@ -132,8 +132,8 @@ enum Command {
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
-        /// Talk TLS and trust the certificates in this PEM file (a CA's, or the garbler's
-        /// own self-signed one); the garbler's certificate must name the --connect host.
+        /// Talk TLS and trust the CA certificates in this PEM file; the garbler's
+        /// certificate must chain to one of them and name the --connect host.
         #[arg(long, value_name = "PEM")]
         tls_ca: Option<PathBuf>,
         /// Seconds to keep retrying while the garbler refuses the connection (it may

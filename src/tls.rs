@@ -1,7 +1,7 @@
 //! Optional TLS 1.3 (`rustls`, `ring` provider) under the inference roles' channel.
 //!
 //! The garbler presents a certificate chain and key (PEM files); the evaluator trusts the
-//! certificates in a PEM file (a CA, or the garbler's own self-signed certificate) and
+//! CA certificates in a PEM file and
 //! checks the garbler's name against the host it connected to. TLS authenticates the
 //! garbler and encrypts the transcript; the 2PC protocol runs unchanged inside it.
 
@@ -96,7 +96,7 @@ impl ServerTls {
 pub struct ClientTls(Arc<ClientConfig>, ServerName<'static>);
 
 impl ClientTls {
-    /// Trusts the certificates in the PEM file `ca` (a CA's, or the garbler's own) for a
+    /// Trusts the CA certificates in the PEM file `ca` for a
     /// garbler that must prove it is `name` (e.g. the host part of its address, see
     /// [`host_of`]).
     pub fn load(ca: &Path, name: &str) -> Result<Self, TlsError> {

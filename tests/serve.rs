@@ -343,12 +343,13 @@ fn idle_and_trickling_connections_do_not_delay_a_legitimate_client() {
     assert_eq!(count(&log, "session exceeded its 3s limit"), 32, "{log:?}");
 }
 
-/// With its one worker taken, the garbler answers the next client "busy" at once, and
+/// With its one worker taken and no queue, the garbler answers the next client "busy" at once, and
 /// `gcnn evaluator` says so in one line.
 #[test]
 fn a_client_beyond_the_worker_limit_is_told_busy_within_a_second() {
     let Some(model) = model() else { return };
-    let (mut child, addr, lines) = garbler(2, &["--workers", "1", "--timeout", "3"]);
+    let (mut child, addr, lines) =
+        garbler(2, &["--workers", "1", "--queue", "0", "--timeout", "3"]);
     let held = raw_client(&addr);
     let start = Instant::now();
     let err = connect_and_classify(pipeline(), &addr, &test_set().images[0], TIMEOUT)
@@ -440,6 +441,32 @@ impl<C: Channel> Channel for StopsAfter<C> {
 /// Bytes (both directions) after which a stopping party stops: inside the table stream.
 const STOP_AT: usize = 3_000_000;
 
+/// An evaluator of test image `index` on a thread that stops after [`STOP_AT`] bytes for
+/// `hold` (then hangs up, or goes on if `resume`): its class, and when it stopped.
+fn stopping_client(
+    addr: String,
+    index: usize,
+    hold: Duration,
+    resume: bool,
+) -> (
+    thread::JoinHandle<Result<usize, ProtocolError>>,
+    std::sync::mpsc::Receiver<Instant>,
+) {
+    let (tx, stopped) = std::sync::mpsc::channel();
+    let client = thread::spawn(move || {
+        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
+        let channel = StopsAfter {
+            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
+            budget: STOP_AT,
+            stopped: tx,
+            hold,
+            resume,
+        };
+        classify(pipeline(), channel, &test_set().images[index]).map(|(class, _)| class)
+    });
+    (client, stopped)
+}
+
 /// A peer that stops mid-stream, socket open, is detected by `gcnn garbler` and by
 /// `gcnn evaluator` within `--timeout` + 1 s, and each says what happened.
 #[test]
@@ -452,18 +479,7 @@ fn a_peer_that_stops_mid_stream_is_detected_within_the_timeout_on_both_sides() {
     // The evaluator stops: the garbler notices.
     let (mut child, addr, lines) = garbler(1, &["--timeout", "2"]);
     let log = LogLines::new(lines);
-    let (tx, stopped) = std::sync::mpsc::channel();
-    let client = thread::spawn(move || {
-        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
-        let channel = StopsAfter {
-            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
-            budget: STOP_AT,
-            stopped: tx,
-            hold,
-            resume: false,
-        };
-        classify(pipeline(), channel, &test_set().images[1]).map(|_| ())
-    });
+    let (client, stopped) = stopping_client(addr, 1, hold, false);
     let at = stopped.recv_timeout(TIMEOUT).expect("the client stops");
     let line = log.find("failed after", hold);
     let noticed = at.elapsed();
@@ -515,19 +531,8 @@ fn sigterm_lets_the_session_in_flight_finish() {
     let Some(model) = model() else { return };
     let (mut child, addr, lines) = garbler(100, &[]);
     let log = LogLines::new(lines);
-    let (tx, paused) = std::sync::mpsc::channel();
     let index = 77;
-    let client = thread::spawn(move || {
-        let stream = gcnn::net::connect_within(&addr, TIMEOUT).unwrap();
-        let channel = StopsAfter {
-            inner: TcpChannel::new(stream, TIMEOUT).unwrap(),
-            budget: STOP_AT,
-            stopped: tx,
-            hold: Duration::from_secs(2),
-            resume: true,
-        };
-        classify(pipeline(), channel, &test_set().images[index]).map(|(class, _)| class)
-    });
+    let (client, paused) = stopping_client(addr, index, Duration::from_secs(2), true);
     paused
         .recv_timeout(TIMEOUT)
         .expect("the session is in flight");
@@ -582,4 +587,63 @@ fn json_log_lines_carry_timestamp_level_and_session() {
         gcnn::cli::garbler::SessionLog::parse(&line).is_some(),
         "{line}"
     );
+}
+
+/// A `/proc/PID/status` field in MB (`VmRSS:`, `VmHWM:`).
+fn status_mb(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024.0 / 1e6
+}
+
+/// 64 clients at once against one garbler (4 workers, the others waiting their turn):
+/// all get the plaintext class and the garbler's peak RSS stays under 100 MB. Its RSS
+/// after is printed, not asserted: glibc keeps what the four workers' arenas held (see
+/// the README).
+#[test]
+fn sixty_four_concurrent_clients_are_correct_in_bounded_memory() {
+    let Some(model) = model() else { return };
+    let clients = 64;
+    let (mut child, addr, lines) = garbler(
+        clients + 1,
+        &["--queue", "64", "--per-peer", "70", "--timeout", "60"],
+    );
+    let pid = child.id();
+    let idle = status_mb(pid, "VmRSS:");
+    let start = Instant::now();
+    thread::scope(|s| {
+        let runs: Vec<_> = (0..clients)
+            .map(|i| {
+                let addr = &addr;
+                s.spawn(move || {
+                    let index = 100 + 37 * i;
+                    let image = &test_set().images[index];
+                    (
+                        index,
+                        connect_and_classify(pipeline(), addr, image, TIMEOUT),
+                    )
+                })
+            })
+            .collect();
+        for run in runs {
+            let (index, result) = run.join().unwrap();
+            let (class, _) = result.unwrap_or_else(|e| panic!("test image {index}: {e}"));
+            assert_eq!(
+                class,
+                model.predict(&test_set().images[index]),
+                "image {index}"
+            );
+        }
+    });
+    let took = start.elapsed();
+    thread::sleep(Duration::from_millis(300));
+    let (peak, rss) = (status_mb(pid, "VmHWM:"), status_mb(pid, "VmRSS:"));
+    println!(
+        "{clients} clients in {took:?}; garbler RSS idle {idle:.1} MB, peak {peak:.1} MB, after {rss:.1} MB"
+    );
+    connect_and_classify(pipeline(), &addr, &test_set().images[0], TIMEOUT).unwrap();
+    assert!(child.wait().unwrap().success());
+    drop(lines);
+    assert!(peak <= 100.0, "peak RSS {peak} MB");
 }

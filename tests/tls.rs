@@ -45,6 +45,21 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `gcnn garbler` for one session over TLS with the given certificate and key.
+fn tls_garbler(
+    cert: &Path,
+    key: &Path,
+) -> (
+    std::process::Child,
+    String,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+) {
+    garbler(
+        1,
+        &["--tls-cert", s(cert), "--tls-key", s(key), "--timeout", "5"],
+    )
+}
+
 #[test]
 fn a_tls_session_equals_plaintext_and_bad_certificates_or_plain_peers_fail_clearly() {
     let Some(model) = model() else { return };
@@ -52,17 +67,7 @@ fn a_tls_session_equals_plaintext_and_bad_certificates_or_plain_peers_fail_clear
     let (ca_path, issuer) = ca(dir.path(), "ca");
     let (other_ca, _) = ca(dir.path(), "other-ca");
     let (cert, key) = server_cert(dir.path(), &["127.0.0.1"], &issuer);
-    let (mut child, addr, lines) = garbler(
-        1,
-        &[
-            "--tls-cert",
-            s(&cert),
-            "--tls-key",
-            s(&key),
-            "--timeout",
-            "5",
-        ],
-    );
+    let (mut child, addr, lines) = tls_garbler(&cert, &key);
 
     // A CA that did not sign the garbler's certificate.
     let err = one_error_line(&evaluator(&addr, 0, &["--tls-ca", s(&other_ca)]));
@@ -104,17 +109,7 @@ fn a_misnamed_certificate_or_a_plain_garbler_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let (ca_path, issuer) = ca(dir.path(), "ca");
     let (cert, key) = server_cert(dir.path(), &["example.org"], &issuer);
-    let (mut child, addr, _lines) = garbler(
-        1,
-        &[
-            "--tls-cert",
-            s(&cert),
-            "--tls-key",
-            s(&key),
-            "--timeout",
-            "5",
-        ],
-    );
+    let (mut child, addr, _lines) = tls_garbler(&cert, &key);
     let err = one_error_line(&evaluator(&addr, 0, &["--tls-ca", s(&ca_path)]));
     assert!(
         err.contains("TLS failed: invalid peer certificate") && err.contains("not valid for name"),

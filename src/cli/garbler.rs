@@ -2,8 +2,9 @@
 //!
 //! Every connection starts on a cheap path: its own thread reads the client's handshake
 //! within a few seconds (`--handshake-timeout`). Only a valid handshake takes one of the
-//! `--workers`; when every worker is taken the client is told it is busy and should retry
-//! later, instead of waiting in silence. One address may hold at most `--per-peer`
+//! `--workers`; when every worker is taken the client waits for one (at most `--queue`
+//! clients, each at most `--timeout`, the client's session clock not running), and one
+//! more is told the server is busy and should retry later, instead of waiting in silence. One address may hold at most `--per-peer`
 //! connections. In a session every message must arrive (or be sent) within `--timeout`,
 //! each phase must move at least `--min-rate` kB/s after its first `--timeout`, and the
 //! whole session ends after `--session-timeout`; see [`TcpChannel`]. SIGTERM or SIGINT
@@ -17,13 +18,13 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::CliError;
 use crate::channel::TcpChannel;
-use crate::inference::ModelOwner;
+use crate::inference::{Admission, ModelOwner};
 use crate::model::{Model, ModelSource};
 use crate::protocol::{ProtocolError, SessionReport};
 use crate::tls::ServerTls;
@@ -173,11 +174,14 @@ pub struct Options {
     /// failing their handshake do not count.
     #[arg(long, value_name = "N")]
     pub sessions: Option<usize>,
-    /// Sessions served at once, each on its own thread; a client with a valid handshake
-    /// while all are taken is told the server is busy.
+    /// Sessions served at once, each on its own thread.
     #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(4).expect("4 > 0"),
           value_parser = clap::value_parser!(NonZeroUsize))]
     pub workers: NonZeroUsize,
+    /// Clients with a valid handshake that may wait (up to --timeout) for a worker while
+    /// all are taken; one more is told the server is busy.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub queue: usize,
     /// Seconds a new connection has to send a valid handshake.
     #[arg(long, value_name = "SECS", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
@@ -270,6 +274,7 @@ pub fn run(options: &Options) -> Result<usize, CliError> {
     };
     let mut server = Server::new(&owner, limits, options.workers, sessions, &log, &shutdown);
     server.tls = tls;
+    server.queue = options.queue;
     let failed = server.serve(&listener)?;
     log.finish()?;
     Ok(failed)
@@ -366,12 +371,21 @@ struct State {
     peers: Mutex<HashMap<IpAddr, usize>>,
     /// Open connections in all.
     connections: AtomicUsize,
-    /// Workers taken.
-    busy: AtomicUsize,
+    /// Workers taken and clients waiting for one.
+    slots: Mutex<Slots>,
+    /// Signalled when a worker is given back.
+    freed: Condvar,
     /// Sessions given a worker so far.
     started: AtomicUsize,
     /// Sessions that failed.
     failed: AtomicUsize,
+}
+
+/// Workers taken, and accepted clients waiting for one.
+#[derive(Default)]
+struct Slots {
+    busy: usize,
+    waiting: usize,
 }
 
 /// A server: the model owner, its limits, and the connections it has.
@@ -382,6 +396,8 @@ pub struct Server<'a, W> {
     pub limits: Limits,
     /// Sessions at once.
     pub workers: NonZeroUsize,
+    /// Accepted clients that may wait for a worker.
+    pub queue: usize,
     /// Sessions to serve before returning (`None`: until `shutdown`).
     pub sessions: Option<usize>,
     /// Where events go.
@@ -410,6 +426,7 @@ impl<'a, W: Write + Send> Server<'a, W> {
             sessions,
             log,
             shutdown,
+            queue: 0,
             tls: None,
             state: State::default(),
         }
@@ -424,12 +441,23 @@ impl<'a, W: Write + Send> Server<'a, W> {
                 .is_some_and(|n| self.state.started.load(Ordering::SeqCst) >= n)
     }
 
-    /// Accepts connections on `listener` until done, each on its own thread; returns
-    /// once every connection has ended, with the number of sessions that failed.
+    /// Accepts connections on `listener` until done, each handshake on its own thread and
+    /// each session on one of `workers` long-lived threads (so the allocator keeps one
+    /// arena per worker, not one per client); returns once every connection has ended,
+    /// with the number of sessions that failed.
     pub fn serve(&self, listener: &TcpListener) -> Result<usize, CliError> {
         listener.set_nonblocking(true).map_err(CliError::Accept)?;
         let mut next_id = 0;
+        let (jobs, queue) = mpsc::channel::<Job<'_>>();
+        let queue = Mutex::new(queue);
         thread::scope(|s| {
+            for n in 0..self.workers.get() {
+                let queue = &queue;
+                thread::Builder::new()
+                    .name(format!("worker {n}"))
+                    .spawn_scoped(s, move || self.work(queue))
+                    .map_err(CliError::Accept)?;
+            }
             while !self.done() {
                 let (stream, peer) = match listener.accept() {
                     Ok(conn) => conn,
@@ -448,11 +476,20 @@ impl<'a, W: Write + Send> Server<'a, W> {
                 next_id += 1;
                 let id = next_id;
                 let Some(refusal) = self.enter(peer.ip()) else {
+                    let jobs = jobs.clone();
                     let spawned = thread::Builder::new()
                         .name(format!("session {id}"))
                         .spawn_scoped(s, move || {
-                            self.connection(id, stream, peer);
-                            self.leave(peer.ip());
+                            match self.connection(id, stream, peer) {
+                                // The worker forgets the connection after the session; the
+                                // workers outlive every sender, so the send succeeds.
+                                Some(job) => {
+                                    if jobs.send(job).is_err() {
+                                        self.leave(peer.ip());
+                                    }
+                                }
+                                None => self.leave(peer.ip()),
+                            }
                         });
                     if let Err(e) = spawned {
                         self.leave(peer.ip());
@@ -471,16 +508,31 @@ impl<'a, W: Write + Send> Server<'a, W> {
                 );
                 refuse(stream);
             }
+            // The workers stop once the last connection thread has handed over its job.
+            drop(jobs);
             if self.shutdown.load(Ordering::SeqCst) {
-                let running = self.state.busy.load(Ordering::SeqCst);
+                let running = self.state.lock_slots().busy;
                 self.log.event(
                     Level::Error,
                     None,
                     &format!("shutting down: finishing {running} session(s) in flight"),
                 );
             }
-        });
+            Ok::<_, CliError>(())
+        })?;
         Ok(self.state.failed.load(Ordering::SeqCst))
+    }
+
+    /// A worker thread: runs the sessions handed over until no connection can hand over
+    /// any more.
+    fn work<'s>(&'s self, queue: &Mutex<mpsc::Receiver<Job<'s>>>) {
+        loop {
+            let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+            let Ok(job) = job else { return };
+            let peer = job.peer;
+            self.session(job);
+            self.leave(peer.ip());
+        }
     }
 
     /// Counts a new connection from `ip`, or says why it is refused.
@@ -518,18 +570,34 @@ impl<'a, W: Write + Send> Server<'a, W> {
         self.state.connections.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Takes a worker for a new session, if one is free and sessions are still taken.
+    /// Takes a worker for a new session: at once if one is free, else after waiting up to
+    /// `--timeout` as one of at most `--queue` clients; `None` (busy) otherwise, or once
+    /// the server is shutting down or has started all its sessions.
     fn take_worker(&self) -> Option<Worker<'_>> {
         let state = &self.state;
-        if self.shutdown.load(Ordering::SeqCst) {
+        let stopping = || self.shutdown.load(Ordering::SeqCst);
+        let mut slots = state.lock_slots();
+        if slots.busy >= self.workers.get() {
+            if slots.waiting >= self.queue {
+                return None;
+            }
+            slots.waiting += 1;
+            let until = Instant::now() + self.limits.io;
+            while slots.busy >= self.workers.get() && !stopping() && Instant::now() < until {
+                slots = state
+                    .freed
+                    .wait_timeout(slots, ACCEPT_BACKOFF)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            slots.waiting -= 1;
+        }
+        if slots.busy >= self.workers.get() || stopping() {
             return None;
         }
-        state
-            .busy
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |busy| {
-                (busy < self.workers.get()).then_some(busy + 1)
-            })
-            .ok()?;
+        slots.busy += 1;
+        drop(slots);
+        let worker = Worker(state);
         let counted = state
             .started
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |started| {
@@ -537,16 +605,12 @@ impl<'a, W: Write + Send> Server<'a, W> {
                     .is_none_or(|n| started < n)
                     .then_some(started + 1)
             });
-        if counted.is_err() {
-            state.busy.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(Worker(&state.busy))
+        counted.ok().map(|_| worker)
     }
 
-    /// Handles connection `id` from `peer`: the handshake within its deadline, then a
-    /// session if a worker is free, else the busy answer.
-    fn connection(&self, id: u64, stream: TcpStream, peer: SocketAddr) {
+    /// Handles connection `id` from `peer`: the handshake within its deadline, then the
+    /// session to hand to a worker if one is free, else the busy answer.
+    fn connection(&self, id: u64, stream: TcpStream, peer: SocketAddr) -> Option<Job<'_>> {
         let at = Some((id, peer));
         let start = Instant::now();
         self.log.event(Level::Debug, at, "connected");
@@ -560,7 +624,7 @@ impl<'a, W: Write + Send> Server<'a, W> {
             .map(|channel| channel.with_deadline(limits.handshake))
             .map_err(ProtocolError::from)
             .and_then(|channel| self.owner.admit(channel));
-        let mut admission = match admitted {
+        let admission = match admitted {
             Ok(admission) => admission,
             Err(e) => {
                 let secs = start.elapsed().as_secs_f64();
@@ -569,10 +633,10 @@ impl<'a, W: Write + Send> Server<'a, W> {
                     at,
                     &format!("handshake failed after {secs:.3} s: {e}"),
                 );
-                return;
+                return None;
             }
         };
-        let Some(_worker) = self.take_worker() else {
+        let Some(worker) = self.take_worker() else {
             let outcome = admission.refuse_busy();
             let told = match outcome {
                 Ok(()) => "told the client to retry later".to_owned(),
@@ -581,10 +645,30 @@ impl<'a, W: Write + Send> Server<'a, W> {
             self.log.event(
                 Level::Info,
                 at,
-                &format!("busy: all {} workers taken; {told}", self.workers),
+                &format!(
+                    "busy: all {} workers taken, {} waiting; {told}",
+                    self.workers, self.queue
+                ),
             );
-            return;
+            return None;
         };
+        Some(Job {
+            id,
+            peer,
+            admission,
+            _worker: worker,
+        })
+    }
+
+    /// Runs a session handed over by its connection thread.
+    fn session(&self, job: Job<'_>) {
+        let Job {
+            id,
+            peer,
+            mut admission,
+            _worker,
+        } = job;
+        let (at, limits) = (Some((id, peer)), self.limits);
         let channel = admission.channel_mut();
         channel.set_timeout(limits.io);
         channel.set_deadline(limits.session);
@@ -606,12 +690,28 @@ impl<'a, W: Write + Send> Server<'a, W> {
     }
 }
 
-/// A taken worker, given back when dropped.
-struct Worker<'a>(&'a AtomicUsize);
+/// A session whose handshake is done, for a worker thread.
+struct Job<'a> {
+    id: u64,
+    peer: SocketAddr,
+    admission: Admission<'a, TcpChannel>,
+    /// Its slot, given back when the session ends.
+    _worker: Worker<'a>,
+}
+
+/// A taken worker slot, given back (and a waiting client woken) when dropped.
+struct Worker<'a>(&'a State);
 
 impl Drop for Worker<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.lock_slots().busy -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+impl State {
+    fn lock_slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
