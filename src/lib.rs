@@ -16,6 +16,7 @@ pub mod compiler;
 pub mod crypto;
 pub mod garble;
 pub mod image;
+pub mod import;
 pub mod inference;
 pub mod mnist;
 pub mod model;

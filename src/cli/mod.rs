@@ -6,6 +6,7 @@ pub mod compile;
 pub mod demo;
 pub mod evaluator;
 pub mod garbler;
+pub mod import;
 pub mod infer;
 
 use std::io::Write;
@@ -132,4 +133,7 @@ pub enum CliError {
     /// The session failed.
     #[error(transparent)]
     Protocol(#[from] crate::protocol::ProtocolError),
+    /// The ONNX model could not be imported.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
 }
