@@ -6,12 +6,14 @@ mod common;
 
 use common::Rng;
 use gcnn::circuit::{Circuit, Owner};
-use gcnn::compiler::lenet::{Arch, compile, encode_image, encode_model};
+use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
 use gcnn::compiler::stages::compile_stages;
 use gcnn::inference::linear::Fanout;
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::mnist::{Image, SIDE};
-use gcnn::model::{Layer, Model, Requant, WeightEncoding, Weighted};
+use gcnn::model::{
+    ConvGeometry, Hwc, Layer, Model, Pool2d, PoolKind, Requant, WeightEncoding, Weighted,
+};
 use ndarray::{Array1, Array2, Array4};
 
 /// Widths of one random architecture: input bits, then per weighted layer (encoding,
@@ -119,19 +121,31 @@ fn random_model(rng: &mut Rng, w: &Widths) -> Model {
         true,
     );
     let _: (&Array4<i64>, &Array2<i64>) = (&conv1.weights, &fc1.weights);
+    let valid = ConvGeometry {
+        kernel: [5, 5],
+        stride: [1, 1],
+        padding: [0; 4],
+    };
+    let pool = |name: &str| {
+        Layer::Pool2d(Pool2d {
+            name: name.into(),
+            kind: PoolKind::Max,
+            size: [2, 2],
+            stride: [2, 2],
+        })
+    };
     Model {
+        input: Hwc {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        },
         input_bits: w.input_bits,
         layers: vec![
-            Layer::Conv2d(conv1),
-            Layer::MaxPool2d {
-                name: "pool1".into(),
-                size: 2,
-            },
-            Layer::Conv2d(conv2),
-            Layer::MaxPool2d {
-                name: "pool2".into(),
-                size: 2,
-            },
+            Layer::Conv2d(conv1, valid),
+            pool("pool1"),
+            Layer::Conv2d(conv2, valid),
+            pool("pool2"),
             Layer::Flatten {
                 name: "flatten".into(),
             },
@@ -231,7 +245,7 @@ fn compiled_lenet_matches_the_reference_layer_by_layer() {
                     assert_eq!(value, v, "layer {} value {i}", layer.name());
                 }
             }
-            assert_eq!(unsigned(&outputs[0]), i64::from(model.predict(&image)));
+            assert_eq!(unsigned(&outputs[0]), model.predict(&image) as i64);
         }
         // The check above is only as strong as the values are varied: every layer must
         // have at least 1 % of values that are neither 0 nor the layer's maximum.
@@ -299,7 +313,7 @@ fn check_predictions(model: &Model, images: &[Image]) -> usize {
             let class = out[0]
                 .iter()
                 .rev()
-                .fold(0u8, |acc, w| acc << 1 | (w >> lane & 1) as u8);
+                .fold(0usize, |acc, w| acc << 1 | (w >> lane & 1) as usize);
             assert_eq!(class, model.predict(image), "image {checked}");
             checked += 1;
         }
@@ -385,7 +399,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
         .collect();
     // Stage k's output is the reference's output of the layer before weighted layer k + 1.
     let weighted: Vec<usize> = (0..model.layers.len())
-        .filter(|&i| matches!(model.layers[i], Layer::Conv2d(_) | Layer::Dense(_)))
+        .filter(|&i| matches!(model.layers[i], Layer::Conv2d(..) | Layer::Dense(_)))
         .collect();
     let shift = 8 - model.input_bits;
     let mut checked = 0;
@@ -437,7 +451,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
             };
             let Some(r) = stage.layer.requant else {
                 for (lane, image) in chunk.iter().enumerate() {
-                    let class = unsigned(&bits(lane)) as u8;
+                    let class = unsigned(&bits(lane)) as usize;
                     assert_eq!(class, model.predict(image), "image {}", checked + lane);
                 }
                 continue;

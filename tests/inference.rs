@@ -13,7 +13,7 @@ use common::lenet::{
 
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify;
-use gcnn::compiler::lenet::Arch;
+use gcnn::compiler::network::Arch;
 use gcnn::inference::{ModelOwner, Pipeline, classify};
 use gcnn::model::{Layer, Model};
 
@@ -120,9 +120,9 @@ fn negated(model: &Model) -> Model {
     let mut other = model.clone();
     for layer in &mut other.layers {
         match layer {
-            Layer::Conv2d(l) => l.weights.mapv_inplace(|w| -w),
+            Layer::Conv2d(l, _) => l.weights.mapv_inplace(|w| -w),
             Layer::Dense(l) => l.weights.mapv_inplace(|w| -w),
-            Layer::MaxPool2d { .. } | Layer::Flatten { .. } => {}
+            Layer::Pool2d(_) | Layer::Flatten { .. } => {}
         }
     }
     other
@@ -184,7 +184,7 @@ fn demo_private_predictions_equal_plaintext_ones() {
         assert_eq!(index, i);
         assert_eq!(label, usize::from(test_set().labels[i]));
         assert_eq!(private, plaintext, "{stdout}");
-        assert_eq!(plaintext, usize::from(model.predict(&test_set().images[i])));
+        assert_eq!(plaintext, model.predict(&test_set().images[i]));
     }
     assert!(
         stdout.contains("3/3 private predictions equal the plaintext model's"),

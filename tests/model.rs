@@ -290,7 +290,7 @@ fn wrong_dtype_is_named() {
 fn out_of_range_weight_is_named() {
     let model = Model::load(&repo().join("models/lenet")).expect("committed model");
     let conv1 = match &model.layers()[0] {
-        gcnn::model::Layer::Conv2d(c) => c.clone(),
+        gcnn::model::Layer::Conv2d(c, _) => c.clone(),
         other => panic!("first layer is {other:?}"),
     };
     let (_, hi) = conv1.encoding.range(conv1.weight_bits);
@@ -427,9 +427,12 @@ fn committed_model_has_the_lenet_layers_and_trace_shapes() {
     );
     // Requantized activations stay within their declared widths; the logits decide.
     for (layer, out) in model.layers().iter().zip(&trace) {
-        if let gcnn::model::Layer::Conv2d(gcnn::model::Weighted {
-            requant: Some(r), ..
-        })
+        if let gcnn::model::Layer::Conv2d(
+            gcnn::model::Weighted {
+                requant: Some(r), ..
+            },
+            _,
+        )
         | gcnn::model::Layer::Dense(gcnn::model::Weighted {
             requant: Some(r), ..
         }) = layer
@@ -439,10 +442,7 @@ fn committed_model_has_the_lenet_layers_and_trace_shapes() {
     }
     let logits: Vec<i64> = trace[6].iter().copied().collect();
     assert_eq!(model.logits(&image), logits);
-    assert_eq!(
-        usize::from(model.predict(&image)),
-        gcnn::model::argmax(&logits)
-    );
+    assert_eq!(model.predict(&image), gcnn::model::argmax(&logits));
 }
 
 /// A network whose last layer is a flatten after a requantized convolution ends in
@@ -474,4 +474,154 @@ fn a_network_must_end_in_its_logits_layer() {
     ] {
         assert_one_line_error(&out, &["model.json", "last layer must be"]);
     }
+}
+
+/// A version-2 description written by hand, field for field as `models/README.md`
+/// specifies it: rectangular kernels, stride, padding, both pool kinds, 3 classes.
+fn v2_json() -> serde_json::Value {
+    serde_json::json!({
+        "format": "gcnn-cnn", "version": 2,
+        "input": {"height": 9, "width": 7, "channels": 2, "bits": 3},
+        "layers": [
+            {"type": "conv2d", "name": "c1", "kernel": [3, 2], "stride": [2, 1],
+             "padding": [1, 0, 1, 1], "in_channels": 2, "out_channels": 4,
+             "weight_bits": 2, "weight_encoding": "odd", "bias_bits": 5,
+             "shift": 2, "out_bits": 2, "weights": "c1_w.npy", "bias": "c1_b.npy"},
+            {"type": "maxpool2d", "name": "p1", "size": [2, 2], "stride": [1, 2]},
+            {"type": "avgpool2d", "name": "p2", "size": [2, 1], "stride": [1, 1], "shift": 1},
+            {"type": "flatten", "name": "f"},
+            {"type": "dense", "name": "d1", "in_features": 36, "out_features": 3,
+             "weight_bits": 3, "weight_encoding": "twos", "bias_bits": 6,
+             "shift": null, "out_bits": null, "weights": "d1_w.npy", "bias": "d1_b.npy"}
+        ]
+    })
+}
+
+/// Writes [`v2_json`] (after `edit`) and tensors of the right shapes into a fresh directory.
+fn v2_dir(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut json = v2_json();
+    edit(&mut json);
+    fs::write(dir.path().join("model.json"), json.to_string()).expect("write");
+    // Odd 2-bit weights 1, 3, −3, −1; two's-complement 3-bit weights −4..=3; biases 3, −2.
+    let odd: Vec<u8> = (0..4 * 3 * 2 * 2)
+        .map(|i| [1u8, 3, 0xfd, 0xff][i % 4])
+        .collect();
+    let twos: Vec<u8> = (0..3 * 36).map(|i| ((i % 8) as i8 - 4) as u8).collect();
+    let files = [
+        ("c1_w.npy", npy_bytes("|i1", &[4, 3, 2, 2], &odd)),
+        ("c1_b.npy", npy_bytes("<i4", &[4], &[3, 0, 0, 0].repeat(4))),
+        ("d1_w.npy", npy_bytes("|i1", &[3, 36], &twos)),
+        (
+            "d1_b.npy",
+            npy_bytes("<i4", &[3], &[0xfe, 0xff, 0xff, 0xff].repeat(3)),
+        ),
+    ];
+    for (name, bytes) in files {
+        fs::write(dir.path().join(name), bytes).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn version_2_loads_with_its_shapes_and_round_trips() {
+    let dir = v2_dir(|_| {});
+    let model = Model::load(dir.path()).expect("version 2 model");
+    assert_eq!(model.classes(), 3);
+    let pixels = gcnn::model::Pixels::new(model.input, (0..126u8).map(|p| p * 2).collect())
+        .expect("9x7x2 pixels");
+    // conv: (9 + 1 + 1 − 3) / 2 + 1 = 5 rows, (7 + 0 + 1 − 2) / 1 + 1 = 7 columns;
+    // max 2×2 stride (1, 2): 4×3; average 2×1 stride 1: 3×3; flatten: 3·3·4 = 36.
+    let trace = model.trace(&pixels);
+    let shapes: Vec<Vec<usize>> = trace.iter().map(|t| t.shape().to_vec()).collect();
+    assert_eq!(
+        shapes,
+        vec![
+            vec![5, 7, 4],
+            vec![4, 3, 4],
+            vec![3, 3, 4],
+            vec![36],
+            vec![3]
+        ]
+    );
+    // Activations stay 2 bits wide through both pools.
+    assert!(
+        trace[..4]
+            .iter()
+            .all(|t| t.iter().all(|&v| (0..4).contains(&v)))
+    );
+
+    // Saving writes version 2; loading it back gives the same model, and so does a model
+    // with random values in every declared range.
+    let again = tempfile::tempdir().expect("temp dir");
+    model.save(again.path()).expect("save");
+    assert_eq!(Model::load(again.path()).expect("reload"), model);
+    let random = model.with_random_values(7);
+    assert_ne!(random, model);
+    assert_eq!(random, model.with_random_values(7), "deterministic by seed");
+    random.save(again.path()).expect("save");
+    assert_eq!(Model::load(again.path()).expect("reload"), random);
+    let lenet = Model::load(&repo().join("models/lenet")).expect("committed model");
+    lenet.save(again.path()).expect("save");
+    assert_eq!(Model::load(again.path()).expect("reload"), lenet);
+}
+
+#[test]
+fn version_2_descriptions_out_of_spec_are_named() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(Edit, &[&str]); 8] = [
+        (
+            |j| j["layers"][0]["kernel"] = 3.into(),
+            &["layer c1", "kernel must be [rows, columns]"],
+        ),
+        (
+            |j| {
+                j["layers"][0].as_object_mut().unwrap().remove("stride");
+            },
+            &["layer c1", "stride is missing"],
+        ),
+        (
+            |j| j["layers"][0]["stride"] = serde_json::json!([0, 1]),
+            &["layer c1", "stride is 0"],
+        ),
+        (
+            |j| j["layers"][0]["kernel"] = serde_json::json!([12, 2]),
+            &["layer c1", "does not fit"],
+        ),
+        (
+            |j| j["layers"][1]["size"] = serde_json::json!([9, 9]),
+            &["layer p1", "does not fit"],
+        ),
+        (|j| j["input"]["height"] = 300.into(), &["input", "1..=256"]),
+        (
+            |j| {
+                j["layers"][4]["out_features"] = 1.into();
+            },
+            &["layers", "at least 2 logits"],
+        ),
+        (
+            |j| j["format"] = "gcnn-lenet".into(),
+            &["format", "gcnn-cnn"],
+        ),
+    ];
+    for (edit, needles) in cases {
+        let dir = v2_dir(edit);
+        let out = accuracy_with_model(dir.path());
+        let mut all = vec!["model.json"];
+        all.extend_from_slice(needles);
+        // The 1-class case also breaks the bias shape; the description is checked first.
+        assert_one_line_error(&out, &all);
+    }
+    // Version 1 knows no average pooling.
+    let dir = model_copy();
+    let path = dir.path().join("model.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+    json["layers"][1] =
+        serde_json::json!({"type": "avgpool2d", "name": "pool1", "size": 2, "shift": 2});
+    fs::write(&path, json.to_string()).expect("write");
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["pool1", "not part of version 1"],
+    );
 }

@@ -44,7 +44,7 @@ pub fn run(
     }
     let mut correct = 0;
     for (i, (image, &label)) in data.images.iter().zip(&data.labels).take(total).enumerate() {
-        correct += usize::from(model.predict(image) == label);
+        correct += usize::from(model.predict(image) == usize::from(label));
         if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
             writeln!(
                 progress,

@@ -298,7 +298,7 @@ pub fn run(
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         let plaintext = loaded.model.predict(image);
         agree += usize::from(private == plaintext);
-        correct += usize::from(private == loaded.test_set.labels[index]);
+        correct += usize::from(private == usize::from(loaded.test_set.labels[index]));
         say(
             log,
             format!(

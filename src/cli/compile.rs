@@ -6,7 +6,7 @@ use std::path::Path;
 use super::CliError;
 use crate::circuit::Circuit;
 use crate::circuit::stats::Stats;
-use crate::compiler::lenet::{Arch, compile};
+use crate::compiler::network::{Arch, compile};
 use crate::model::Model;
 
 /// Compiles the model in `model_dir` and writes the circuit to `out`; reports per-layer

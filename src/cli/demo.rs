@@ -25,9 +25,9 @@ pub struct DemoRow {
     /// The true digit.
     pub label: u8,
     /// What the private inference decoded.
-    pub private: u8,
+    pub private: usize,
     /// What the model predicts in the clear.
-    pub plaintext: u8,
+    pub plaintext: usize,
     /// Bytes the evaluator sent.
     pub bytes_sent: u64,
     /// Bytes the evaluator received.
@@ -127,7 +127,10 @@ fn serve(
 fn summary(rows: &[DemoRow]) -> String {
     let n = rows.len();
     let agree = rows.iter().filter(|r| r.private == r.plaintext).count();
-    let correct = rows.iter().filter(|r| r.private == r.label).count();
+    let correct = rows
+        .iter()
+        .filter(|r| r.private == usize::from(r.label))
+        .count();
     let mb = rows
         .iter()
         .map(|r| (r.bytes_sent + r.bytes_received) as f64 / 1e6)

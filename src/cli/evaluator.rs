@@ -13,7 +13,7 @@ use crate::protocol::{ProtocolError, SessionReport};
 /// A private classification's outcome.
 pub struct PrivateInference {
     /// The class the evaluator decoded.
-    pub prediction: u8,
+    pub prediction: usize,
     /// The true class, for test-set images.
     pub label: Option<u8>,
     /// Costs seen by the evaluator.
@@ -45,7 +45,7 @@ pub fn connect_and_classify(
     addr: &str,
     image: &Image,
     timeout: Duration,
-) -> Result<(u8, SessionReport), CliError> {
+) -> Result<(usize, SessionReport), CliError> {
     let stream = crate::net::connect_within(addr, timeout)?;
     let channel = TcpChannel::new(stream, timeout).map_err(ProtocolError::from)?;
     Ok(classify(pipeline, channel, image)?)

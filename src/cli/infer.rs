@@ -25,7 +25,7 @@ pub enum ImageSource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Inference {
     /// The predicted digit.
-    pub prediction: u8,
+    pub prediction: usize,
     /// The true digit, when the image came from the labelled test set.
     pub label: Option<u8>,
 }

@@ -4,7 +4,7 @@
 
 pub mod arith;
 pub mod builder;
-pub mod lenet;
+pub mod network;
 pub mod stages;
 
 pub use builder::{Bit, Builder};

@@ -23,9 +23,9 @@
 
 use super::arith;
 use super::builder::{Bit, Builder};
-use super::lenet::{
-    Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, acc_range, lower_maxpool, output_shape,
-    requantize, signed_width,
+use super::network::{
+    Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, acc_range, lower_pool, output_shape,
+    pool_shape, requantize, signed_width,
 };
 use crate::circuit::{Circuit, InputGroup, Owner};
 
@@ -82,7 +82,7 @@ pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
 /// Values left after the pooling layers in `tail`, starting from `shape`.
 fn pooled_len(shape: (usize, usize, usize), tail: &[&ArchLayer]) -> usize {
     let (h, w, c) = tail.iter().fold(shape, |s, l| match l {
-        ArchLayer::MaxPool { size, .. } => (s.0 / size, s.1 / size, s.2),
+        ArchLayer::Pool(p) => pool_shape(p, s),
         _ => s,
     });
     h * w * c
@@ -127,9 +127,11 @@ fn lower_stage(
     let mut t = Tensor { shape, data };
     for layer in tail {
         match layer {
-            ArchLayer::MaxPool { name, size } => {
-                b.section(name);
-                t = lower_maxpool(&mut b, &t, *size);
+            ArchLayer::Pool(p) => {
+                b.section(&p.name);
+                // Pools follow a requantized layer: its activations are `out_bits` wide.
+                let bits = w.requant.map_or(0, |r| r.out_bits);
+                t = lower_pool(&mut b, &t, p, bits);
             }
             ArchLayer::Flatten => t.shape = (1, 1, t.data.len()),
             ArchLayer::Weighted(_) => unreachable!("a stage's tail stops at a weighted layer"),

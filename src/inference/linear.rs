@@ -18,7 +18,7 @@
 
 use super::ring;
 use crate::channel::{Channel, ChannelError};
-use crate::compiler::lenet::WeightedArch;
+use crate::compiler::network::WeightedArch;
 use crate::crypto::Block;
 use zeroize::Zeroizing;
 
@@ -43,14 +43,29 @@ impl Fanout {
         let mut start = Vec::with_capacity(h * w * c + 1);
         let mut entries = Vec::new();
         start.push(0);
-        if layer.conv {
-            let (oh, ow) = (h + 1 - kh, w + 1 - kw);
+        if let Some(g) = &layer.conv {
+            let (oh, ow) = g
+                .output(h, w)
+                .expect("the model loader checked that the kernel fits");
+            let [sh, sw] = g.stride;
+            let [top, left, ..] = g.padding;
+            // Window (y', x') reads input row y at kernel row dy iff y'·sh + dy = y + top.
+            let window = |pos: usize, pad: usize, d: usize, stride: usize, n: usize| {
+                let t = (pos + pad).checked_sub(d)?;
+                (t % stride == 0 && t / stride < n).then_some(t / stride)
+            };
             for y in 0..h {
                 for x in 0..w {
                     for ch in 0..c {
-                        for dy in (0..kh).filter(|&dy| dy <= y && y - dy < oh) {
-                            for dx in (0..kw).filter(|&dx| dx <= x && x - dx < ow) {
-                                let pos = ((y - dy) * ow + (x - dx)) * oc;
+                        for dy in 0..kh {
+                            let Some(oy) = window(y, top, dy, sh, oh) else {
+                                continue;
+                            };
+                            for dx in 0..kw {
+                                let Some(ox) = window(x, left, dx, sw, ow) else {
+                                    continue;
+                                };
+                                let pos = (oy * ow + ox) * oc;
                                 for o in 0..oc {
                                     let weight = ((o * kh + dy) * kw + dx) * ic + ch;
                                     entries.push(((pos + o) as u32, weight as u32));
@@ -85,6 +100,11 @@ impl Fanout {
     /// Number of input values.
     pub fn inputs(&self) -> usize {
         self.start.len() - 1
+    }
+
+    /// Output channels (features of a dense layer).
+    pub fn channels(&self) -> usize {
+        self.channels
     }
 
     /// Number of accumulators.

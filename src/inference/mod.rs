@@ -1,5 +1,5 @@
 //! Private inference: the model owner (garbler) and the client (evaluator) compute the
-//! LeNet's class without the client showing its image or the owner its weights.
+//! network's class without the client showing its image or the owner its weights.
 //!
 //! The protocol is mixed (the ABY/MiniONN idea, Demmler–Schneider–Zohner, NDSS 2015):
 //! every weighted layer's sums of products are computed on additive shares by
@@ -15,7 +15,7 @@
 //! correction vectors, masked by OT keys the evaluator does not hold, and the garbler's
 //! shares, hard-wired into garbled tables. Pixels never leave the evaluator: they are
 //! its OT choice bits. The evaluator decodes only masked activations and, at the end,
-//! the four bits of the class. Each session draws a fresh Δ, labels, OTs and masks.
+//! the bits of the class. Each session draws a fresh Δ, labels, OTs and masks.
 
 mod error;
 pub mod linear;
@@ -27,13 +27,9 @@ pub use error::InferenceError;
 pub use pipeline::{LayerCost, Pipeline};
 
 use crate::channel::Channel;
-use crate::compiler::lenet::{Arch, encode_image};
-use crate::mnist::Image;
-use crate::model::Model;
+use crate::compiler::network::{Arch, encode_image};
+use crate::model::{Model, PixelView};
 use crate::protocol::{ProtocolError, SessionReport};
-
-/// Number of classes: a decoded class at or above this means the garbler lied.
-const CLASSES: u8 = 10;
 
 /// The model owner: the public pipeline and its private weights.
 pub struct ModelOwner {
@@ -64,25 +60,32 @@ impl ModelOwner {
 
 /// Classifies `image` privately with the model owner on the other end of `channel`.
 /// Returns the class, the only thing learnt.
-pub fn classify<C: Channel>(
+pub fn classify<'a, C: Channel>(
     pipeline: &Pipeline,
     channel: C,
-    image: &Image,
-) -> Result<(u8, SessionReport), ProtocolError> {
+    image: impl Into<PixelView<'a>>,
+) -> Result<(usize, SessionReport), ProtocolError> {
+    let image = image.into();
+    if image.shape() != pipeline.input_shape() {
+        return Err(ProtocolError::InputCount {
+            expected: pipeline.pixel_bits(),
+            got: image.shape().len() * pipeline.input_bits() as usize,
+        });
+    }
     let pixels = zeroize::Zeroizing::new(encode_image(pipeline.input_bits(), image));
     let (bits, report) = session::run_evaluator(channel, pipeline, &pixels)?;
-    if bits.len() != pipeline::CLASS_BITS {
+    if bits.len() != pipeline.class_bits() {
         return Err(ProtocolError::InvalidOutput(format!(
             "{} output bits, expected {}",
             bits.len(),
-            pipeline::CLASS_BITS
+            pipeline.class_bits()
         )));
     }
     let class = bits
         .iter()
         .rev()
-        .fold(0u8, |acc, &b| acc << 1 | u8::from(b));
-    if class >= CLASSES {
+        .fold(0usize, |acc, &b| acc << 1 | usize::from(b));
+    if class >= pipeline.classes() {
         return Err(ProtocolError::InvalidOutput(format!("class {class}")));
     }
     Ok((class, report))

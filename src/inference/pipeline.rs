@@ -4,15 +4,12 @@
 use super::InferenceError;
 use super::linear::Fanout;
 use super::ring::{self, MAX_RING_BITS};
-use crate::compiler::lenet::Arch;
-use crate::compiler::lenet::output_shape as stage_output;
+use crate::compiler::network::Arch;
+use crate::compiler::network::output_shape as stage_output;
 use crate::compiler::stages::{Stage, compile_stages};
 use crate::garble::Program;
-use crate::model::{Layer, Model};
+use crate::model::{Hwc, Layer, Model};
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
-
-/// Output bits of the class.
-pub(super) const CLASS_BITS: usize = 4;
 
 /// One weighted layer: its products' geometry and its stage circuit, planned.
 pub(super) struct StagePlan {
@@ -68,7 +65,7 @@ fn check_chain(plans: &[StagePlan]) -> Result<(), InferenceError> {
                     s.name, next.name
                 ));
             }
-            None if outputs != CLASS_BITS => {
+            None if outputs != class_bits(s.fanout.channels()) => {
                 return bad(format!(
                     "the last stage has {outputs} output bits, not the class"
                 ));
@@ -87,8 +84,15 @@ fn check_chain(plans: &[StagePlan]) -> Result<(), InferenceError> {
 /// handshake.
 pub struct Pipeline {
     pub(super) stages: Vec<StagePlan>,
+    input: Hwc,
     input_bits: u32,
     hash: [u8; 32],
+}
+
+/// Bits of a class index among `classes`: `⌈log2 classes⌉`, as the arg-max gadget
+/// outputs it.
+fn class_bits(classes: usize) -> usize {
+    (usize::BITS - (classes.max(2) - 1).leading_zeros()) as usize
 }
 
 impl Pipeline {
@@ -98,6 +102,9 @@ impl Pipeline {
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"gcnn mixed pipeline v2");
         hasher.update(&arch.input_bits.to_le_bytes());
+        for v in [arch.input.height, arch.input.width, arch.input.channels] {
+            hasher.update(&(v as u64).to_le_bytes());
+        }
         let count = stages.len();
         let mut plans = Vec::with_capacity(count);
         for (k, stage) in stages.into_iter().enumerate() {
@@ -135,7 +142,12 @@ impl Pipeline {
             for v in layer.shape.iter().chain(&[input.0, input.1, input.2]) {
                 hasher.update(&(*v as u64).to_le_bytes());
             }
-            hasher.update(&[u8::from(layer.conv)]);
+            hasher.update(&[u8::from(layer.conv.is_some())]);
+            if let Some(g) = &layer.conv {
+                for v in g.stride.iter().chain(&g.padding) {
+                    hasher.update(&(*v as u64).to_le_bytes());
+                }
+            }
             hasher.update(&in_bits.to_le_bytes());
             hasher.update(&ring_bits.to_le_bytes());
             hasher.update(&offset.to_le_bytes());
@@ -153,6 +165,7 @@ impl Pipeline {
         check_chain(&plans)?;
         Ok(Pipeline {
             stages: plans,
+            input: arch.input,
             input_bits: arch.input_bits,
             hash: *hasher.finalize().as_bytes(),
         })
@@ -172,12 +185,27 @@ impl Pipeline {
             shape: [
                 self.stages.len() as u64,
                 self.pixel_bits() as u64,
-                CLASS_BITS as u64,
+                self.class_bits() as u64,
             ],
         }
     }
 
-    /// The evaluator's input bits: 784 pixels × [`Pipeline::input_bits`].
+    /// Shape of the image the evaluator supplies.
+    pub fn input_shape(&self) -> Hwc {
+        self.input
+    }
+
+    /// Number of classes (the last layer's outputs).
+    pub fn classes(&self) -> usize {
+        self.stages.last().map_or(0, |s| s.fanout.channels())
+    }
+
+    /// Output bits of the class, `⌈log2 classes⌉`.
+    pub fn class_bits(&self) -> usize {
+        class_bits(self.classes())
+    }
+
+    /// The evaluator's input bits: H·W·C pixels × [`Pipeline::input_bits`].
     pub fn pixel_bits(&self) -> usize {
         self.stages.first().map_or(0, StagePlan::choice_bits)
     }

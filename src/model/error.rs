@@ -16,6 +16,15 @@ pub enum ModelError {
         #[source]
         source: io::Error,
     },
+    /// A file of a model being saved could not be written.
+    #[error("{path}: cannot write")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
     /// `model.json` is not valid JSON or does not follow the schema.
     #[error("{path}: invalid model description")]
     Json {
@@ -83,5 +92,17 @@ pub enum ModelError {
         value: i64,
         /// What the declaration allows, e.g. `an odd integer in [-3, 3]`.
         allowed: String,
+    },
+    /// An image whose shape is not the model's input shape.
+    #[error(
+        "the image is {}x{}x{} (height x width x channels), the model takes {}x{}x{}",
+        found.height, found.width, found.channels,
+        expected.height, expected.width, expected.channels
+    )]
+    InputShape {
+        /// The image's shape.
+        found: super::Hwc,
+        /// The model's input shape.
+        expected: super::Hwc,
     },
 }

@@ -8,23 +8,43 @@ use ndarray::{Array, Array1, Dimension, IntoDimension, Ix1, Ix2};
 use npyz::{DType, NpyFile, Order, TypeChar};
 use serde::Deserialize;
 
-use super::{Layer, Model, ModelError, Requant, WeightEncoding, Weighted};
+use super::{
+    ConvGeometry, Hwc, Layer, Model, ModelError, Pool2d, PoolKind, Requant, WeightEncoding,
+    Weighted,
+};
 use crate::mnist::SIDE;
+use limits::{
+    MAX_ACTIVATION, MAX_BIAS_BITS, MAX_DIM, MAX_ELEMENTS, MAX_INPUT_CHANNELS, MAX_INPUT_SIDE,
+    MAX_LAYERS, MAX_SHIFT,
+};
 
-/// The only `format` value accepted.
-const FORMAT: &str = "gcnn-lenet";
-/// The only `version` accepted.
-const VERSION: u32 = 1;
-/// Number of logits the last layer must produce.
-const CLASSES: usize = 10;
-/// Largest channel count, feature count or kernel side accepted.
-const MAX_DIM: usize = 4096;
-/// Largest element count of one tensor.
-const MAX_ELEMENTS: usize = 1 << 24;
-/// Widest bias accepted.
-const MAX_BIAS_BITS: u32 = 24;
-/// Largest requantization shift accepted.
-const MAX_SHIFT: u32 = 62;
+/// The caps the loader enforces on `model.json`; a description beyond them is refused
+/// with an error naming the field.
+pub mod limits {
+    /// Largest input height or width.
+    pub const MAX_INPUT_SIDE: usize = 256;
+    /// Largest number of input channels.
+    pub const MAX_INPUT_CHANNELS: usize = 16;
+    /// Largest channel count, feature count, kernel or window side, stride or padding.
+    pub const MAX_DIM: usize = 4096;
+    /// Largest element count of one weight tensor.
+    pub const MAX_ELEMENTS: usize = 1 << 24;
+    /// Largest element count of one activation tensor (a layer's input or output).
+    pub const MAX_ACTIVATION: usize = 1 << 24;
+    /// Most layers.
+    pub const MAX_LAYERS: usize = 1024;
+    /// Widest bias accepted.
+    pub const MAX_BIAS_BITS: u32 = 24;
+    /// Largest requantization or average-pooling shift accepted.
+    pub const MAX_SHIFT: u32 = 62;
+}
+
+/// Format name and version of the general description (version 2).
+const FORMAT: (&str, u32) = ("gcnn-cnn", 2);
+/// Format name and version of the LeNet-shaped description (version 1), still read.
+const FORMAT_V1: (&str, u32) = ("gcnn-lenet", 1);
+/// Number of logits a version-1 network must produce.
+const CLASSES_V1: usize = 10;
 
 #[derive(Deserialize)]
 struct RawModel {
@@ -42,20 +62,41 @@ struct RawInput {
     bits: u32,
 }
 
+/// A side given as one number (version 1, square) or as `[rows, columns]` (version 2).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Sides {
+    Square(usize),
+    Pair([usize; 2]),
+}
+
 #[derive(Deserialize)]
 #[serde(tag = "type")]
 enum RawLayer {
     #[serde(rename = "conv2d")]
     Conv2d {
         name: String,
-        kernel: usize,
+        kernel: Sides,
+        stride: Option<[usize; 2]>,
+        padding: Option<[usize; 4]>,
         in_channels: usize,
         out_channels: usize,
         #[serde(flatten)]
         params: RawParams,
     },
     #[serde(rename = "maxpool2d")]
-    MaxPool2d { name: String, size: usize },
+    MaxPool2d {
+        name: String,
+        size: Sides,
+        stride: Option<[usize; 2]>,
+    },
+    #[serde(rename = "avgpool2d")]
+    AvgPool2d {
+        name: String,
+        size: Sides,
+        stride: Option<[usize; 2]>,
+        shift: u32,
+    },
     #[serde(rename = "flatten")]
     Flatten { name: String },
     #[serde(rename = "dense")]
@@ -83,9 +124,18 @@ struct RawParams {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
     /// Height, width, channels.
-    Hwc(usize, usize, usize),
+    Hwc(Hwc),
     /// A vector.
     Flat(usize),
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Hwc(s) => write!(f, "{}x{}x{}", s.height, s.width, s.channels),
+            Shape::Flat(n) => write!(f, "a vector of {n}"),
+        }
+    }
 }
 
 /// Loader state: the model directory and its description file, for error messages.
@@ -94,6 +144,8 @@ struct Loader<'a> {
     json: PathBuf,
     /// Whether to read the tensors; without, weights and biases are zeros of their shape.
     tensors: bool,
+    /// Whether the file is version 2 (else version 1).
+    v2: bool,
 }
 
 impl Loader<'_> {
@@ -107,13 +159,105 @@ impl Loader<'_> {
 
     /// Checks that a dimension from `model.json` is in `1..=MAX_DIM`.
     fn dim(&self, layer: &str, key: &str, value: usize) -> Result<usize, ModelError> {
-        if (1..=MAX_DIM).contains(&value) {
+        self.within(layer, key, value, 1)
+    }
+
+    /// Checks that `value` is in `min..=MAX_DIM`.
+    fn within(
+        &self,
+        layer: &str,
+        key: &str,
+        value: usize,
+        min: usize,
+    ) -> Result<usize, ModelError> {
+        if (min..=MAX_DIM).contains(&value) {
             Ok(value)
         } else {
             Err(self.invalid(
                 format!("layer {layer}"),
-                format!("{key} is {value}, expected 1..={MAX_DIM}"),
+                format!("{key} is {value}, expected {min}..={MAX_DIM}"),
             ))
+        }
+    }
+
+    /// A kernel or window: one side in version 1, `[rows, columns]` in version 2.
+    fn sides(&self, layer: &str, key: &str, value: &Sides) -> Result<[usize; 2], ModelError> {
+        let sides = match (value, self.v2) {
+            (Sides::Square(k), false) => [*k, *k],
+            (Sides::Pair(k), true) => *k,
+            (_, true) => {
+                return Err(self.invalid(
+                    format!("layer {layer}"),
+                    format!("{key} must be [rows, columns] in version 2"),
+                ));
+            }
+            (_, false) => {
+                return Err(self.invalid(
+                    format!("layer {layer}"),
+                    format!("{key} must be one number in version 1"),
+                ));
+            }
+        };
+        for side in sides {
+            self.dim(layer, key, side)?;
+        }
+        Ok(sides)
+    }
+
+    /// A field version 2 requires and version 1 forbids (taking `v1` instead).
+    fn v2_field<T: Copy>(
+        &self,
+        layer: &str,
+        key: &str,
+        value: Option<T>,
+        v1: T,
+    ) -> Result<T, ModelError> {
+        match (value, self.v2) {
+            (Some(v), true) => Ok(v),
+            (None, false) => Ok(v1),
+            (None, true) => Err(self.invalid(
+                format!("layer {layer}"),
+                format!("{key} is missing (required in version 2)"),
+            )),
+            (Some(_), false) => Err(self.invalid(
+                format!("layer {layer}"),
+                format!("{key} is not part of version 1"),
+            )),
+        }
+    }
+
+    /// Checks the number of logits: at least 2 (10 in version 1).
+    fn classes(&self, n: usize) -> Result<(), ModelError> {
+        let (ok, expected) = if self.v2 {
+            (n >= 2, "at least 2 logits".to_string())
+        } else {
+            (n == CLASSES_V1, format!("{CLASSES_V1} logits in version 1"))
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(self.invalid(
+                "layers",
+                format!("the network ends in {n} logits, expected {expected}"),
+            ))
+        }
+    }
+
+    /// Checks that an activation of `shape` stays within [`MAX_ACTIVATION`] values.
+    fn activation(&self, layer: &str, shape: Shape) -> Result<Shape, ModelError> {
+        let len = match shape {
+            Shape::Hwc(s) => s
+                .height
+                .checked_mul(s.width)
+                .and_then(|n| n.checked_mul(s.channels)),
+            Shape::Flat(n) => Some(n),
+        };
+        match len {
+            Some(n) if n <= MAX_ACTIVATION => Ok(shape),
+            _ => Err(self.invalid(
+                format!("layer {layer}"),
+                format!("its output has more than {MAX_ACTIVATION} values"),
+            )),
         }
     }
 
@@ -335,8 +479,9 @@ fn widen<T: Into<i64>>(values: std::io::Result<Vec<T>>) -> std::io::Result<Vec<i
 impl Model {
     /// Loads `dir/model.json` and the tensors it names, validating everything.
     ///
-    /// Checks the format and version, the input (28×28×1, 1..=8 bits), that layer shapes
-    /// chain to a vector of 10 logits, each tensor's dtype, order and shape, every weight
+    /// Checks the format and version (2, or 1 with its LeNet-shaped restrictions), the
+    /// input (within [`limits`], 1..=8 bits), that layer shapes chain to a vector of at
+    /// least 2 logits (exactly 10 in version 1), each tensor's dtype, order and shape, every weight
     /// against its encoding and width, every bias against `bias_bits`, and that exactly
     /// the last layer has no requantization. Errors name the file and the tensor.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
@@ -351,10 +496,11 @@ impl Model {
     }
 
     fn load_with(dir: &Path, tensors: bool) -> Result<Model, ModelError> {
-        let loader = Loader {
+        let mut loader = Loader {
             dir,
             json: dir.join("model.json"),
             tensors,
+            v2: true,
         };
         let text = std::fs::read_to_string(&loader.json).map_err(|source| ModelError::Io {
             path: loader.json.clone(),
@@ -364,49 +510,83 @@ impl Model {
             path: loader.json.clone(),
             source,
         })?;
-        if raw.format != FORMAT {
-            return Err(loader.invalid("format", format!("{:?}, expected {FORMAT:?}", raw.format)));
-        }
-        if raw.version != VERSION {
-            return Err(loader.invalid("version", format!("{}, expected {VERSION}", raw.version)));
-        }
+        loader.v2 = match (raw.format.as_str(), raw.version) {
+            (f, v) if (f, v) == FORMAT => true,
+            (f, v) if (f, v) == FORMAT_V1 => false,
+            (f, v) => {
+                return Err(loader.invalid(
+                    "format",
+                    format!(
+                        "{f:?} version {v}, expected {:?} version {} or {:?} version {}",
+                        FORMAT.0, FORMAT.1, FORMAT_V1.0, FORMAT_V1.1
+                    ),
+                ));
+            }
+        };
         let input = &raw.input;
-        if (input.height, input.width, input.channels) != (SIDE, SIDE, 1) {
+        let shape = Hwc {
+            height: input.height,
+            width: input.width,
+            channels: input.channels,
+        };
+        let (max_side, max_channels) = if loader.v2 {
+            (MAX_INPUT_SIDE, MAX_INPUT_CHANNELS)
+        } else {
+            (SIDE, 1)
+        };
+        let fits = |v: usize, lo: usize, hi: usize| (lo..=hi).contains(&v);
+        if !(fits(shape.height, 1, max_side)
+            && fits(shape.width, 1, max_side)
+            && fits(shape.channels, 1, max_channels))
+            || (!loader.v2 && (shape.height, shape.width) != (SIDE, SIDE))
+        {
+            let expected = if loader.v2 {
+                format!("height and width 1..={MAX_INPUT_SIDE}, channels 1..={MAX_INPUT_CHANNELS}")
+            } else {
+                format!("{SIDE}x{SIDE}x1 in version 1")
+            };
             return Err(loader.invalid(
                 "input",
-                format!(
-                    "{}x{}x{}, expected {SIDE}x{SIDE}x1",
-                    input.height, input.width, input.channels
-                ),
+                format!("{}, expected {expected}", Shape::Hwc(shape)),
             ));
         }
         if !(1..=8).contains(&input.bits) {
             return Err(loader.invalid("input", format!("bits is {}, expected 1..=8", input.bits)));
         }
-        let mut shape = Shape::Hwc(SIDE, SIDE, 1);
+        if raw.layers.len() > MAX_LAYERS {
+            return Err(loader.invalid(
+                "layers",
+                format!("{} layers, at most {MAX_LAYERS}", raw.layers.len()),
+            ));
+        }
+        let mut current = Shape::Hwc(shape);
         let mut layers = Vec::with_capacity(raw.layers.len());
         let count = raw.layers.len();
         for (i, raw_layer) in raw.layers.iter().enumerate() {
             let last = i + 1 == count;
-            let (layer, next) = loader.layer(raw_layer, shape, last)?;
+            let (layer, next) = loader.layer(raw_layer, current, last)?;
             layers.push(layer);
-            shape = next;
-        }
-        if shape != Shape::Flat(CLASSES) {
-            return Err(loader.invalid(
-                "layers",
-                format!("the network ends in {shape:?}, expected {CLASSES} logits"),
-            ));
+            current = next;
         }
         // The logits are the last weighted layer's raw accumulators: a pooling or flatten
         // after it would leave requantized activations, not logits, at the end.
-        if !matches!(layers.last(), Some(Layer::Dense(_) | Layer::Conv2d(_))) {
+        if !matches!(layers.last(), Some(Layer::Dense(_) | Layer::Conv2d(..))) {
             return Err(loader.invalid(
                 "layers",
                 "the last layer must be the dense or conv2d layer producing the logits",
             ));
         }
+        match current {
+            Shape::Flat(n) => loader.classes(n)?,
+            Shape::Hwc(_) => {
+                return Err(loader.invalid(
+                    "layers",
+                    format!("the network ends in {current}, expected a vector of logits"),
+                ));
+            }
+        }
         Ok(Model {
+            input: shape,
             input_bits: input.bits,
             layers,
         })
@@ -426,52 +606,79 @@ impl Loader<'_> {
             RawLayer::Conv2d {
                 name,
                 kernel,
+                stride,
+                padding,
                 in_channels,
                 out_channels,
                 params,
             } => {
-                let k = self.dim(name, "kernel", *kernel)?;
+                let [kh, kw] = self.sides(name, "kernel", kernel)?;
+                let stride = self.v2_field(name, "stride", *stride, [1, 1])?;
+                let padding = self.v2_field(name, "padding", *padding, [0; 4])?;
+                for s in stride {
+                    self.dim(name, "stride", s)?;
+                }
+                for p in padding {
+                    self.within(name, "padding", p, 0)?;
+                }
                 let cin = self.dim(name, "in_channels", *in_channels)?;
                 let cout = self.dim(name, "out_channels", *out_channels)?;
-                let Shape::Hwc(h, w, c) = shape else {
-                    return Err(mismatch(
-                        name,
-                        format!("conv2d needs an HWC input, got {shape:?}"),
-                    ));
+                let geometry = ConvGeometry {
+                    kernel: [kh, kw],
+                    stride,
+                    padding,
                 };
-                if c != cin || k > h || k > w {
+                let out = match shape {
+                    Shape::Hwc(s) if s.channels == cin => geometry.output(s.height, s.width),
+                    _ => None,
+                };
+                let Some((height, width)) = out else {
                     return Err(mismatch(
                         name,
                         format!(
-                            "{k}x{k} kernel over {cin} channels does not fit input {h}x{w}x{c}"
+                            "{kh}x{kw} kernel over {cin} channels with padding {padding:?} does not fit input {shape}"
                         ),
                     ));
-                }
-                let conv =
-                    self.weighted(name, params, [cout, k, k, cin].into_dimension(), cout, last)?;
-                Ok((Layer::Conv2d(conv), Shape::Hwc(h - k + 1, w - k + 1, cout)))
+                };
+                let next = self.activation(
+                    name,
+                    Shape::Hwc(Hwc {
+                        height,
+                        width,
+                        channels: cout,
+                    }),
+                )?;
+                let conv = self.weighted(
+                    name,
+                    params,
+                    [cout, kh, kw, cin].into_dimension(),
+                    cout,
+                    last,
+                )?;
+                Ok((Layer::Conv2d(conv, geometry), next))
             }
-            RawLayer::MaxPool2d { name, size } => {
-                let s = self.dim(name, "size", *size)?;
-                match shape {
-                    Shape::Hwc(h, w, c) if h % s == 0 && w % s == 0 => Ok((
-                        Layer::MaxPool2d {
-                            name: name.clone(),
-                            size: s,
-                        },
-                        Shape::Hwc(h / s, w / s, c),
-                    )),
-                    _ => Err(mismatch(
-                        name,
-                        format!("{s}x{s} pooling does not tile input {shape:?}"),
-                    )),
+            RawLayer::MaxPool2d { name, size, stride } => {
+                self.pool(name, PoolKind::Max, size, *stride, shape)
+            }
+            RawLayer::AvgPool2d {
+                name,
+                size,
+                stride,
+                shift,
+            } => {
+                if !self.v2 {
+                    return Err(mismatch(name, "avgpool2d is not part of version 1".into()));
                 }
+                if *shift > MAX_SHIFT {
+                    return Err(mismatch(
+                        name,
+                        format!("shift is {shift}, expected 0..={MAX_SHIFT}"),
+                    ));
+                }
+                self.pool(name, PoolKind::Avg { shift: *shift }, size, *stride, shape)
             }
             RawLayer::Flatten { name } => match shape {
-                Shape::Hwc(h, w, c) => Ok((
-                    Layer::Flatten { name: name.clone() },
-                    Shape::Flat(h * w * c),
-                )),
+                Shape::Hwc(s) => Ok((Layer::Flatten { name: name.clone() }, Shape::Flat(s.len()))),
                 Shape::Flat(_) => Err(mismatch(name, "input is already flat".to_string())),
             },
             RawLayer::Dense {
@@ -485,12 +692,50 @@ impl Loader<'_> {
                 if shape != Shape::Flat(fin) {
                     return Err(mismatch(
                         name,
-                        format!("in_features is {fin}, but its input is {shape:?}"),
+                        format!("in_features is {fin}, but its input is {shape}"),
                     ));
+                }
+                if last {
+                    // Before the tensors are read: their shapes follow from the count.
+                    self.classes(fout)?;
                 }
                 let dense = self.weighted(name, params, Ix2(fout, fin), fout, last)?;
                 Ok((Layer::Dense(dense), Shape::Flat(fout)))
             }
+        }
+    }
+
+    /// Validates a pooling layer against the incoming shape.
+    fn pool(
+        &self,
+        name: &str,
+        kind: PoolKind,
+        size: &Sides,
+        stride: Option<[usize; 2]>,
+        shape: Shape,
+    ) -> Result<(Layer, Shape), ModelError> {
+        let size = self.sides(name, "size", size)?;
+        // Version 1 pools are non-overlapping: the stride is the window.
+        let stride = self.v2_field(name, "stride", stride, size)?;
+        for s in stride {
+            self.dim(name, "stride", s)?;
+        }
+        let pool = Pool2d {
+            name: name.to_string(),
+            kind,
+            size,
+            stride,
+        };
+        let out = match shape {
+            Shape::Hwc(s) => pool.output(s),
+            Shape::Flat(_) => None,
+        };
+        match out {
+            Some(out) => Ok((Layer::Pool2d(pool), Shape::Hwc(out))),
+            None => Err(self.invalid(
+                format!("layer {name}"),
+                format!("{}x{} pooling does not fit input {shape}", size[0], size[1]),
+            )),
         }
     }
 }

@@ -2,8 +2,10 @@
 
 use ndarray::{Array1, Array3, ArrayD, Axis, Zip, s};
 
-use super::{Conv2d, Dense, Layer, Model, Requant};
-use crate::mnist::Image;
+use super::{
+    Conv2d, ConvGeometry, Dense, Hwc, Layer, Model, ModelError, PixelView, Pool2d, PoolKind,
+    Requant, Weighted,
+};
 
 /// `clamp(acc >> shift, 0, 2^out_bits − 1)` with an arithmetic (floor) shift: ReLU,
 /// scaling by a power of two and saturation in one step.
@@ -40,16 +42,25 @@ fn finish<D: ndarray::Dimension>(
     acc
 }
 
-/// Valid convolution, stride 1, on an HWC tensor.
-fn conv2d(input: &Array3<i64>, layer: &Conv2d) -> Array3<i64> {
-    let (cout, k, _, cin) = layer.weights.dim();
-    let (h, w, _) = input.dim();
-    let mut acc = Array3::zeros((h + 1 - k, w + 1 - k, cout));
-    for (mut lane, window) in acc
-        .lanes_mut(Axis(2))
-        .into_iter()
-        .zip(input.windows((k, k, cin)))
+/// Convolution with stride and zero padding on an HWC tensor.
+fn conv2d(input: &Array3<i64>, layer: &Conv2d, geometry: &ConvGeometry) -> Array3<i64> {
+    let (cout, kh, kw, _) = layer.weights.dim();
+    let (h, w, c) = input.dim();
+    let [top, left, bottom, right] = geometry.padding;
+    let [sh, sw] = geometry.stride;
+    let mut padded = Array3::zeros((h + top + bottom, w + left + right, c));
+    padded
+        .slice_mut(s![top..top + h, left..left + w, ..])
+        .assign(input);
+    let (oh, ow) = geometry
+        .output(h, w)
+        .expect("the loader checked that the kernel fits");
+    let mut acc = Array3::zeros((oh, ow, cout));
+    for ((y, x), mut lane) in (0..oh)
+        .flat_map(|y| (0..ow).map(move |x| (y, x)))
+        .zip(acc.lanes_mut(Axis(2)))
     {
+        let window = padded.slice(s![y * sh..y * sh + kh, x * sw..x * sw + kw, ..]);
         for ((dst, filter), &bias) in lane
             .iter_mut()
             .zip(layer.weights.outer_iter())
@@ -63,14 +74,34 @@ fn conv2d(input: &Array3<i64>, layer: &Conv2d) -> Array3<i64> {
     finish(acc, layer.requant)
 }
 
-/// Non-overlapping `size`×`size` max pooling on an HWC tensor.
-fn maxpool2d(input: &Array3<i64>, size: usize) -> Array3<i64> {
+/// Max or average pooling on an HWC tensor of `bits`-bit activations.
+fn pool2d(input: &Array3<i64>, pool: &Pool2d, bits: u32) -> Array3<i64> {
     let (h, w, c) = input.dim();
-    Array3::from_shape_fn((h / size, w / size, c), |(y, x, ch)| {
-        input
-            .slice(s![y * size..(y + 1) * size, x * size..(x + 1) * size, ch])
-            .fold(i64::MIN, |m, &v| m.max(v))
+    let [kh, kw] = pool.size;
+    let [sh, sw] = pool.stride;
+    let (oh, ow) = pool
+        .geometry()
+        .output(h, w)
+        .expect("the loader checked that the window fits");
+    Array3::from_shape_fn((oh, ow, c), |(y, x, ch)| {
+        let window = input.slice(s![y * sh..y * sh + kh, x * sw..x * sw + kw, ch]);
+        match pool.kind {
+            PoolKind::Max => window.fold(i64::MIN, |m, &v| m.max(v)),
+            PoolKind::Avg { shift } => average(window.sum(), shift, bits),
+        }
     })
+}
+
+/// `min(sum >> shift, 2^bits − 1)`: average pooling's sum of a window, scaled by a
+/// public power of two and saturated to the width of the activations it pools.
+pub fn average(sum: i64, shift: u32, bits: u32) -> i64 {
+    requantize(
+        sum,
+        Requant {
+            shift,
+            out_bits: bits,
+        },
+    )
 }
 
 /// Fully connected layer on a vector.
@@ -126,42 +157,90 @@ impl Model {
         &self.layers
     }
 
-    /// The quantized input `x0[y][x][0] = p >> (8 − b0)` as an HWC tensor.
-    pub fn quantize_input(&self, image: &Image) -> Array3<i64> {
+    /// Number of classes: the last layer's outputs.
+    pub fn classes(&self) -> usize {
+        match self.layers.last() {
+            Some(Layer::Dense(d)) => d.bias.len(),
+            Some(Layer::Conv2d(c, _)) => c.bias.len(),
+            _ => 0,
+        }
+    }
+
+    /// Checks that an image of `shape` is what this model takes.
+    pub fn check_input(&self, shape: Hwc) -> Result<(), ModelError> {
+        if shape == self.input {
+            Ok(())
+        } else {
+            Err(ModelError::InputShape {
+                found: shape,
+                expected: self.input,
+            })
+        }
+    }
+
+    /// The quantized input `x0[y][x][c] = p >> (8 − b0)` as an HWC tensor.
+    ///
+    /// # Panics
+    ///
+    /// If the pixels' shape is not [`Model::input`] ([`Model::check_input`] tells).
+    pub fn quantize_input<'a>(&self, pixels: impl Into<PixelView<'a>>) -> Array3<i64> {
+        let pixels = pixels.into();
+        assert_eq!(pixels.shape(), self.input, "input shape");
         let shift = 8 - self.input_bits;
-        Array3::from_shape_fn((image.len(), image[0].len(), 1), |(y, x, _)| {
-            i64::from(image[y][x] >> shift)
-        })
+        let Hwc {
+            height,
+            width,
+            channels,
+        } = self.input;
+        Array3::from_shape_vec(
+            (height, width, channels),
+            pixels
+                .data()
+                .iter()
+                .map(|&p| i64::from(p >> shift))
+                .collect(),
+        )
+        .expect("the shape was checked")
     }
 
     /// Every layer's integer output, in order: requantized activations (HWC for
     /// convolutions and pools, vectors after flatten), and last the signed logits.
-    pub fn trace(&self, image: &Image) -> Vec<ArrayD<i64>> {
-        let mut act = Activation::Hwc(self.quantize_input(image));
+    ///
+    /// # Panics
+    ///
+    /// If the pixels' shape is not [`Model::input`].
+    pub fn trace<'a>(&self, pixels: impl Into<PixelView<'a>>) -> Vec<ArrayD<i64>> {
+        let mut act = Activation::Hwc(self.quantize_input(pixels));
+        let mut bits = self.input_bits;
         let mut outputs = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             act = match layer {
-                Layer::Conv2d(l) => Activation::Hwc(conv2d(&act.hwc(), l)),
-                Layer::MaxPool2d { size, .. } => Activation::Hwc(maxpool2d(&act.hwc(), *size)),
+                Layer::Conv2d(l, g) => Activation::Hwc(conv2d(&act.hwc(), l, g)),
+                Layer::Pool2d(p) => Activation::Hwc(pool2d(&act.hwc(), p, bits)),
                 Layer::Flatten { .. } => Activation::Flat(act.flatten()),
                 Layer::Dense(l) => Activation::Flat(dense(&act.flatten(), l)),
             };
+            if let Layer::Conv2d(Weighted { requant, .. }, _)
+            | Layer::Dense(Weighted { requant, .. }) = layer
+            {
+                bits = requant.map_or(bits, |r| r.out_bits);
+            }
             outputs.push(act.clone().into_dyn());
         }
         outputs
     }
 
     /// The signed logits (the last layer's accumulators).
-    pub fn logits(&self, image: &Image) -> Vec<i64> {
-        self.trace(image)
+    pub fn logits<'a>(&self, pixels: impl Into<PixelView<'a>>) -> Vec<i64> {
+        self.trace(pixels)
             .pop()
             .map(|t| t.iter().copied().collect())
             .unwrap_or_default()
     }
 
-    /// The predicted digit: arg max of the logits, ties to the lowest index.
-    pub fn predict(&self, image: &Image) -> u8 {
-        u8::try_from(argmax(&self.logits(image))).unwrap_or(u8::MAX)
+    /// The predicted class: arg max of the logits, ties to the lowest index.
+    pub fn predict<'a>(&self, pixels: impl Into<PixelView<'a>>) -> usize {
+        argmax(&self.logits(pixels))
     }
 }
 
@@ -238,9 +317,21 @@ mod tests {
             requant: None,
         };
         Model {
+            input: Hwc {
+                height: 28,
+                width: 28,
+                channels: 1,
+            },
             input_bits: 2,
             layers: vec![
-                Layer::Conv2d(conv),
+                Layer::Conv2d(
+                    conv,
+                    ConvGeometry {
+                        kernel: [28, 28],
+                        stride: [1, 1],
+                        padding: [0; 4],
+                    },
+                ),
                 Layer::Flatten { name: "f".into() },
                 Layer::Dense(fc),
             ],
@@ -267,7 +358,13 @@ mod tests {
     #[test]
     fn maxpool_and_flatten_use_hwc_order() {
         let input = Array3::from_shape_fn((4, 4, 2), |(y, x, c)| (y * 8 + x * 2 + c) as i64);
-        let pooled = maxpool2d(&input, 2);
+        let pool = Pool2d {
+            name: "p".into(),
+            kind: PoolKind::Max,
+            size: [2, 2],
+            stride: [2, 2],
+        };
+        let pooled = pool2d(&input, &pool, 8);
         assert_eq!(pooled.dim(), (2, 2, 2));
         assert_eq!(pooled[[0, 0, 0]], input[[1, 1, 0]]);
         assert_eq!(pooled[[1, 0, 1]], input[[3, 1, 1]]);
@@ -275,5 +372,54 @@ mod tests {
         // index (y*W + x)*C + c
         let (y, x, c, w, channels) = (1, 0, 1, 2, 2);
         assert_eq!(flat[(y * w + x) * channels + c], pooled[[y, x, c]]);
+    }
+
+    #[test]
+    fn strided_padded_convolution_reads_zeros_outside() {
+        // 3×3 input 1..=9, one 2×2 all-ones filter, stride 2, padding [1, 1, 0, 0]:
+        // padded 4×4, windows at rows/cols 0 and 2.
+        let input = Array3::from_shape_fn((3, 3, 1), |(y, x, _)| (y * 3 + x + 1) as i64);
+        let conv = Weighted {
+            name: "c".into(),
+            weights: Array4::from_elem((1, 2, 2, 1), 1),
+            bias: Array1::from(vec![0]),
+            weight_bits: 2,
+            encoding: WeightEncoding::Twos,
+            bias_bits: 4,
+            requant: None,
+        };
+        let geometry = ConvGeometry {
+            kernel: [2, 2],
+            stride: [2, 2],
+            padding: [1, 1, 0, 0],
+        };
+        assert_eq!(geometry.output(3, 3), Some((2, 2)));
+        let out = conv2d(&input, &conv, &geometry);
+        // (0,0): only input (0,0) = 1; (0,1): inputs (0,1),(0,2) = 2+3;
+        // (1,0): (1,0),(2,0) = 4+7; (1,1): 5+6+8+9.
+        let got: Vec<i64> = out.iter().copied().collect();
+        assert_eq!(got, vec![1, 5, 11, 28]);
+        assert_eq!(geometry.source((3, 3), (0, 0), (0, 0)), None);
+        assert_eq!(geometry.source((3, 3), (1, 1), (1, 1)), Some((2, 2)));
+    }
+
+    #[test]
+    fn average_pooling_shifts_and_saturates() {
+        // 3×3 windows, stride 1, on a 4×4 single-channel tensor of 3-bit values.
+        let input = Array3::from_shape_fn((4, 4, 1), |(y, x, _)| ((y * 4 + x) % 8) as i64);
+        let pool = Pool2d {
+            name: "a".into(),
+            kind: PoolKind::Avg { shift: 3 },
+            size: [3, 3],
+            stride: [1, 1],
+        };
+        let out = pool2d(&input, &pool, 3);
+        assert_eq!(out.dim(), (2, 2, 1));
+        for (y, x) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            let sum: i64 = input.slice(s![y..y + 3, x..x + 3, 0]).sum();
+            assert_eq!(out[[y, x, 0]], (sum >> 3).min(7));
+        }
+        assert_eq!(average(80, 3, 3), 7, "saturates");
+        assert_eq!(average(15, 2, 3), 3);
     }
 }

@@ -1,27 +1,31 @@
-//! Lowering the quantized LeNet to a circuit.
+//! Lowering a quantized sequential CNN to one circuit (the whole network, weights as
+//! garbler inputs).
 //!
 //! The circuit is a function of the model's [`Arch`] only — shapes, bit widths, encodings
 //! and shifts — so two models that differ only in weight values compile to the same
 //! file. The values enter as garbler input bits ([`encode_model`]) and the pixels as
 //! evaluator input bits ([`encode_image`]).
 //!
-//! Input groups: 0 = the evaluator's pixels (784 × `input_bits`, HWC order, each LSB
+//! Input groups: 0 = the evaluator's pixels (H·W·C × `input_bits`, HWC order, each LSB
 //! first); then, per weighted layer, its weights (tensor order, `weight_bits` each) and
 //! its biases (one accumulator-wide two's-complement word per output channel), both the
-//! garbler's. The single output group is the 4-bit arg-max class.
+//! garbler's. The single output group is the arg-max class, `⌈log2 classes⌉` bits.
 //!
 //! A weighted layer is one carry-save [`Accumulator`] per output: for
 //! [`WeightEncoding::Odd`] weights `w = Σ_j 2^j (1 − 2 n_j)`, so
 //! `w·x = Σ_j 2^j (x ⊕ n_j…n_j) − (2^a − 1) Σ_j 2^j n_j`: each bit-plane term is a free
 //! XOR of the activation with the garbler's sign bit, and the second sum is garbler-known,
-//! folded into the bias input by [`encode_model`]. [`WeightEncoding::Twos`] weights use
-//! garbler half gates for the partial products ([`arith::mul_known_into`]).
+//! folded into the bias input by [`encode_model`]. A zero-padding position enters as the
+//! constant 0 word, so that identity (and the fold) holds at every position.
+//! [`WeightEncoding::Twos`] weights use garbler half gates for the partial products
+//! ([`arith::mul_known_into`]).
 
 use super::arith::{self, Accumulator, Word};
 use super::builder::{Bit, Builder};
 use crate::circuit::{Circuit, InputGroup, Owner};
-use crate::mnist::{Image, SIDE};
-use crate::model::{Layer, Model, Requant, WeightEncoding};
+use crate::model::{
+    ConvGeometry, Hwc, Layer, Model, PixelView, Pool2d, PoolKind, Requant, WeightEncoding,
+};
 
 /// A weighted layer's public description.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -30,8 +34,8 @@ pub struct WeightedArch {
     pub name: String,
     /// `(out_c, kh, kw, in_c)` for a convolution, `(out, 1, 1, in)` for dense.
     pub shape: [usize; 4],
-    /// Whether this is a convolution (else dense).
-    pub conv: bool,
+    /// A convolution's windows; `None` for a dense layer.
+    pub conv: Option<ConvGeometry>,
     /// Bits per weight.
     pub weight_bits: u32,
     /// Weight encoding.
@@ -47,13 +51,8 @@ pub struct WeightedArch {
 pub enum ArchLayer {
     /// Convolution or dense layer.
     Weighted(WeightedArch),
-    /// Max pooling.
-    MaxPool {
-        /// Layer name.
-        name: String,
-        /// Window side and stride.
-        size: usize,
-    },
+    /// Max or average pooling.
+    Pool(Pool2d),
     /// Flatten (free: HWC order is already the flat order).
     Flatten,
 }
@@ -61,6 +60,8 @@ pub enum ArchLayer {
 /// Everything public about a model: the circuit is a function of this alone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Arch {
+    /// Shape of the input image.
+    pub input: Hwc,
     /// Bits per input pixel.
     pub input_bits: u32,
     /// The layers.
@@ -70,7 +71,7 @@ pub struct Arch {
 fn weighted_arch<D: ndarray::Dimension>(
     l: &crate::model::Weighted<D>,
     shape: [usize; 4],
-    conv: bool,
+    conv: Option<ConvGeometry>,
 ) -> ArchLayer {
     ArchLayer::Weighted(WeightedArch {
         name: l.name.clone(),
@@ -90,30 +91,33 @@ impl Arch {
             .layers
             .iter()
             .map(|layer| match layer {
-                Layer::Conv2d(l) => {
+                Layer::Conv2d(l, g) => {
                     let s = l.weights.shape();
-                    weighted_arch(l, [s[0], s[1], s[2], s[3]], true)
+                    weighted_arch(l, [s[0], s[1], s[2], s[3]], Some(*g))
                 }
                 Layer::Dense(l) => {
                     let s = l.weights.shape();
-                    weighted_arch(l, [s[0], 1, 1, s[1]], false)
+                    weighted_arch(l, [s[0], 1, 1, s[1]], None)
                 }
-                Layer::MaxPool2d { name, size } => ArchLayer::MaxPool {
-                    name: name.clone(),
-                    size: *size,
-                },
+                Layer::Pool2d(p) => ArchLayer::Pool(p.clone()),
                 Layer::Flatten { .. } => ArchLayer::Flatten,
             })
             .collect();
         Arch {
+            input: model.input,
             input_bits: model.input_bits,
             layers,
         }
     }
 
+    /// The input shape as a tuple `(h, w, c)`.
+    pub(super) fn input_shape(&self) -> (usize, usize, usize) {
+        (self.input.height, self.input.width, self.input.channels)
+    }
+
     /// Shapes and widths of every layer, in order.
     pub(super) fn plan(&self) -> Vec<LayerPlan> {
-        let mut shape = (SIDE, SIDE, 1usize);
+        let mut shape = self.input_shape();
         let mut bits = self.input_bits;
         let mut out = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
@@ -127,9 +131,7 @@ impl Arch {
                     acc_bits = signed_width(lo, hi);
                     bits = w.requant.map_or(acc_bits, |r| r.out_bits);
                 }
-                ArchLayer::MaxPool { size, .. } => {
-                    shape = (input.0 / size, input.1 / size, input.2);
-                }
+                ArchLayer::Pool(p) => shape = pool_shape(p, input),
                 ArchLayer::Flatten => shape = (1, 1, input.0 * input.1 * input.2),
             }
             out.push(LayerPlan {
@@ -200,7 +202,7 @@ impl Tensor {
 fn input_groups(arch: &Arch, plans: &[LayerPlan]) -> Vec<InputGroup> {
     let mut groups = vec![InputGroup {
         owner: Owner::Evaluator,
-        width: (SIDE * SIDE) as u32 * arch.input_bits,
+        width: arch.input.len() as u32 * arch.input_bits,
     }];
     for (layer, plan) in arch.layers.iter().zip(plans) {
         if let ArchLayer::Weighted(w) = layer {
@@ -229,22 +231,27 @@ fn lower_weighted(
     biases: &[Bit],
 ) -> Tensor {
     let [out_c, _, kw, _] = w.shape;
-    let ic = plan.input.2;
+    let (ih, iw, ic) = plan.input;
     let (oh, ow, _) = output_shape(w, plan.input);
     let terms = w.terms();
     let wb = w.weight_bits as usize;
     let k = plan.acc_bits as usize;
+    let zero = arith::constant(0, plan.in_bits as usize);
     let mut data = Vec::with_capacity(oh * ow * out_c);
     for y in 0..oh {
         for x in 0..ow {
             for o in 0..out_c {
                 let mut acc = Accumulator::new(k);
                 for t in 0..terms {
-                    let xw = if w.conv {
-                        let (dy, dx, c) = (t / (kw * ic), t / ic % kw, t % ic);
-                        input.at(y + dy, x + dx, c)
-                    } else {
-                        &input.data[t]
+                    let xw = match &w.conv {
+                        Some(g) => {
+                            let (dy, dx, c) = (t / (kw * ic), t / ic % kw, t % ic);
+                            match g.source((ih, iw), (y, x), (dy, dx)) {
+                                Some((row, col)) => input.at(row, col, c),
+                                None => &zero,
+                            }
+                        }
+                        None => &input.data[t],
                     };
                     let wbits = &weights[(o * terms + t) * wb..(o * terms + t + 1) * wb];
                     match w.encoding {
@@ -282,34 +289,64 @@ pub(super) fn requantize(b: &mut Builder, v: Word, requant: Option<Requant>) -> 
 
 /// The output shape `(h, w, c)` of a weighted layer on an input of shape `input`.
 pub fn output_shape(w: &WeightedArch, input: (usize, usize, usize)) -> (usize, usize, usize) {
-    let [o, kh, kw, _] = w.shape;
-    if w.conv {
-        (input.0 + 1 - kh, input.1 + 1 - kw, o)
-    } else {
-        (1, 1, o)
+    let o = w.shape[0];
+    match &w.conv {
+        Some(g) => {
+            let (h, w) = g
+                .output(input.0, input.1)
+                .expect("the model loader checked that the kernel fits");
+            (h, w, o)
+        }
+        None => (1, 1, o),
     }
 }
 
-pub(super) fn lower_maxpool(b: &mut Builder, input: &Tensor, size: usize) -> Tensor {
-    let (h, w, c) = input.shape;
-    let shape = (h / size, w / size, c);
+/// The output shape `(h, w, c)` of a pooling layer on an input of shape `input`.
+pub(super) fn pool_shape(p: &Pool2d, input: (usize, usize, usize)) -> (usize, usize, usize) {
+    let (h, w) = p
+        .geometry()
+        .output(input.0, input.1)
+        .expect("the model loader checked that the window fits");
+    (h, w, input.2)
+}
+
+/// Max or average pooling of `bits`-bit unsigned activations. A max costs a comparison
+/// and a mux per window element (one OR for 1-bit values); an average is a carry-save
+/// sum, a free shift and a saturation to `bits` bits.
+pub(super) fn lower_pool(b: &mut Builder, input: &Tensor, pool: &Pool2d, bits: u32) -> Tensor {
+    let (_, _, c) = input.shape;
+    let shape = pool_shape(pool, input.shape);
+    let [kh, kw] = pool.size;
+    let [sh, sw] = pool.stride;
+    // Sum of a window: at most kh·kw·(2^bits − 1), plus a zero sign bit.
+    let sum_bits = signed_width(0, (kh * kw) as i128 * ((1i128 << bits) - 1)) as usize;
     let mut data = Vec::with_capacity(shape.0 * shape.1 * c);
     for y in 0..shape.0 {
         for x in 0..shape.1 {
             for ch in 0..c {
-                let mut best = input.at(y * size, x * size, ch).clone();
-                for d in 1..size * size {
-                    let v = input.at(y * size + d / size, x * size + d % size, ch);
-                    best = arith::max(b, &best, v, false);
-                }
-                data.push(best);
+                let window = (0..kh * kw).map(|d| input.at(y * sh + d / kw, x * sw + d % kw, ch));
+                data.push(match pool.kind {
+                    PoolKind::Max => window
+                        .cloned()
+                        .reduce(|best, v| arith::max(b, &best, &v, false))
+                        .expect("windows are not empty"),
+                    PoolKind::Avg { shift } => {
+                        let mut acc = Accumulator::new(sum_bits);
+                        for v in window {
+                            acc.add_unsigned(v, 0);
+                        }
+                        let sum = acc.finish(b);
+                        let t = arith::shift_right(&sum, shift as usize);
+                        arith::clamp_unsigned(b, &t, bits as usize)
+                    }
+                });
             }
         }
     }
     Tensor { shape, data }
 }
 
-/// Compiles `arch`. The only output is the 4-bit class; with `trace`, every layer's
+/// Compiles `arch`. The only output is the class (`⌈log2 classes⌉` bits); with `trace`, every layer's
 /// activations follow as further output groups (one per value), for layer-by-layer
 /// checks against [`Model::trace`].
 pub fn compile(arch: &Arch, trace: bool) -> Circuit {
@@ -318,7 +355,7 @@ pub fn compile(arch: &Arch, trace: bool) -> Circuit {
     let pixels = &inputs[0];
     let bits = arch.input_bits as usize;
     let mut act = Tensor {
-        shape: (SIDE, SIDE, 1),
+        shape: arch.input_shape(),
         data: pixels.chunks(bits).map(<[Bit]>::to_vec).collect(),
     };
     let mut traced = Vec::new();
@@ -333,9 +370,9 @@ pub fn compile(arch: &Arch, trace: bool) -> Circuit {
                 };
                 lower_weighted(&mut b, w, plan, &act, weights, biases)
             }
-            ArchLayer::MaxPool { name, size } => {
-                b.section(name);
-                lower_maxpool(&mut b, &act, *size)
+            ArchLayer::Pool(p) => {
+                b.section(&p.name);
+                lower_pool(&mut b, &act, p, plan.in_bits)
             }
             ArchLayer::Flatten => Tensor {
                 shape: (1, 1, act.data.len()),
@@ -389,12 +426,14 @@ pub fn encode_model(model: &Model) -> Vec<bool> {
     bits
 }
 
-/// The evaluator's input bits for `image`: each pixel `p >> (8 − input_bits)`, LSB first.
-pub fn encode_image(input_bits: u32, image: &Image) -> Vec<bool> {
+/// The evaluator's input bits for `pixels`: each pixel `p >> (8 − input_bits)`, LSB
+/// first, HWC order.
+pub fn encode_image<'a>(input_bits: u32, pixels: impl Into<PixelView<'a>>) -> Vec<bool> {
     let shift = 8 - input_bits;
-    image
+    pixels
+        .into()
+        .data()
         .iter()
-        .flatten()
         .flat_map(|&p| (0..input_bits).map(move |j| (p >> shift) >> j & 1 == 1))
         .collect()
 }

@@ -1,0 +1,174 @@
+//! Writing a model directory in format version 2, and filling an architecture with
+//! random values: how the benchmark networks with random weights are made.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::{Layer, Model, ModelError, PoolKind, WeightEncoding, Weighted};
+use crate::crypto::{Block, Prg};
+
+/// A version-1 `.npy` file holding `values` as little-endian integers of `width` bytes
+/// (1, 2 or 4) in C order.
+fn npy(shape: &[usize], values: impl Iterator<Item = i64>, width: usize) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape_text = match dims.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let descr = match width {
+        1 => "|i1",
+        2 => "<i2",
+        _ => "<i4",
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    // Magic, version, header length and header end on a multiple of 64 bytes.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes()[..width]);
+    }
+    out
+}
+
+/// The `model.json` fields of a weighted layer, and its two tensor files.
+fn weighted_json<D: ndarray::Dimension>(
+    l: &Weighted<D>,
+    mut fields: Value,
+) -> (Value, [(String, Vec<u8>); 2]) {
+    let (weights, bias) = (format!("{}_w.npy", l.name), format!("{}_b.npy", l.name));
+    let encoding = match l.encoding {
+        WeightEncoding::Odd => "odd",
+        WeightEncoding::Twos => "twos",
+    };
+    let extra = json!({
+        "name": l.name,
+        "weight_bits": l.weight_bits,
+        "weight_encoding": encoding,
+        "bias_bits": l.bias_bits,
+        "shift": l.requant.map(|r| r.shift),
+        "out_bits": l.requant.map(|r| r.out_bits),
+        "weights": weights,
+        "bias": bias,
+    });
+    if let (Some(f), Some(e)) = (fields.as_object_mut(), extra.as_object()) {
+        f.extend(e.clone());
+    }
+    let width = if l.weights.iter().all(|&w| i8::try_from(w).is_ok()) {
+        1
+    } else {
+        2
+    };
+    let files = [
+        (
+            weights,
+            npy(l.weights.shape(), l.weights.iter().copied(), width),
+        ),
+        (bias, npy(&[l.bias.len()], l.bias.iter().copied(), 4)),
+    ];
+    (fields, files)
+}
+
+impl Model {
+    /// Writes this model to `dir` (created if missing) as `model.json` in format
+    /// version 2 and one `.npy` per tensor (weights int8, or int16 where an 8-bit odd
+    /// weight needs it; biases int32), each tensor named after its layer.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        let write_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ModelError::Write { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(write_err(dir))?;
+        let mut layers = Vec::with_capacity(self.layers.len());
+        let mut files = Vec::new();
+        for layer in &self.layers {
+            layers.push(match layer {
+                Layer::Conv2d(l, g) => {
+                    let s = l.weights.shape();
+                    let (fields, tensors) = weighted_json(
+                        l,
+                        json!({"type": "conv2d", "kernel": g.kernel, "stride": g.stride,
+                               "padding": g.padding, "in_channels": s[3],
+                               "out_channels": s[0]}),
+                    );
+                    files.extend(tensors);
+                    fields
+                }
+                Layer::Dense(l) => {
+                    let s = l.weights.shape();
+                    let (fields, tensors) = weighted_json(
+                        l,
+                        json!({"type": "dense", "in_features": s[1], "out_features": s[0]}),
+                    );
+                    files.extend(tensors);
+                    fields
+                }
+                Layer::Pool2d(p) => match p.kind {
+                    PoolKind::Max => json!({"type": "maxpool2d", "name": p.name,
+                                            "size": p.size, "stride": p.stride}),
+                    PoolKind::Avg { shift } => json!({"type": "avgpool2d", "name": p.name,
+                                                      "size": p.size, "stride": p.stride,
+                                                      "shift": shift}),
+                },
+                Layer::Flatten { name } => json!({"type": "flatten", "name": name}),
+            });
+        }
+        let description = json!({
+            "format": "gcnn-cnn",
+            "version": 2,
+            "input": {"height": self.input.height, "width": self.input.width,
+                      "channels": self.input.channels, "bits": self.input_bits},
+            "layers": layers,
+        });
+        let text = serde_json::to_string_pretty(&description).expect("a JSON value prints");
+        let json_path = dir.join("model.json");
+        std::fs::write(&json_path, text + "\n").map_err(write_err(&json_path))?;
+        for (name, bytes) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(write_err(&path))?;
+        }
+        Ok(())
+    }
+
+    /// This architecture with every weight and bias drawn uniformly from its declared
+    /// range by a generator seeded with `seed`: the same seed gives the same model. For
+    /// cost measurements (the costs depend only on the architecture), not accuracy.
+    pub fn with_random_values(&self, seed: u64) -> Model {
+        let mut prg = Prg::new(Block(u128::from(seed)));
+        let mut model = self.clone();
+        for layer in &mut model.layers {
+            match layer {
+                Layer::Conv2d(l, _) => randomize(l, &mut prg),
+                Layer::Dense(l) => randomize(l, &mut prg),
+                Layer::Pool2d(_) | Layer::Flatten { .. } => {}
+            }
+        }
+        model
+    }
+}
+
+/// A uniform draw from `lo..=hi`.
+fn uniform(prg: &mut Prg, lo: i64, hi: i64) -> i64 {
+    let span = (hi - lo + 1) as u128;
+    lo + (prg.block().0 % span) as i64
+}
+
+/// Fills a layer's weights and biases with uniform values of their encodings.
+fn randomize<D: ndarray::Dimension>(l: &mut Weighted<D>, prg: &mut Prg) {
+    let bits = l.weight_bits;
+    let (lo, hi) = l.encoding.range(bits);
+    let encoding = l.encoding;
+    l.weights.mapv_inplace(|_| match encoding {
+        // The 2^bits odd values −(2^bits − 1), …, −1, 1, …, 2^bits − 1.
+        WeightEncoding::Odd => 2 * uniform(prg, 0, (1 << bits) - 1) - hi,
+        WeightEncoding::Twos => uniform(prg, lo, hi),
+    });
+    let half = 1i64 << (l.bias_bits - 1);
+    l.bias.mapv_inplace(|_| uniform(prg, -half, half - 1));
+}
