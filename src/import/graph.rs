@@ -36,6 +36,9 @@ enum Axis {
     W,
 }
 
+/// ONNX's image layout, which Conv and pooling read.
+const NCHW: [Axis; 4] = [Axis::N, Axis::C, Axis::H, Axis::W];
+
 /// How the activation's ONNX axes map onto gcnn's HWC tensor.
 #[derive(Clone, Debug, PartialEq)]
 enum Layout {
@@ -638,7 +641,9 @@ impl<'a> Walker<'a> {
                         zero,
                     ),
                     _ => {
-                        return Err(at.err("dividing a constant by the activation is not supported"));
+                        return Err(
+                            at.err("dividing a constant by the activation is not supported")
+                        );
                     }
                 };
                 self.affine(at, node, &l, &scale, &shift)?;
@@ -702,6 +707,23 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
+    /// The current activation as an NCHW image: its `[h, w, c]`.
+    fn image(&self, at: &At, node: &NodeProto) -> Result<[usize; 3], ImportError> {
+        match self.activation(at, node, 0)? {
+            Layout::Spatial { axes, hwc } if axes[..] == NCHW => Ok(hwc),
+            Layout::Spatial { .. } => {
+                Err(at.err("the input must be NCHW (a Transpose is missing)"))
+            }
+            Layout::Flat { .. } => Err(at.err("needs an image, not a vector")),
+        }
+    }
+
+    /// `prefix` and one more than the number of layers of that kind so far (`conv2`).
+    fn next_name(&self, prefix: &str, kind: impl Fn(&FloatLayer) -> bool) -> String {
+        let n = self.net.layers.iter().filter(|l| kind(l)).count();
+        format!("{prefix}{}", n + 1)
+    }
+
     fn begin_layer(&self, at: &At) -> Result<(), ImportError> {
         if let Some(i) = self.needs_relu {
             return Err(at.err(format!(
@@ -713,17 +735,7 @@ impl<'a> Walker<'a> {
     }
 
     fn conv(&mut self, at: &At, node: &'a NodeProto) -> Result<(), ImportError> {
-        let l = self.activation(at, node, 0)?;
-        let Layout::Spatial {
-            axes,
-            hwc: [h, w, c],
-        } = &l
-        else {
-            return Err(at.err("Conv needs an image, not a vector"));
-        };
-        if axes[..] != [Axis::N, Axis::C, Axis::H, Axis::W] {
-            return Err(at.err("Conv input must be NCHW (a Transpose is missing)"));
-        }
+        let [h, w, c] = &self.image(at, node)?;
         self.begin_layer(at)?;
         let weights = self.required(at, node, 1)?;
         let bias = self.constant(at, node, 2)?.cloned();
@@ -763,15 +775,10 @@ impl<'a> Walker<'a> {
         // ONNX (out, in, kh, kw) → gcnn (out, kh, kw, in).
         let hwio = tensor::transpose(weights, &[0, 2, 3, 1]).map_err(|m| at.err(m))?;
         let bias = bias_vector(at, bias, o)?;
-        let n = self
-            .net
-            .layers
-            .iter()
-            .filter(|l| matches!(l, FloatLayer::Conv { .. }))
-            .count();
+        let name = self.next_name("conv", |l| matches!(l, FloatLayer::Conv { .. }));
         self.net.layers.push(FloatLayer::Conv {
             layer: Weighted {
-                name: format!("conv{}", n + 1),
+                name,
                 shape: vec![o, kh, kw, i],
                 weights: hwio.data,
                 bias,
@@ -784,7 +791,7 @@ impl<'a> Walker<'a> {
         self.emit(
             node,
             Layout::Spatial {
-                axes: axes.clone(),
+                axes: NCHW.to_vec(),
                 hwc: [oh, ow, o],
             },
         );
@@ -840,15 +847,10 @@ impl<'a> Walker<'a> {
                 weights[o * inp + dst] = alpha * w.data[o * inp + i];
             }
         }
-        let n = self
-            .net
-            .layers
-            .iter()
-            .filter(|l| matches!(l, FloatLayer::Dense { .. }))
-            .count();
+        let name = self.next_name("fc", |l| matches!(l, FloatLayer::Dense { .. }));
         self.net.layers.push(FloatLayer::Dense {
             layer: Weighted {
-                name: format!("fc{}", n + 1),
+                name,
                 shape: vec![out, inp],
                 weights,
                 bias,
@@ -866,17 +868,7 @@ impl<'a> Walker<'a> {
     }
 
     fn pool(&mut self, at: &At, node: &'a NodeProto) -> Result<(), ImportError> {
-        let l = self.activation(at, node, 0)?;
-        let Layout::Spatial {
-            axes,
-            hwc: [h, w, c],
-        } = &l
-        else {
-            return Err(at.err("pooling needs an image, not a vector"));
-        };
-        if axes[..] != [Axis::N, Axis::C, Axis::H, Axis::W] {
-            return Err(at.err("pooling input must be NCHW (a Transpose is missing)"));
-        }
+        let [h, w, c] = &self.image(at, node)?;
         let max = node.op_type == "MaxPool";
         if !max && self.needs_relu.is_some() {
             return Err(at.err("average pooling between a layer and its Relu is not supported (move the Relu before the pooling)"));
@@ -909,23 +901,18 @@ impl<'a> Walker<'a> {
         }
         let oh = (h - size[0]) / stride[0] + 1;
         let ow = (w - size[1]) / stride[1] + 1;
-        let n = self
-            .net
-            .layers
-            .iter()
-            .filter(|l| matches!(l, FloatLayer::MaxPool { .. } | FloatLayer::AvgPool { .. }))
-            .count();
-        let name = format!("pool{}", n + 1);
-        self.net.layers.push(if max {
-            FloatLayer::MaxPool { name, size, stride }
-        } else {
-            FloatLayer::AvgPool { name, size, stride }
+        let name = self.next_name("pool", |l| matches!(l, FloatLayer::Pool { .. }));
+        self.net.layers.push(FloatLayer::Pool {
+            name,
+            max,
+            size,
+            stride,
         });
         self.open = false;
         self.emit(
             node,
             Layout::Spatial {
-                axes: axes.clone(),
+                axes: NCHW.to_vec(),
                 hwc: [oh, ow, *c],
             },
         );

@@ -131,19 +131,12 @@ pub enum FloatLayer {
         /// `[top, left, bottom, right]`.
         padding: [usize; 4],
     },
-    /// Max pooling without padding.
-    MaxPool {
+    /// Max or average pooling without padding.
+    Pool {
         /// gcnn layer name.
         name: String,
-        /// `[kh, kw]`.
-        size: [usize; 2],
-        /// `[sh, sw]`.
-        stride: [usize; 2],
-    },
-    /// Average pooling without padding.
-    AvgPool {
-        /// gcnn layer name.
-        name: String,
+        /// Maximum (else average) of each window.
+        max: bool,
         /// `[kh, kw]`.
         size: [usize; 2],
         /// `[sh, sw]`.
@@ -166,9 +159,7 @@ impl FloatLayer {
     pub fn name(&self) -> &str {
         match self {
             FloatLayer::Conv { layer, .. } | FloatLayer::Dense { layer } => &layer.name,
-            FloatLayer::MaxPool { name, .. }
-            | FloatLayer::AvgPool { name, .. }
-            | FloatLayer::Flatten { name } => name,
+            FloatLayer::Pool { name, .. } | FloatLayer::Flatten { name } => name,
         }
     }
 
@@ -341,9 +332,10 @@ fn apply(layer: &FloatLayer, x: &Activation) -> Activation {
                 data,
             }
         }
-        FloatLayer::MaxPool { size, stride, .. } | FloatLayer::AvgPool { size, stride, .. } => {
+        FloatLayer::Pool {
+            max, size, stride, ..
+        } => {
             let [oh, ow] = out_size([h, w], *size, *stride, [0; 4]);
-            let max = matches!(layer, FloatLayer::MaxPool { .. });
             let mut data = Vec::with_capacity(oh * ow * c);
             for y in 0..oh {
                 for xx in 0..ow {
@@ -353,7 +345,7 @@ fn apply(layer: &FloatLayer, x: &Activation) -> Activation {
                         let values = window.map(|(dy, dx)| {
                             x.data[((y * stride[0] + dy) * w + xx * stride[1] + dx) * c + ch]
                         });
-                        data.push(if max {
+                        data.push(if *max {
                             values.fold(f64::NEG_INFINITY, f64::max)
                         } else {
                             values.sum::<f64>() / (size[0] * size[1]) as f64

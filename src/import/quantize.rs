@@ -1,5 +1,5 @@
-//! Post-training quantization of a [`FloatNet`] to gcnn's integer semantics (see
-//! [`crate::model`]), written as a version-2 model directory.
+//! Post-training quantization of a [`FloatNet`] to gcnn's integer semantics: a
+//! [`Model`] (see [`crate::model`] for the semantics), saved as a version-2 directory.
 //!
 //! Per weighted layer, as `models/train.py` does before its fine-tuning:
 //!
@@ -24,13 +24,13 @@
 //! into the next layer's input unit.
 
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
 
-use serde_json::json;
+use ndarray::{Array, Array1};
 
 use super::{FloatLayer, FloatNet, Weighted};
-use crate::model::WeightEncoding;
+use crate::model::{
+    ConvGeometry, Hwc, Layer, Model, Pixels, Pool2d, PoolKind, Requant, WeightEncoding,
+};
 
 /// Widest bias the model format accepts.
 pub const MAX_BIAS_BITS: u32 = 24;
@@ -62,7 +62,7 @@ impl Widths {
     pub fn parse(spec: &str, weighted: usize) -> Result<Widths, String> {
         let parts: Vec<&str> = spec.split('/').collect();
         let expanded: Vec<&str> = match parts[..] {
-            [b, w, a] if weighted != 2 => {
+            [b, w, a] => {
                 let mut v = vec![b];
                 for i in 0..weighted {
                     v.push(w);
@@ -132,25 +132,6 @@ impl fmt::Display for Widths {
     }
 }
 
-/// A quantized weighted layer.
-#[derive(Clone, Debug, PartialEq)]
-struct QuantLayer {
-    weights: Vec<i64>,
-    bias: Vec<i64>,
-    bias_bits: u32,
-    shift: Option<u32>,
-}
-
-/// The result of quantization: everything `model.json` and the tensors hold.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Quantized {
-    widths: Widths,
-    /// Per float layer: its quantized form if weighted, the pooling shift if average.
-    layers: Vec<(Option<QuantLayer>, Option<u32>)>,
-    /// Biases that did not fit `bias_bits` and were clipped, over all layers.
-    pub clipped_biases: usize,
-}
-
 /// The smallest two's-complement width holding `-m..=m`.
 fn signed_width(m: i128) -> u32 {
     (1..127).find(|&k| m < 1i128 << (k - 1)).unwrap_or(127)
@@ -211,13 +192,13 @@ const CLIP_SAMPLES: usize = 400_000;
 
 /// The float activations after each weighted layer but the last (post-ReLU), over the
 /// calibration images, evenly subsampled to at most [`CLIP_SAMPLES`] values per layer.
-fn calibration_activations(net: &FloatNet, images: &[&[u8]]) -> Vec<Vec<f64>> {
+fn calibration_activations(net: &FloatNet, images: &[Pixels]) -> Vec<Vec<f64>> {
     let weighted: Vec<usize> = (0..net.layers.len())
         .filter(|&i| net.layers[i].weighted().is_some())
         .collect();
     let mut out = vec![Vec::new(); weighted.len().saturating_sub(1)];
     for image in images {
-        let trace = net.trace(image);
+        let trace = net.trace(image.view().data());
         for (k, &i) in weighted.iter().take(out.len()).enumerate() {
             let per_image = trace[i].data.len();
             let stride = (per_image * images.len()).div_ceil(CLIP_SAMPLES).max(1);
@@ -231,10 +212,10 @@ fn calibration_activations(net: &FloatNet, images: &[&[u8]]) -> Vec<Vec<f64>> {
 /// values `q = p >> (8 − bits)`. MNIST pixels sit mostly at 0 and near 255, far from the
 /// middle of their bucket, so the fit is much closer than the bucket's midpoint; if every
 /// pixel falls in one bucket, the midpoint map `a = 2^(8−bits)`, `c = (a − 1)/2` is used.
-fn pixel_fit(images: &[&[u8]], bits: u32) -> (f64, f64) {
+fn pixel_fit(images: &[Pixels], bits: u32) -> (f64, f64) {
     let shift = 8 - bits;
     let (mut n, mut sq, mut sp, mut sqq, mut sqp) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for &p in images.iter().flat_map(|i| i.iter()) {
+    for &p in images.iter().flat_map(|i| i.view().data()) {
         let q = f64::from(p >> shift);
         let p = f64::from(p);
         n += 1.0;
@@ -252,86 +233,275 @@ fn pixel_fit(images: &[&[u8]], bits: u32) -> (f64, f64) {
     (a, (sp - a * sq) / n)
 }
 
-/// Quantizes `net` to `widths`, calibrating clips on `images` (8-bit pixels, HWC).
+/// Images the shift refinement scores each candidate on (the first ones).
+const REFINE_IMAGES: usize = 1000;
+
+/// Quantizes `net` to `widths`, calibrating on `images` with their `labels`.
 /// `bias_bits`: one public width for every bias, or `None` for each layer's product-sum
-/// width.
+/// width. Returns the model and how many biases were clipped to their width.
+///
+/// The shifts start at the calibrated clips; then, as `models/train.py` does, each is
+/// tried one lower and one higher (later layers re-derived), keeping whichever gives the
+/// integer model the lowest cross-entropy on the calibration images.
 pub fn quantize(
     net: &FloatNet,
     widths: &Widths,
-    images: &[&[u8]],
+    images: &[Pixels],
+    labels: &[usize],
     bias_bits: Option<u32>,
-) -> Quantized {
+) -> (Model, usize) {
     let acts = calibration_activations(net, images);
-    // Real value of one input unit, and the constant the input floor leaves out.
-    let (a, c) = pixel_fit(images, widths.input_bits);
-    let mut x_step = net.pixel_scale * a;
-    let mut x_offset = net.pixel_scale * c + net.pixel_offset;
-    let mut x_bits = widths.input_bits;
-    let mut layers = Vec::with_capacity(net.layers.len());
-    let mut clipped = 0;
-    let mut k = 0;
-    for layer in &net.layers {
-        match layer {
-            FloatLayer::Conv { layer: w, .. } | FloatLayer::Dense { layer: w } => {
-                let bits = widths.layers[k];
-                let (q, out_step) =
-                    quantize_layer(w, bits, x_step, x_offset, x_bits, acts.get(k), bias_bits);
-                clipped += q.1;
-                layers.push((Some(q.0), None));
-                if let (Some(step), Some(a)) = (out_step, bits.out_bits) {
-                    x_step = step;
-                    x_offset = 0.0;
-                    x_bits = a;
-                }
-                k += 1;
+    let fit = pixel_fit(images, widths.input_bits);
+    let n = REFINE_IMAGES.min(images.len());
+    let score = |forced: &[Option<u32>]| {
+        let built = build(net, widths, &acts, fit, bias_bits, forced);
+        let loss = cross_entropy(&built.model, built.logit_unit, &images[..n], &labels[..n]);
+        (loss, built)
+    };
+    let requantized = widths.layers.len() - 1;
+    let (mut best_loss, mut best) = score(&vec![None; requantized]);
+    for k in 0..requantized {
+        let natural = best.shifts[k];
+        for s in [natural.checked_sub(1), Some(natural + 1)]
+            .into_iter()
+            .flatten()
+        {
+            let trial: Vec<Option<u32>> = (0..requantized)
+                .map(|j| match j.cmp(&k) {
+                    std::cmp::Ordering::Less => Some(best.shifts[j]),
+                    std::cmp::Ordering::Equal => Some(s),
+                    std::cmp::Ordering::Greater => None,
+                })
+                .collect();
+            let (loss, built) = score(&trial);
+            if loss < best_loss {
+                (best_loss, best) = (loss, built);
             }
-            FloatLayer::AvgPool { size, .. } => {
-                let window = (size[0] * size[1]) as f64;
-                let t = window.log2().ceil() as u32;
-                let scale = f64::from(1u32 << t) / window;
-                let remainder = (1.0 - 1.0 / f64::from(1u32 << t)) / 2.0;
-                x_step *= scale;
-                x_offset += x_step * remainder;
-                layers.push((None, Some(t)));
-            }
-            FloatLayer::MaxPool { .. } | FloatLayer::Flatten { .. } => layers.push((None, None)),
         }
     }
-    Quantized {
-        widths: widths.clone(),
+    (best.model, best.clipped)
+}
+
+/// Mean cross-entropy of the integer model's logits (times their real unit) on `images`,
+/// on two threads.
+fn cross_entropy(model: &Model, unit: f64, images: &[Pixels], labels: &[usize]) -> f64 {
+    let half = images.len().div_ceil(2).max(1);
+    let total: f64 = std::thread::scope(|s| {
+        let parts: Vec<_> = images
+            .chunks(half)
+            .zip(labels.chunks(half))
+            .map(|(imgs, labs)| {
+                s.spawn(move || {
+                    imgs.iter()
+                        .zip(labs)
+                        .map(|(image, &label)| {
+                            let z: Vec<f64> = model
+                                .logits(image)
+                                .iter()
+                                .map(|&v| v as f64 * unit)
+                                .collect();
+                            let m = z.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                            let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+                            lse - z.get(label).copied().unwrap_or(m)
+                        })
+                        .sum::<f64>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .map(|h| h.join().expect("loss thread"))
+            .sum()
+    });
+    total / images.len().max(1) as f64
+}
+
+/// A quantized model with what the refinement needs to know about it.
+struct Built {
+    model: Model,
+    clipped: usize,
+    /// The requantization shifts, in layer order.
+    shifts: Vec<u32>,
+    /// Real value of one unit of the logits.
+    logit_unit: f64,
+}
+
+/// Quantizes with the shifts in `forced` where given, calibrated ones elsewhere.
+fn build(
+    net: &FloatNet,
+    widths: &Widths,
+    acts: &[Vec<f64>],
+    (a, c): (f64, f64),
+    bias_bits: Option<u32>,
+    forced: &[Option<u32>],
+) -> Built {
+    let mut x = InputUnit {
+        step: net.pixel_scale * a,
+        offset: net.pixel_scale * c + net.pixel_offset,
+        bits: widths.input_bits,
+    };
+    let mut layers = Vec::with_capacity(net.layers.len());
+    let mut clipped = 0;
+    let mut shifts = Vec::new();
+    let mut logit_unit = 1.0;
+    let mut k = 0;
+    for layer in &net.layers {
+        let name = layer.name().to_string();
+        match layer {
+            FloatLayer::Conv {
+                layer: w,
+                stride,
+                padding,
+            } => {
+                let (q, c, next) = quantize_layer(
+                    w,
+                    widths.layers[k],
+                    x,
+                    acts.get(k),
+                    forced.get(k).copied().flatten(),
+                    bias_bits,
+                );
+                let [o, kh, kw, i] = w.shape[..] else {
+                    unreachable!("convolution weights are 4-D")
+                };
+                let weights =
+                    Array::from_shape_vec((o, kh, kw, i), q.0).expect("shape of the float weights");
+                let geometry = ConvGeometry {
+                    kernel: [kh, kw],
+                    stride: *stride,
+                    padding: *padding,
+                };
+                shifts.extend(q.1.shift);
+                layers.push(Layer::Conv2d(q.1.with(name, weights), geometry));
+                clipped += c;
+                logit_unit = q.2;
+                x = next.unwrap_or(x);
+                k += 1;
+            }
+            FloatLayer::Dense { layer: w } => {
+                let (q, c, next) = quantize_layer(
+                    w,
+                    widths.layers[k],
+                    x,
+                    acts.get(k),
+                    forced.get(k).copied().flatten(),
+                    bias_bits,
+                );
+                let weights = Array::from_shape_vec((w.shape[0], w.shape[1]), q.0)
+                    .expect("shape of the float weights");
+                shifts.extend(q.1.shift);
+                layers.push(Layer::Dense(q.1.with(name, weights)));
+                clipped += c;
+                logit_unit = q.2;
+                x = next.unwrap_or(x);
+                k += 1;
+            }
+            FloatLayer::Pool {
+                max, size, stride, ..
+            } => {
+                let kind = if *max {
+                    PoolKind::Max
+                } else {
+                    let window = (size[0] * size[1]) as f64;
+                    let shift = window.log2().ceil() as u32;
+                    x.step *= f64::from(1u32 << shift) / window;
+                    x.offset += x.step * (1.0 - 1.0 / f64::from(1u32 << shift)) / 2.0;
+                    PoolKind::Avg { shift }
+                };
+                layers.push(Layer::Pool2d(Pool2d {
+                    name,
+                    kind,
+                    size: *size,
+                    stride: *stride,
+                }));
+            }
+            FloatLayer::Flatten { .. } => layers.push(Layer::Flatten { name }),
+        }
+    }
+    let [height, width, channels] = net.input;
+    let model = Model {
+        input: Hwc {
+            height,
+            width,
+            channels,
+        },
+        input_bits: widths.input_bits,
         layers,
-        clipped_biases: clipped,
+    };
+    Built {
+        model,
+        clipped,
+        shifts,
+        logit_unit,
     }
 }
 
-/// One weighted layer: its integer form, clipped-bias count, and its output unit.
+/// What one unit of a layer's input means: `real ≈ step · q + offset`, `q` of `bits` bits.
+#[derive(Clone, Copy, Debug)]
+struct InputUnit {
+    step: f64,
+    offset: f64,
+    bits: u32,
+}
+
+/// A weighted layer's integer values before it gets its name and weight shape.
+struct Parts {
+    bias: Vec<i64>,
+    bits: LayerBits,
+    bias_bits: u32,
+    shift: Option<u32>,
+}
+
+impl Parts {
+    fn with<D: ndarray::Dimension>(
+        self,
+        name: String,
+        weights: Array<i64, D>,
+    ) -> crate::model::Weighted<D> {
+        crate::model::Weighted {
+            name,
+            weights,
+            bias: Array1::from(self.bias),
+            weight_bits: self.bits.weight_bits,
+            encoding: self.bits.encoding,
+            bias_bits: self.bias_bits,
+            requant: self
+                .shift
+                .zip(self.bits.out_bits)
+                .map(|(shift, out_bits)| Requant { shift, out_bits }),
+        }
+    }
+}
+
+/// One weighted layer: its integer weights and other values, how many biases were
+/// clipped, and the unit of its output (`None` for the last layer).
 fn quantize_layer(
     w: &Weighted,
     bits: LayerBits,
-    x_step: f64,
-    x_offset: f64,
-    x_bits: u32,
+    x: InputUnit,
     acts: Option<&Vec<f64>>,
+    forced_shift: Option<u32>,
     bias_bits: Option<u32>,
-) -> ((QuantLayer, usize), Option<f64>) {
+) -> ((Vec<i64>, Parts, f64), usize, Option<InputUnit>) {
     let sw = weight_step(&w.weights, bits.encoding, bits.weight_bits);
     let weights: Vec<i64> = w
         .weights
         .iter()
         .map(|&v| quantize_weight(v / sw, bits.encoding, bits.weight_bits))
         .collect();
-    let unit = sw * x_step;
+    let unit = sw * x.step;
     let terms = weights.len() / w.outputs();
     let (lo, hi) = bits.encoding.range(bits.weight_bits);
-    let max_product = terms as i128 * ((1i128 << x_bits) - 1) * i128::from(lo.abs().max(hi));
+    let max_product = terms as i128 * ((1i128 << x.bits) - 1) * i128::from(lo.abs().max(hi));
     let bias_bits = bias_bits
         .unwrap_or_else(|| signed_width(max_product))
         .clamp(2, MAX_BIAS_BITS);
     let shift = match (acts, bits.out_bits) {
+        (_, Some(_)) if forced_shift.is_some() => forced_shift,
         (Some(acts), Some(a)) => {
             let clip = best_clip(acts, a);
             let levels = ((1u64 << a) - 1) as f64;
-            Some((clip / (levels * unit)).log2().round().max(0.0) as u32)
+            Some((clip / (levels * unit)).log2().round().clamp(0.0, 62.0) as u32)
         }
         _ => None,
     };
@@ -344,144 +514,84 @@ fn quantize_layer(
         .enumerate()
         .map(|(o, &b)| {
             let sum_w: i64 = weights[o * terms..(o + 1) * terms].iter().sum();
-            let real = (b + x_offset * sw * sum_w as f64) / unit;
+            let real = (b + x.offset * sw * sum_w as f64) / unit;
             let v = (real.round().clamp(-9.0e15, 9.0e15) as i64).saturating_add(rounding);
             clipped += usize::from(!(bmin..=bmax).contains(&v));
             v.clamp(bmin, bmax)
         })
         .collect();
-    let out_step = shift.map(|s| unit * 2f64.powi(s as i32));
-    (
-        (
-            QuantLayer {
-                weights,
-                bias,
-                bias_bits,
-                shift,
-            },
-            clipped,
-        ),
-        out_step,
-    )
+    let next = shift.zip(bits.out_bits).map(|(s, a)| InputUnit {
+        step: unit * 2f64.powi(s as i32),
+        offset: 0.0,
+        bits: a,
+    });
+    let parts = Parts {
+        bias,
+        bits,
+        bias_bits,
+        shift,
+    };
+    ((weights, parts, unit), clipped, next)
 }
 
-impl Quantized {
-    /// Writes `model.json` (format version 2) and the `.npy` tensors into `dir`, creating
-    /// it. The bytes depend only on the network, the widths and the calibration images.
-    pub fn write(&self, net: &FloatNet, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
-        let mut entries = Vec::new();
-        let mut k = 0;
-        for (layer, (q, pool_shift)) in net.layers.iter().zip(&self.layers) {
-            let name = layer.name();
-            let entry = match (layer, q) {
-                (
-                    FloatLayer::Conv {
-                        layer: w,
-                        stride,
-                        padding,
-                    },
-                    Some(q),
-                ) => {
-                    let [o, kh, kw, i] = w.shape[..] else {
-                        unreachable!("conv weights are 4-D")
-                    };
-                    let mut e = json!({"type": "conv2d", "name": name, "kernel": [kh, kw],
-                        "stride": stride, "padding": padding, "in_channels": i, "out_channels": o});
-                    self.weighted_entry(&mut e, q, k, dir, name, &w.shape)?;
-                    k += 1;
-                    e
-                }
-                (FloatLayer::Dense { layer: w }, Some(q)) => {
-                    let mut e = json!({"type": "dense", "name": name,
-                        "in_features": w.shape[1], "out_features": w.shape[0]});
-                    self.weighted_entry(&mut e, q, k, dir, name, &w.shape)?;
-                    k += 1;
-                    e
-                }
-                (FloatLayer::MaxPool { size, stride, .. }, _) => {
-                    json!({"type": "maxpool2d", "name": name, "size": size, "stride": stride})
-                }
-                (FloatLayer::AvgPool { size, stride, .. }, _) => json!({"type": "avgpool2d",
-                    "name": name, "size": size, "stride": stride, "shift": pool_shift}),
-                _ => json!({"type": "flatten", "name": name}),
-            };
-            entries.push(entry);
-        }
-        let [h, w, c] = net.input;
-        let model = json!({
-            "format": "gcnn-cnn",
-            "version": 2,
-            "input": {"height": h, "width": w, "channels": c, "bits": self.widths.input_bits},
-            "layers": entries,
-        });
-        let text = serde_json::to_string_pretty(&model).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("model.json"), text + "\n")
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn weighted_entry(
-        &self,
-        e: &mut serde_json::Value,
-        q: &QuantLayer,
-        k: usize,
-        dir: &Path,
-        name: &str,
-        shape: &[usize],
-    ) -> std::io::Result<()> {
-        let bits = self.widths.layers[k];
-        let (weights, bias) = (format!("{name}_w.npy"), format!("{name}_b.npy"));
-        let map = e.as_object_mut().expect("a JSON object");
-        map.insert("weight_bits".into(), json!(bits.weight_bits));
-        map.insert(
-            "weight_encoding".into(),
-            json!(if bits.encoding == WeightEncoding::Odd {
-                "odd"
-            } else {
-                "twos"
-            }),
+    #[test]
+    fn widths_parse_the_full_and_the_uniform_form() {
+        let full = Widths::parse("2/3o/4/5t", 2).unwrap();
+        assert_eq!(full.to_string(), "2/3o/4/5t");
+        assert_eq!(full.layers[0].out_bits, Some(4));
+        assert_eq!(full.layers[1].out_bits, None);
+        assert_eq!(
+            Widths::parse("1/3o/3", 3).unwrap().to_string(),
+            "1/3o/3/3o/3/3o"
         );
-        map.insert("bias_bits".into(), json!(q.bias_bits));
-        map.insert("shift".into(), json!(q.shift));
-        map.insert("out_bits".into(), json!(bits.out_bits));
-        map.insert("weights".into(), json!(weights));
-        map.insert("bias".into(), json!(bias));
-        let (lo, hi) = bits.encoding.range(bits.weight_bits);
-        if lo >= i64::from(i8::MIN) && hi <= i64::from(i8::MAX) {
-            write_npy(
-                &dir.join(&weights),
-                shape,
-                q.weights.iter().map(|&v| v as i8),
-            )?;
-        } else {
-            write_npy(
-                &dir.join(&weights),
-                shape,
-                q.weights.iter().map(|&v| v as i16),
-            )?;
+        assert_eq!(Widths::parse("8/4t/2", 1).unwrap().to_string(), "8/4t");
+        for bad in ["2/3o/4/3o", "9/3o/3", "2/3x/3", "2/0o/3", "a/3o/3"] {
+            assert!(Widths::parse(bad, 4).is_err(), "{bad}");
         }
-        write_npy(
-            &dir.join(&bias),
-            &[q.bias.len()],
-            q.bias.iter().map(|&v| v as i32),
-        )
     }
-}
 
-/// Writes a C-order `.npy` file.
-fn write_npy<T: npyz::Serialize + npyz::AutoSerialize>(
-    path: &Path,
-    shape: &[usize],
-    values: impl Iterator<Item = T>,
-) -> std::io::Result<()> {
-    use npyz::WriterBuilder;
-    let mut bytes = Vec::new();
-    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(&mut bytes)
-        .begin_nd()?;
-    writer.extend(values)?;
-    writer.finish()?;
-    std::fs::File::create(path)?.write_all(&bytes)
+    #[test]
+    fn quantized_weights_are_valid_and_nearest() {
+        for encoding in [WeightEncoding::Odd, WeightEncoding::Twos] {
+            for bits in 1..=8 {
+                for tenth in -3000..=3000 {
+                    let v = f64::from(tenth) / 10.0;
+                    let q = quantize_weight(v, encoding, bits);
+                    assert!(encoding.contains(bits, q), "{v} → {q}");
+                    // No representable value is strictly closer.
+                    let (lo, hi) = encoding.range(bits);
+                    let best = (lo..=hi)
+                        .filter(|&c| encoding.contains(bits, c))
+                        .map(|c| (c as f64 - v).abs())
+                        .fold(f64::INFINITY, f64::min);
+                    assert!((q as f64 - v).abs() <= best + 1e-9, "{v} → {q}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_pixel_fit_is_exact_on_two_levels_and_the_midpoint_without_data() {
+        let shape = Hwc {
+            height: 1,
+            width: 4,
+            channels: 1,
+        };
+        let image = Pixels::new(shape, vec![0, 0, 250, 250]).unwrap();
+        let (a, c) = pixel_fit(&[image], 1);
+        assert!((a - 250.0).abs() < 1e-9 && c.abs() < 1e-9, "{a} {c}");
+        assert_eq!(pixel_fit(&[], 2), (64.0, 31.5));
+    }
+
+    #[test]
+    fn default_bias_widths_depend_only_on_the_architecture() {
+        // 25 terms of 1-bit inputs and 2-bit odd weights: |Σ| ≤ 75 needs 8 bits.
+        assert_eq!(signed_width(75), 8);
+        assert_eq!(signed_width(63), 7);
+        assert_eq!(signed_width(64), 8);
+    }
 }
