@@ -237,7 +237,8 @@ enum Command {
         /// output bits; `B0/We/A` sets every layer alike.
         #[arg(long, value_name = "SPEC")]
         bits: Option<String>,
-        /// One public width for every bias (default: each layer's product-sum width).
+        /// One public width for every bias (default: per layer, the widest that does not
+        /// widen its accumulator; computed from the architecture, never from the weights).
         #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u32).range(2..=24))]
         bias_bits: Option<u32>,
         /// Directory with the MNIST test set, for the accuracies.

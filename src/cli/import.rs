@@ -31,7 +31,8 @@ pub struct Request {
     pub mnist: PathBuf,
     /// Bit widths (`B0/W1e/A1/…`); `None`: [`DEFAULT_BITS`].
     pub bits: Option<String>,
-    /// One public bias width for every layer; `None`: each layer's product-sum width.
+    /// One public bias width for every layer; `None`: per layer, the widest that does not
+    /// widen its accumulator.
     pub bias_bits: Option<u32>,
 }
 
@@ -80,7 +81,15 @@ impl std::fmt::Display for Report {
             "bytes per private inference: {} ({})",
             self.bytes,
             human_bytes(self.bytes)
-        )
+        )?;
+        if self.clipped_biases > 0 {
+            writeln!(
+                f,
+                "biases clipped to their public width: {} (widen with --bias-bits)",
+                self.clipped_biases
+            )?;
+        }
+        Ok(())
     }
 }
 

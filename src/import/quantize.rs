@@ -18,9 +18,8 @@
 //!   turns the floor shift into round-to-nearest; clipped to `bias_bits`.
 //!
 //! `bias_bits` is public (it is in `model.json`), so it is fixed by configuration, never
-//! computed from the trained values: by default the two's-complement width of the
-//! layer's largest possible product sum, a function of the architecture and the widths
-//! alone. Average pooling uses `shift = ceil(log2(kh·kw))` and folds `2^shift / (kh·kw)`
+//! computed from the trained values: by default [`default_bias_bits`], a function of the
+//! architecture and the widths alone. Average pooling uses `shift = ceil(log2(kh·kw))` and folds `2^shift / (kh·kw)`
 //! into the next layer's input unit.
 
 use std::fmt;
@@ -135,6 +134,20 @@ impl fmt::Display for Widths {
 /// The smallest two's-complement width holding `-m..=m`.
 fn signed_width(m: i128) -> u32 {
     (1..127).find(|&k| m < 1i128 << (k - 1)).unwrap_or(127)
+}
+
+/// The public bias width for a layer whose product sums lie in `±max_product`: the widest
+/// bias that leaves the accumulator as narrow as the products alone need (bytes grow with
+/// the accumulator width), but at least an eighth of the product range (the accumulator
+/// then grows by at most one bit). A function of the architecture and widths only.
+fn default_bias_bits(max_product: i128) -> u32 {
+    let w = signed_width(max_product);
+    let headroom = (1i128 << (w - 1)) - 1 - max_product;
+    let free = (2..=MAX_BIAS_BITS)
+        .rev()
+        .find(|&b| 1i128 << (b - 1) <= headroom)
+        .unwrap_or(2);
+    free.max(w.saturating_sub(3)).clamp(2, MAX_BIAS_BITS)
 }
 
 /// Nearest representable integer weight.
@@ -494,7 +507,7 @@ fn quantize_layer(
     let (lo, hi) = bits.encoding.range(bits.weight_bits);
     let max_product = terms as i128 * ((1i128 << x.bits) - 1) * i128::from(lo.abs().max(hi));
     let bias_bits = bias_bits
-        .unwrap_or_else(|| signed_width(max_product))
+        .unwrap_or_else(|| default_bias_bits(max_product))
         .clamp(2, MAX_BIAS_BITS);
     let shift = match (acts, bits.out_bits) {
         (_, Some(_)) if forced_shift.is_some() => forced_shift,
@@ -588,10 +601,19 @@ mod tests {
     }
 
     #[test]
-    fn default_bias_widths_depend_only_on_the_architecture() {
-        // 25 terms of 1-bit inputs and 2-bit odd weights: |Σ| ≤ 75 needs 8 bits.
-        assert_eq!(signed_width(75), 8);
-        assert_eq!(signed_width(63), 7);
-        assert_eq!(signed_width(64), 8);
+    fn default_bias_widths_do_not_widen_the_accumulator() {
+        assert_eq!((signed_width(63), signed_width(64)), (7, 8));
+        for max_product in 1..5000i128 {
+            let b = default_bias_bits(max_product);
+            let w = signed_width(max_product);
+            let with_bias = signed_width(max_product + (1i128 << (b - 1)));
+            assert!(with_bias <= w + 1, "{max_product}: {b}");
+            assert!(b >= w.saturating_sub(3).max(2), "{max_product}: {b}");
+            if with_bias > w {
+                assert_eq!(b, w.saturating_sub(3).max(2), "{max_product}");
+            }
+        }
+        // LeNet's conv1 at 4-bit pixels and 4-bit odd weights: |Σ| ≤ 25·15·15 = 5625.
+        assert_eq!((signed_width(5625), default_bias_bits(5625)), (14, 12));
     }
 }
