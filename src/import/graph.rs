@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use super::onnx::{AttributeProto, GraphProto, ModelProto, NodeProto};
 use super::tensor::{self, Const};
 use super::{FloatLayer, FloatNet, ImportError, Weighted};
+use crate::model::limits;
 
 /// Operators of the default domain that this importer maps or folds.
 pub const SUPPORTED: &str = "Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, \
@@ -247,6 +248,17 @@ impl<'a> Walker<'a> {
                 )));
             }
         };
+        let [h, w, c] = hwc;
+        if h > limits::MAX_INPUT_SIDE
+            || w > limits::MAX_INPUT_SIDE
+            || c > limits::MAX_INPUT_CHANNELS
+        {
+            return Err(ImportError::Input(format!(
+                "input '{name}' is {h}x{w}x{c}; the model format takes at most {side}x{side}x{}",
+                limits::MAX_INPUT_CHANNELS,
+                side = limits::MAX_INPUT_SIDE
+            )));
+        }
         self.net.input = hwc;
         self.values.insert(
             name,
@@ -772,6 +784,12 @@ impl<'a> Walker<'a> {
         let (Some(oh), Some(ow)) = (oh, ow) else {
             return Err(at.err("the kernel is larger than the padded input"));
         };
+        if oh * ow * o > limits::MAX_ACTIVATION {
+            return Err(at.err(format!(
+                "its output {oh}x{ow}x{o} is larger than the model format's {} values",
+                limits::MAX_ACTIVATION
+            )));
+        }
         // ONNX (out, in, kh, kw) → gcnn (out, kh, kw, in).
         let hwio = tensor::transpose(weights, &[0, 2, 3, 1]).map_err(|m| at.err(m))?;
         let bias = bias_vector(at, bias, o)?;
@@ -1160,5 +1178,111 @@ fn relabel(l: &Layout, target: &[usize]) -> Option<Layout> {
                 hwc: *hwc,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::onnx::{
+        Dimension, OperatorSetIdProto, TensorProto, TensorShapeProto, TensorTypeProto, TypeProto,
+        ValueInfoProto, data_type,
+    };
+    use super::*;
+
+    fn tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
+        TensorProto {
+            dims: dims.to_vec(),
+            data_type: data_type::FLOAT,
+            float_data: values.to_vec(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|&d| Dimension {
+                dim_value: d,
+                dim_param: String::new(),
+            })
+            .collect();
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TensorTypeProto {
+                    elem_type: data_type::FLOAT,
+                    shape: Some(TensorShapeProto { dim }),
+                }),
+            }),
+        }
+    }
+
+    fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
+        NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            name: output.into(),
+            op_type: op.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Conv 1×1 (1 → 2 channels) → Relu → GlobalAveragePool → Flatten → Gemm (2 → 2).
+    fn global_pool_model(input: &[i64]) -> ModelProto {
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            producer_name: "test".into(),
+            graph: Some(GraphProto {
+                node: vec![
+                    node("Conv", &["x", "w", "b"], "c"),
+                    node("Relu", &["c"], "r"),
+                    node("GlobalAveragePool", &["r"], "g"),
+                    node("Flatten", &["g"], "f"),
+                    node("Gemm", &["f", "fw"], "y"),
+                ],
+                initializer: vec![
+                    tensor("w", &[2, 1, 1, 1], &[1.0, -1.0]),
+                    tensor("b", &[2], &[0.0, 100.0]),
+                    tensor("fw", &[2, 2], &[1.0, 0.0, 0.0, 1.0]),
+                ],
+                input: vec![value("x", input)],
+                output: vec![value("y", &[1, 2])],
+            }),
+        }
+    }
+
+    #[test]
+    fn global_average_pooling_is_a_window_over_the_whole_image() {
+        let net = convert(&global_pool_model(&[1, 1, 4, 4])).unwrap();
+        assert_eq!(net.input, [4, 4, 1]);
+        let FloatLayer::Pool {
+            max, size, stride, ..
+        } = &net.layers[1]
+        else {
+            panic!("{:?}", net.layers)
+        };
+        assert_eq!((*max, *size, *stride), (false, [4, 4], [4, 4]));
+        // Channel 0 averages the pixels, channel 1 averages 100 − pixel.
+        let bright = [200u8; 16];
+        let dark = [0u8; 16];
+        assert_eq!(net.predict(&bright), 0);
+        assert_eq!(net.predict(&dark), 1);
+        let logits = net.trace(&bright).pop().unwrap().data;
+        assert_eq!(logits, vec![200.0, 0.0]);
+    }
+
+    #[test]
+    fn oversized_and_dynamic_inputs_are_refused() {
+        let e = convert(&global_pool_model(&[1, 1, 4096, 4096])).unwrap_err();
+        assert!(e.to_string().contains("at most 256x256x16"), "{e}");
+        let e = convert(&global_pool_model(&[1, 1, 0, 4])).unwrap_err();
+        assert!(e.to_string().contains("dynamic dimension"), "{e}");
+        let e = convert(&global_pool_model(&[1, 1, 4])).unwrap_err();
+        assert!(e.to_string().contains("Conv"), "{e}");
     }
 }

@@ -27,12 +27,10 @@ use std::fmt;
 use ndarray::{Array, Array1};
 
 use super::{FloatLayer, FloatNet, Weighted};
+use crate::model::limits::MAX_BIAS_BITS;
 use crate::model::{
     ConvGeometry, Hwc, Layer, Model, Pixels, Pool2d, PoolKind, Requant, WeightEncoding,
 };
-
-/// Widest bias the model format accepts.
-pub const MAX_BIAS_BITS: u32 = 24;
 
 /// Bit widths of one weighted layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

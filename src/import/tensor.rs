@@ -20,8 +20,9 @@ pub struct Const {
 /// Why a constant could not be read or folded (the caller adds the node or tensor name).
 pub type FoldError = String;
 
-/// Largest constant accepted (elements), so that a lying shape cannot allocate gigabytes.
-pub const MAX_ELEMENTS: usize = 1 << 26;
+/// Largest constant accepted (elements, as for the model format's tensors), so that a
+/// lying shape or a broadcast cannot allocate gigabytes.
+pub const MAX_ELEMENTS: usize = crate::model::limits::MAX_ELEMENTS;
 
 impl Const {
     /// A tensor of `shape` and `data`, checked to agree.
@@ -289,6 +290,11 @@ pub fn gather(data: &Const, indices: &Const, axis_attr: i64) -> Result<Const, Fo
         .collect::<Result<Vec<_>, _>>()?;
     let outer: usize = data.shape[..a].iter().product();
     let inner: usize = data.shape[a + 1..].iter().product();
+    if element_count(&[outer, idx.len(), inner]).is_none_or(|n| n > MAX_ELEMENTS) {
+        return Err(format!(
+            "Gather would make more than {MAX_ELEMENTS} elements"
+        ));
+    }
     let mut out = Vec::with_capacity(outer * idx.len() * inner);
     for o in 0..outer {
         for &j in &idx {
