@@ -250,4 +250,19 @@ fn truncated_and_foreign_files_are_one_clear_error_each() {
         &["not a valid ONNX model"],
     );
     rejects(&dir.path().join("missing.onnx"), &["cannot read"]);
+    let out = gcnn(&["import", path(&fixture("torch_cnn.onnx"))])
+        .args([
+            "--out",
+            path(dir.path()),
+            "--calibrate",
+            path(&dir.path().join("none")),
+        ])
+        .output()
+        .unwrap();
+    assert!(one_error_line(&out).contains("neither train-images-idx3-ubyte nor"));
+    let out = gcnn(&["import", path(&fixture("torch_cnn.onnx"))])
+        .args(["--out", path(dir.path()), "--bits", "4/4o"])
+        .output()
+        .unwrap();
+    assert!(one_error_line(&out).contains("--bits 4/4o: the network has 3 weighted layers"));
 }

@@ -107,6 +107,12 @@ pub fn run(req: &Request, log: &mut dyn Write) -> Result<Report, CliError> {
     let weighted = net.weighted().count();
     let spec = req.bits.as_deref().unwrap_or(DEFAULT_BITS);
     let widths = Widths::parse(spec, weighted).map_err(ImportError::Input)?;
+    // Every file is read before the first progress line, so a bad path is the only line.
+    let test = mnist::read_test_set(&req.mnist)?;
+    let calibration = match &req.calibrate {
+        Some(dir) => read_train_set(dir)?,
+        None => test.clone(),
+    };
     let names: Vec<&str> = net.layers.iter().map(|l| l.name()).collect();
     writeln!(
         log,
@@ -116,13 +122,9 @@ pub fn run(req: &Request, log: &mut dyn Write) -> Result<Report, CliError> {
     )
     .map_err(out)?;
 
-    let calibration = match &req.calibrate {
-        Some(dir) => read_train_set(dir)?,
-        None => {
-            writeln!(log, "calibrating on the test set; give --calibrate DIR (the training set) for an unbiased figure").map_err(out)?;
-            mnist::read_test_set(&req.mnist)?
-        }
-    };
+    if req.calibrate.is_none() {
+        writeln!(log, "calibrating on the test set; give --calibrate DIR (the training set) for an unbiased figure").map_err(out)?;
+    }
     let n = req
         .calibration_images
         .clamp(1, calibration.images.len().max(1));
@@ -136,7 +138,6 @@ pub fn run(req: &Request, log: &mut dyn Write) -> Result<Report, CliError> {
         quantize::quantize(&net, &widths, &calib, &labels[..calib.len()], req.bias_bits);
     model.save(&req.out)?;
     writeln!(log, "wrote {}", req.out.display()).map_err(out)?;
-    let test = mnist::read_test_set(&req.mnist)?;
 
     let float_correct = count_correct(&test, |image, label| {
         net.predict(image.as_flattened()) == usize::from(label)
