@@ -22,7 +22,7 @@ use crate::model::limits;
 pub const SUPPORTED: &str = "Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, MaxPool, \
     AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape, Transpose, \
     Squeeze, Unsqueeze, Softmax, LogSoftmax, Identity, Dropout, Cast, Constant, Shape, \
-    Gather, Slice, Concat";
+    Gather, Slice, Concat (and Sqrt on constants)";
 
 /// Opset versions of the default domain accepted (operator semantics as read here hold
 /// from opset 9 on).
@@ -1122,8 +1122,9 @@ fn relabel(l: &Layout, target: &[usize]) -> Option<Layout> {
                 let mut order = Vec::with_capacity(h * w * c);
                 let ranges: Vec<(Axis, usize)> = axes
                     .iter()
-                    .filter(|&&a| a != Axis::N)
-                    .map(|&a| (a, dims[axes.iter().position(|&b| b == a).unwrap_or(0)]))
+                    .copied()
+                    .zip(dims.iter().copied())
+                    .filter(|&(a, _)| a != Axis::N)
                     .collect();
                 let total: usize = ranges.iter().map(|r| r.1).product();
                 for flat in 0..total {

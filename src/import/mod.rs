@@ -2,12 +2,13 @@
 //! through `torch.onnx.export`) becomes a float sequential network ([`FloatNet`]), which
 //! post-training quantization ([`quantize`]) turns into a gcnn model directory.
 //!
-//! Reading ONNX needs only its protobuf schema ([`onnx`], declared with `prost`); the
-//! graph is folded and mapped in [`graph`], its constant arithmetic in [`tensor`]. The
+//! Reading ONNX needs only its protobuf schema (`onnx`, declared with `prost`); the
+//! graph is folded and mapped in `graph`, its constant arithmetic in `tensor`. The
 //! float network is evaluated here, in plain Rust, so that the accuracy the quantized
 //! model loses can be measured against the network the user exported.
 //!
-//! Layering: beside [`crate::model`] (whose files it writes), below the CLI.
+//! Layering: beside [`crate::model`] (whose [`crate::model::Model`] it builds and
+//! saves), below the CLI.
 
 mod graph;
 mod onnx;

@@ -7,7 +7,7 @@
 //!   of its encoding (odd or two's complement, `weight_bits` bits);
 //! * the accumulator unit `u = sw · x_step`, with `x_step` the real value of one unit of
 //!   the layer's input (for pixels, a least-squares fit on the calibration images, see
-//!   [`pixel_fit`]);
+//!   `pixel_fit`);
 //! * the activation clip `c` minimising the squared error of a round-to-nearest
 //!   `out_bits`-bit grid on the float network's activations over the calibration images,
 //!   and the power-of-two shift `s = round(log2(c / ((2^a − 1)·u)))`, so that the next
@@ -18,7 +18,7 @@
 //!   turns the floor shift into round-to-nearest; clipped to `bias_bits`.
 //!
 //! `bias_bits` is public (it is in `model.json`), so it is fixed by configuration, never
-//! computed from the trained values: by default [`default_bias_bits`], a function of the
+//! computed from the trained values: by default `default_bias_bits`, a function of the
 //! architecture and the widths alone. Average pooling uses `shift = ceil(log2(kh·kw))` and folds `2^shift / (kh·kw)`
 //! into the next layer's input unit.
 
