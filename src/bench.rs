@@ -119,7 +119,7 @@ fn tcp_pair() -> anyhow::Result<(TcpChannel, TcpChannel)> {
 /// One two-party run of `circuit` over loopback TCP; returns the slower side's gate time
 /// and the total.
 fn two_party(circuit: &Circuit) -> anyhow::Result<(Duration, Duration)> {
-    let program = circuit.plan();
+    let program = crate::garble::Program::of(circuit);
     let (a, b) = tcp_pair()?;
     let hash = [0u8; 32];
     let e_in = vec![true; program.evaluator_inputs().len()];

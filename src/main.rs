@@ -39,7 +39,9 @@ enum Command {
         owners: Option<Vec<Owner>>,
     },
     /// Print gate counts, depths and garbled size of a circuit (either format), and the
-    /// label slots its garbling program needs.
+    /// label slots its garbling program needs; for a mixed circuit file (`gcnn compile`),
+    /// what each layer costs in a session: OTs, correction bytes, share bits, ANDs,
+    /// garbler half gates, table bytes, online and total bytes each way, round trips.
     Inspect {
         /// Circuit to read.
         file: PathBuf,
@@ -83,16 +85,21 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
     },
-    /// Compile the model's architecture to one pure garbled circuit (reads only
-    /// model.json), for inspection, export and `gcnn bristol`; private inference itself
-    /// runs the mixed protocol and needs no circuit file.
+    /// Compile the model's architecture (reads only model.json) to the mixed circuit file
+    /// that `gcnn garbler --circuit` and `gcnn evaluator --circuit` run: per weighted
+    /// layer its public linear structure and its stage circuit, no weight. With --pure,
+    /// the whole network as one garbled circuit instead, for inspection, export and
+    /// `gcnn bristol`.
     Compile {
         /// Model directory (only its model.json is read).
         #[arg(long, default_value = "models/lenet")]
         model: PathBuf,
-        /// Circuit file to write.
-        #[arg(long, default_value = CIRCUIT)]
-        out: PathBuf,
+        /// File to write [default: circuits/lenet.mixed, with --pure circuits/lenet.circ].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the pure whole-network circuit (binary, or Bristol Fashion for .txt).
+        #[arg(long)]
+        pure: bool,
     },
     /// Serve private inference as the model owner (the garbler).
     ///
@@ -102,6 +109,10 @@ enum Command {
         /// Model directory (model.json and .npy tensors).
         #[arg(long, default_value = "models/lenet")]
         model: PathBuf,
+        /// The mixed circuit file to serve (`gcnn compile`): refused unless it is what the
+        /// model compiles to. Default: compile model.json here (the same bytes).
+        #[arg(long, value_name = "FILE")]
+        circuit: Option<PathBuf>,
         /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
         #[arg(long)]
         listen: String,
@@ -129,9 +140,14 @@ enum Command {
     /// architecture (model.json), never the weights.
     #[command(group(ArgGroup::new("source").required(true).args(["mnist_index", "image"])))]
     Evaluator {
-        /// Model directory: only its model.json (the public architecture) is read.
+        /// Model directory: only its model.json (the public architecture) is read and
+        /// compiled here, when no --circuit is given.
         #[arg(long, default_value = "models/lenet")]
         model: PathBuf,
+        /// The mixed circuit file to run (`gcnn compile`), all the client needs; its hash
+        /// must equal the garbler's.
+        #[arg(long, value_name = "FILE", conflicts_with = "model")]
+        circuit: Option<PathBuf>,
         /// Address of the garbler.
         #[arg(long)]
         connect: String,
@@ -179,6 +195,20 @@ enum Command {
         json: bool,
         #[command(flatten)]
         setup: SetupArgs,
+    },
+    /// Write a model with the architecture of DIR/model.json and uniformly random weights
+    /// and biases (deterministic by seed), in format version 2: networks for cost
+    /// measurements, whose costs depend only on the architecture.
+    RandomModel {
+        /// Model directory whose model.json gives the architecture (no tensor is read).
+        #[arg(long)]
+        model: PathBuf,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory to write (model.json and one .npy per tensor).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Accuracy of the integer reference model on the MNIST test set.
     Accuracy {
@@ -272,7 +302,9 @@ impl SetupArgs {
 }
 
 /// Default output of `gcnn compile`.
-const CIRCUIT: &str = "circuits/lenet.circ";
+const CIRCUIT: &str = "circuits/lenet.mixed";
+/// Default output of `gcnn compile --pure`.
+const PURE_CIRCUIT: &str = "circuits/lenet.circ";
 
 #[derive(Subcommand)]
 enum BenchCommand {
@@ -314,11 +346,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Inspect { file, owners } => {
+            if owners.is_none() && gcnn::cli::compile::is_mixed(&file) {
+                let pipeline = gcnn::inference::Pipeline::load_circuit(&file)?;
+                println!("{} (mixed circuit)", file.display());
+                print!("{}", gcnn::cli::compile::Costs(&pipeline));
+                return Ok(());
+            }
             let (circuit, from) = file::load(&file, owners.as_deref())?;
             println!("{} ({})", file.display(), name(from));
             println!("content hash: {}", hex(&circuit.content_hash()));
             print!("{}", Stats::of(&circuit));
-            let program = circuit.plan();
+            let program = gcnn::garble::Program::of(&circuit);
             println!(
                 "label slots after liveness: {} ({:.1} MB of 16-byte labels per party)",
                 program.num_slots(),
@@ -384,12 +422,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut io::stdout(),
             )?;
         }
-        Command::Compile { model, out } => {
-            gcnn::cli::compile::run(&model, &out, &mut io::stderr())?;
+        Command::Compile { model, out, pure } => {
+            let out =
+                out.unwrap_or_else(|| PathBuf::from(if pure { PURE_CIRCUIT } else { CIRCUIT }));
+            if pure {
+                gcnn::cli::compile::run_pure(&model, &out, &mut io::stderr())?;
+            } else {
+                gcnn::cli::compile::run(&model, &out, &mut io::stderr())?;
+            }
             println!("wrote {}", out.display());
         }
         Command::Garbler {
             model,
+            circuit,
             listen,
             once,
             sessions,
@@ -399,7 +444,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             // Bind first: an unusable address fails before the model is read.
             let listener = gcnn::net::bind(&listen)?;
-            let owner = gcnn::cli::garbler::owner(&model, &mut io::stderr())?;
+            let owner = gcnn::cli::garbler::owner(&model, circuit.as_deref(), &mut io::stderr())?;
             let addr = listener.local_addr()?;
             eprintln!("listening on {addr}");
             let sessions = if once { Some(1) } else { sessions };
@@ -421,6 +466,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Evaluator {
             model,
+            circuit,
             connect,
             mnist_index,
             mnist,
@@ -433,7 +479,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("give --mnist-index N or --image FILE"),
             };
             let timeout = Duration::from_secs(timeout);
-            let result = gcnn::cli::evaluator::run(&model, &connect, &source, timeout)?;
+            let public = match circuit {
+                Some(path) => gcnn::cli::Public::Circuit(path),
+                None => gcnn::cli::Public::Model(model),
+            };
+            let result = gcnn::cli::evaluator::run(&public, &connect, &source, timeout)?;
             let r = &result.report;
             eprintln!(
                 "private inference: {:.3} s (set-up {:.3} s, online {:.3} s), sent {} B, received {} B",
@@ -448,6 +498,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 writeln!(out, "label: {label}")?;
             }
             writeln!(out, "prediction: {}", result.prediction)?;
+        }
+        Command::RandomModel { model, seed, out } => {
+            gcnn::model::Model::load_architecture(&model)?
+                .with_random_values(seed)
+                .save(&out)?;
+            println!("wrote {}", out.display());
         }
         Command::Accuracy {
             model,

@@ -5,16 +5,15 @@
 mod common;
 
 use common::Rng;
+use common::nets::{signed, unsigned, weighted};
 use gcnn::circuit::{Circuit, Owner};
 use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
 use gcnn::compiler::stages::compile_stages;
 use gcnn::inference::linear::Fanout;
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::mnist::{Image, SIDE};
-use gcnn::model::{
-    ConvGeometry, Hwc, Layer, Model, Pool2d, PoolKind, Requant, WeightEncoding, Weighted,
-};
-use ndarray::{Array1, Array2, Array4};
+use gcnn::model::{ConvGeometry, Hwc, Layer, Model, Pool2d, PoolKind, WeightEncoding, Weighted};
+use ndarray::{Array2, Array4};
 
 /// Widths of one random architecture: input bits, then per weighted layer (encoding,
 /// weight bits, out bits). Shifts and bias widths are derived so activations spread over
@@ -22,69 +21,6 @@ use ndarray::{Array1, Array2, Array4};
 struct Widths {
     input_bits: u32,
     layers: [(WeightEncoding, u32, u32); 4],
-}
-
-/// (encoding, weight bits, bias bits, shift, out bits) for a layer of `terms` inputs of
-/// `in_bits` bits: the shift maps the accumulator's typical spread, about
-/// `√terms · x_rms · w_rms`, onto half the output range; biases span a comparable range.
-fn calibrated(
-    (enc, wbits, out_bits): (WeightEncoding, u32, u32),
-    terms: usize,
-    in_bits: u32,
-) -> (WeightEncoding, u32, u32, u32, u32) {
-    let x_rms = ((1u64 << in_bits) - 1) as f64 / 2.0;
-    let w_rms = match enc {
-        WeightEncoding::Odd => (1u64 << wbits) as f64 / 1.7,
-        WeightEncoding::Twos => (1u64 << (wbits - 1)) as f64 / 1.7,
-    };
-    let spread = (terms as f64).sqrt() * x_rms * w_rms;
-    let shift = (spread / (1u64 << out_bits.max(1)) as f64)
-        .log2()
-        .round()
-        .max(0.0) as u32;
-    (enc, wbits, shift + out_bits.max(1) + 1, shift, out_bits)
-}
-
-/// A random weight, symmetric around zero so sums do not drift to one sign; the
-/// two's-complement minimum (which has no positive twin) appears as an edge case.
-fn random_weight(rng: &mut Rng, enc: WeightEncoding, bits: u32) -> i64 {
-    let (lo, hi) = enc.range(bits);
-    if rng.below(16) == 0 {
-        return lo;
-    }
-    let lo = -hi;
-    loop {
-        let v = lo + rng.below((hi - lo + 1) as u64) as i64;
-        if enc.contains(bits, v) {
-            return v;
-        }
-    }
-}
-
-fn weighted<D: ndarray::Dimension>(
-    rng: &mut Rng,
-    name: &str,
-    shape: D,
-    spec: (WeightEncoding, u32, u32, u32, u32),
-    last: bool,
-) -> Weighted<D> {
-    let (terms, in_bits) = (spec.3 as usize, spec.4);
-    let spec = calibrated((spec.0, spec.1, spec.2), terms, in_bits);
-    let (encoding, weight_bits, bias_bits, shift, out_bits) = spec;
-    let weights =
-        ndarray::Array::from_shape_simple_fn(shape, || random_weight(rng, encoding, weight_bits));
-    let outs = weights.shape()[0];
-    let half = 1i64 << (bias_bits - 1);
-    let bias = Array1::from_shape_fn(outs, |_| rng.below(2 * half as u64) as i64 - half);
-    Weighted {
-        name: name.into(),
-        weights,
-        bias,
-        weight_bits,
-        encoding,
-        bias_bits,
-        requant: (!last).then_some(Requant { shift, out_bits }),
-    }
 }
 
 /// The notebook's LeNet with random values at the given widths.
@@ -183,19 +119,6 @@ fn test_images(rng: &mut Rng, n: usize) -> Vec<Image> {
         }));
     }
     images
-}
-
-fn unsigned(bits: &[bool]) -> i64 {
-    bits.iter().rev().fold(0, |acc, &b| acc << 1 | i64::from(b))
-}
-
-fn signed(bits: &[bool]) -> i64 {
-    let u = unsigned(bits);
-    if bits.last() == Some(&true) {
-        u - (1 << bits.len())
-    } else {
-        u
-    }
 }
 
 /// Splits the garbler's flat bit string into the circuit's garbler groups.
@@ -357,7 +280,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
     // What `inspect` reports is exactly what a session sends.
     let plain = compile(&Arch::of(&model), false);
     let stats = gcnn::circuit::stats::Stats::of(&plain).total;
-    let program = plain.plan();
+    let program = gcnn::garble::Program::of(&plain);
     assert_eq!((stats.and, stats.garbler_half), program.and_counts());
     assert_eq!(stats.table_bytes(), program.table_bytes());
     // And layer by layer on a few real digits.
@@ -390,7 +313,7 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
 /// many images it checked.
 fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
     let arch = Arch::of(model);
-    let stages = compile_stages(&arch);
+    let stages = compile_stages(&arch).unwrap();
     let values: Vec<(Vec<i64>, Vec<i64>)> = model
         .layers
         .iter()
@@ -415,7 +338,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
             })
             .collect();
         for (k, (stage, (w, b))) in stages.iter().zip(&values).enumerate() {
-            let fanout = Fanout::new(&stage.layer, stage.input);
+            let fanout = Fanout::new(&stage.linear, stage.input);
             let m = stage.ring_bits as usize;
             let ring = u64::MAX >> (64 - m);
             let groups = stage.circuit.inputs();
@@ -449,7 +372,12 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
                     })
                     .collect()
             };
-            let Some(r) = stage.layer.requant else {
+            let requant = match &model.layers[weighted[k]] {
+                Layer::Conv2d(l, _) => l.requant,
+                Layer::Dense(l) => l.requant,
+                _ => unreachable!("weighted layers only"),
+            };
+            let Some(r) = requant else {
                 for (lane, image) in chunk.iter().enumerate() {
                     let class = unsigned(&bits(lane)) as usize;
                     assert_eq!(class, model.predict(image), "image {}", checked + lane);

@@ -22,7 +22,7 @@ const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24;
 fn phases(circuit: &Circuit, inputs: &[Vec<bool>]) -> [(&'static str, usize); 4] {
     let report = run_memory(circuit, inputs).0.expect("a clean session");
     let total = (report.bytes_sent + report.bytes_received) as usize;
-    let program = circuit.plan();
+    let program = gcnn::garble::Program::of(circuit);
     let output = program.outputs().len().div_ceil(8);
     let tables = program.table_bytes() as usize;
     let ot_start = 2 * HANDSHAKE_BYTES;

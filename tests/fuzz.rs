@@ -175,7 +175,7 @@ proptest! {
     #[test]
     fn evaluator_survives_random_tables(seed in any::<u64>(), extra in 0usize..64, short in any::<bool>()) {
         let circuit = random_circuit(seed, 300);
-        let program = circuit.plan();
+        let program = gcnn::garble::Program::of(&circuit);
         let (_, e_in) = split_inputs(&circuit, &random_inputs(&circuit, seed));
         // The garbler's inputs are hard-wired into the tables: only tables and decoding
         // bits follow the OT.

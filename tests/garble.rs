@@ -76,7 +76,7 @@ fn gates_on_constants_and_known_wires_match_truth_tables() {
             }
             // An AND with a constant is a garbler half gate on a secret input and free
             // on a garbler input; the constant×constant AND is always free.
-            let program = circuit.plan();
+            let program = gcnn::garble::Program::of(&circuit);
             let expected = match owner {
                 Owner::Evaluator => (0, 1),
                 Owner::Garbler => (0, 0),
@@ -136,7 +136,7 @@ fn gate_level_api_is_correct_and_sends_the_documented_bytes() {
 #[test]
 fn table_bytes_are_32_per_and_16_per_garbler_half_gate_0_per_xor_not() {
     let circuit = random_circuit(11, 20_000);
-    let program = circuit.plan();
+    let program = gcnn::garble::Program::of(&circuit);
     let (full, half) = program.and_counts();
     assert!(
         full > 1000 && half > 100,
@@ -203,10 +203,10 @@ fn garbler_that_disconnects_mid_stream_is_a_clear_error_not_a_hang() {
     // free), and a garbler that hangs up halfway through them.
     let (seed, circuit) = (5..)
         .map(|seed| (seed, random_circuit(seed, 200_000)))
-        .find(|(_, c)| c.plan().table_bytes() > 2_000_000)
+        .find(|(_, c)| gcnn::garble::Program::of(c).table_bytes() > 2_000_000)
         .expect("some seed garbles to megabytes");
     let inputs = random_inputs(&circuit, seed);
-    let budget = circuit.plan().table_bytes() as usize / 2;
+    let budget = gcnn::garble::Program::of(&circuit).table_bytes() as usize / 2;
     for over_tcp in [false, true] {
         let start = std::time::Instant::now();
         let dies_tcp = |c| Faulty::hang_up_after(c, budget);
@@ -254,7 +254,7 @@ fn evaluator_that_disconnects_is_a_clear_error_for_the_garbler() {
 #[test]
 fn mismatched_circuits_fail_the_handshake_on_both_sides() {
     let circuit = random_circuit(8, 1000);
-    let program = circuit.plan();
+    let program = gcnn::garble::Program::of(&circuit);
     let (a, b) = memory::pair(TIMEOUT);
     let (g_in, e_in) = split_inputs(&circuit, &random_inputs(&circuit, 8));
     let (g, e) = std::thread::scope(|s| {

@@ -91,21 +91,7 @@ fn write_png(path: &Path, width: u32, height: u32, color: png::ColorType, pixels
 
 /// A version-1 `.npy` file with the given dtype descriptor, shape and raw data.
 fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
+    let mut out = gcnn::model::npy_header(descr, shape);
     out.extend_from_slice(data);
     out
 }
@@ -624,4 +610,41 @@ fn version_2_descriptions_out_of_spec_are_named() {
         &accuracy_with_model(dir.path()),
         &["pool1", "not part of version 1"],
     );
+}
+
+/// `gcnn random-model` fills an architecture with seeded random values: the same seed
+/// gives the same files, another seed another model, and the result loads.
+#[test]
+fn random_model_is_deterministic_by_seed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |seed: &str, out: &str| {
+        let out = dir.path().join(out);
+        let o = gcnn(&[
+            "random-model",
+            "--model",
+            "models/cifar",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Model::load(&out).expect("a valid model")
+    };
+    let (a, b, c) = (run("3", "a"), run("3", "b"), run("4", "c"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let bytes = |name: &str| fs::read(dir.path().join(name).join("conv1_w.npy")).expect("read");
+    assert_eq!(bytes("a"), bytes("b"));
+    assert_eq!(a.input.channels, 3);
+    assert_eq!(a.classes(), 10);
+    // MNIST digits do not fit its 32x32x3 input: one line, no panic.
+    let model = dir.path().join("a");
+    let model = model.to_str().expect("utf-8");
+    for args in [
+        vec!["infer", "--plain", "--mnist-index", "0", "--model", model],
+        vec!["accuracy", "--limit", "3", "--model", model],
+    ] {
+        assert_one_line_error(&gcnn(&args), &["28x28x1", "the model takes 32x32x3"]);
+    }
 }

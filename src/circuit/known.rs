@@ -83,6 +83,12 @@ impl Circuit {
     }
 }
 
+/// Bytes on the wire for a half-gates AND: two 16-byte ciphertexts (Zahur–Rosulek–Evans
+/// 2015).
+pub const AND_BYTES: u64 = 32;
+/// Bytes on the wire for a garbler half gate: one 16-byte ciphertext.
+pub const GARBLER_HALF_GATE_BYTES: u64 = 16;
+
 /// How an AND gate is garbled, decided by which of its inputs the garbler knows in the
 /// clear. The plan and the statistics both use this, so `inspect` reports exactly what a
 /// session sends.
@@ -109,8 +115,8 @@ impl AndKind {
     /// Garbled-table bytes this AND costs.
     pub fn table_bytes(self) -> u64 {
         match self {
-            AndKind::HalfGates => crate::garble::AND_BYTES,
-            AndKind::GarblerHalfGate => crate::garble::GARBLER_HALF_GATE_BYTES,
+            AndKind::HalfGates => AND_BYTES,
+            AndKind::GarblerHalfGate => GARBLER_HALF_GATE_BYTES,
             AndKind::Clear => 0,
         }
     }

@@ -13,11 +13,10 @@ pub mod file;
 pub mod format;
 pub mod int;
 mod known;
-mod plan;
 pub mod stats;
 
 pub use error::{CircuitError, ParseOwnerError};
-pub use known::{AndKind, GarblerKnown};
+pub use known::{AND_BYTES, AndKind, GARBLER_HALF_GATE_BYTES, GarblerKnown};
 
 use std::ops::Range;
 

@@ -37,6 +37,7 @@ pub fn run(
     progress: &mut dyn Write,
 ) -> Result<Accuracy, CliError> {
     let model = Model::load(model_dir)?;
+    model.check_input(crate::model::Pixels::mnist_shape())?;
     let data = mnist::read_test_set(mnist_dir)?;
     let total = limit.map_or(data.images.len(), |n| n.min(data.images.len()));
     if total == 0 {

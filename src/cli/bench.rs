@@ -19,6 +19,7 @@ use super::evaluator::connect_and_classify;
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
 use crate::inference::LayerCost;
+use crate::model::Pixels;
 
 /// Results of [`run`]; times in milliseconds are medians over the images unless named.
 #[derive(Clone, Debug)]
@@ -291,14 +292,22 @@ pub fn run(
     let garbler = GarblerProcess::spawn(setup, images, timeout)?;
     let addr = garbler.address(timeout)?;
     let (mut samples, mut agree, mut correct) = (Vec::with_capacity(images), 0, 0);
+    // A model that does not take MNIST digits gets random images of its input shape.
+    let mnist = loaded.model.input == Pixels::mnist_shape();
     for (k, &index) in indices.iter().enumerate() {
-        let image = &loaded.test_set.images[index];
+        let image = if mnist {
+            Pixels::from(&loaded.test_set.images[index])
+        } else {
+            let mut data = vec![0u8; loaded.model.input.len()];
+            getrandom::fill(&mut data)?;
+            Pixels::new(loaded.model.input, data).expect("the model's input shape")
+        };
         let start = Instant::now();
-        let (private, report) = connect_and_classify(&loaded.pipeline, &addr, image, timeout)?;
+        let (private, report) = connect_and_classify(&loaded.pipeline, &addr, &image, timeout)?;
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
-        let plaintext = loaded.model.predict(image);
+        let plaintext = loaded.model.predict(&image);
         agree += usize::from(private == plaintext);
-        correct += usize::from(private == usize::from(loaded.test_set.labels[index]));
+        correct += usize::from(mnist && private == usize::from(loaded.test_set.labels[index]));
         say(
             log,
             format!(

@@ -68,6 +68,9 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<Vec<DemoRow>, CliError> {
     let loaded = setup.load(images, log)?;
+    loaded
+        .model
+        .check_input(crate::model::Pixels::mnist_shape())?;
     let owner = ModelOwner::new(&loaded.model)?;
     let listener = bind("127.0.0.1:0")?;
     let addr = listener.local_addr().map_err(CliError::Accept)?.to_string();

@@ -1,13 +1,12 @@
 //! `gcnn evaluator`: the client classifies one image privately.
 
-use std::path::Path;
 use std::time::Duration;
 
-use super::CliError;
 use super::infer::{ImageSource, load};
+use super::{CliError, Public};
 use crate::channel::TcpChannel;
 use crate::inference::{Pipeline, classify};
-use crate::mnist::Image;
+use crate::model::PixelView;
 use crate::protocol::{ProtocolError, SessionReport};
 
 /// A private classification's outcome.
@@ -20,16 +19,17 @@ pub struct PrivateInference {
     pub report: SessionReport,
 }
 
-/// Connects to the garbler at `addr` and classifies the image from `source`, with the
-/// architecture in `model_dir/model.json` (the only file of the model it reads).
+/// Connects to the garbler at `addr` and classifies the image from `source`, running the
+/// public circuit `public` (a mixed circuit file, or a model's `model.json`, the only
+/// file of the model it reads).
 pub fn run(
-    model_dir: &Path,
+    public: &Public,
     addr: &str,
     source: &ImageSource,
     timeout: Duration,
 ) -> Result<PrivateInference, CliError> {
     let (image, label) = load(source)?;
-    let pipeline = Pipeline::load(model_dir)?;
+    let pipeline = public.pipeline()?;
     let (prediction, report) = connect_and_classify(&pipeline, addr, &image, timeout)?;
     Ok(PrivateInference {
         prediction,
@@ -40,10 +40,10 @@ pub fn run(
 
 /// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
 /// classifies `image` privately.
-pub fn connect_and_classify(
+pub fn connect_and_classify<'a>(
     pipeline: &Pipeline,
     addr: &str,
-    image: &Image,
+    image: impl Into<PixelView<'a>>,
     timeout: Duration,
 ) -> Result<(usize, SessionReport), CliError> {
     let stream = crate::net::connect_within(addr, timeout)?;

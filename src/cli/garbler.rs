@@ -17,11 +17,25 @@ use crate::model::Model;
 use crate::protocol::SessionReport;
 
 /// Loads the model and plans its pipeline; says so on `log`.
-pub fn owner(model_dir: &Path, log: &mut impl Write) -> Result<ModelOwner, CliError> {
+pub fn owner(
+    model_dir: &Path,
+    circuit: Option<&Path>,
+    log: &mut impl Write,
+) -> Result<ModelOwner, CliError> {
     let model = Model::load(model_dir)?;
-    writeln!(log, "planning the pipeline of {} …", model_dir.display())
-        .map_err(CliError::Output)?;
-    Ok(ModelOwner::new(&model)?)
+    let owner = ModelOwner::new(&model)?;
+    if let Some(path) = circuit {
+        // The file must be what this model compiles to: same hash, same handshake.
+        let file = crate::inference::Pipeline::load_circuit(path)?;
+        if file.hash() != owner.pipeline().hash() {
+            return Err(CliError::CircuitMismatch {
+                circuit: path.to_owned(),
+                model: model_dir.to_owned(),
+            });
+        }
+    }
+    writeln!(log, "serving the pipeline of {}", model_dir.display()).map_err(CliError::Output)?;
+    Ok(owner)
 }
 
 /// The log line of one successful session: sizes and times only, never a secret.

@@ -51,6 +51,7 @@ pub(crate) fn load(source: &ImageSource) -> Result<(Image, Option<u8>), CliError
 pub fn run_plain(model_dir: &Path, source: &ImageSource) -> Result<Inference, CliError> {
     let model = Model::load(model_dir)?;
     let (image, label) = load(source)?;
+    model.check_input(crate::model::PixelView::from(&image).shape())?;
     Ok(Inference {
         prediction: model.predict(&image),
         label,

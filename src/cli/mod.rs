@@ -136,4 +136,35 @@ pub enum CliError {
     /// The ONNX model could not be imported.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    /// The garbler's circuit file is not its model's.
+    #[error(
+        "{} was not compiled from the model in {} (the circuit files differ; run gcnn compile --model {})",
+        circuit.display(), model.display(), model.display()
+    )]
+    CircuitMismatch {
+        /// The circuit file given.
+        circuit: PathBuf,
+        /// The model directory.
+        model: PathBuf,
+    },
+}
+
+/// Where a party finds the public circuit it runs.
+#[derive(Clone, Debug)]
+pub enum Public {
+    /// A mixed circuit file written by `gcnn compile`.
+    Circuit(PathBuf),
+    /// A model directory, of which only `model.json` is read and compiled here (to the
+    /// same bytes `gcnn compile` would write).
+    Model(PathBuf),
+}
+
+impl Public {
+    /// The pipeline it describes.
+    pub fn pipeline(&self) -> Result<Pipeline, CliError> {
+        Ok(match self {
+            Public::Circuit(path) => Pipeline::load_circuit(path)?,
+            Public::Model(dir) => Pipeline::load(dir)?,
+        })
+    }
 }

@@ -12,9 +12,11 @@
 //!
 //! adds `E + G mod 2^m` (an `m`-bit ripple adder: the garbler's word is hard-wired, so its
 //! first AND is a garbler half gate), requantizes, applies the pooling layers up to the
-//! next weighted layer, and outputs the activation bits XOR the masks, which the
+//! next weighted layer (max: compare and mux, one OR on 1-bit values; average: a sum, a
+//! public shift, a saturation), and outputs the activation bits XOR the masks, which the
 //! evaluator decodes: uniformly random bits to it, its choice bits for the next layer's
-//! transfers. The last stage adds, then outputs only the 4-bit arg-max class.
+//! transfers. The last stage adds, then outputs only the arg-max class, `⌈log2 classes⌉`
+//! bits.
 //!
 //! One-bit activations need no clamp: `clamp(acc >> s, 0, 1) = [acc ≥ 2^s]`. For them the
 //! shares add up to `acc − 2^s` instead ([`Stage::offset`], the garbler subtracts it from
@@ -27,12 +29,55 @@ use super::network::{
     Arch, ArchLayer, LayerPlan, Tensor, WeightedArch, acc_range, lower_pool, output_shape,
     pool_shape, requantize, signed_width,
 };
-use crate::circuit::{Circuit, InputGroup, Owner};
+use crate::circuit::{Circuit, InputGroup, MAX_INPUT_BITS, Owner};
+use crate::model::ConvGeometry;
+
+/// The public linear structure of a weighted layer: which input feeds which accumulator
+/// through which weight follows from it (see [`crate::inference::linear::Fanout`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Linear {
+    /// Layer name.
+    pub name: String,
+    /// `(out_c, kh, kw, in_c)` for a convolution, `(out, 1, 1, in)` for dense.
+    pub shape: [usize; 4],
+    /// A convolution's windows; `None` for a dense layer.
+    pub conv: Option<ConvGeometry>,
+}
+
+impl Linear {
+    /// Accumulators per output position: `kh·kw·in_c` terms each.
+    pub fn terms(&self) -> usize {
+        self.shape[1] * self.shape[2] * self.shape[3]
+    }
+
+    /// The output shape on an input of shape `input`, or `None` if the layer does not fit
+    /// it (a convolution's channels or kernel, a dense layer's feature count).
+    pub fn output(&self, input: (usize, usize, usize)) -> Option<(usize, usize, usize)> {
+        let [o, kh, kw, i] = self.shape;
+        match &self.conv {
+            Some(g) if input.2 == i && g.kernel == [kh, kw] => {
+                let (h, w) = g.output(input.0, input.1)?;
+                Some((h, w, o))
+            }
+            None if (kh, kw) == (1, 1) && input.0 * input.1 * input.2 == i => Some((1, 1, o)),
+            _ => None,
+        }
+    }
+
+    /// The structure of weighted layer `w`.
+    pub fn of(w: &WeightedArch) -> Linear {
+        Linear {
+            name: w.name.clone(),
+            shape: w.shape,
+            conv: w.conv,
+        }
+    }
+}
 
 /// One weighted layer of the mixed protocol: its public description and its circuit.
 pub struct Stage {
     /// The weighted layer whose accumulators the stage takes.
-    pub layer: WeightedArch,
+    pub linear: Linear,
     /// The layer's input shape `(h, w, c)`.
     pub input: (usize, usize, usize),
     /// Bits per input value (the layer's choice bits per value).
@@ -45,8 +90,61 @@ pub struct Stage {
     pub circuit: Circuit,
 }
 
-/// The stages of `arch`, one per weighted layer, in order.
-pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
+/// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
+/// fan-out tables of the products, whose indices are 32-bit.
+pub const MAX_ENTRIES: u64 = 1 << 26;
+/// Widest ring of shares the protocol handles.
+pub const MAX_RING_BITS: u32 = 64;
+
+/// Why a layer cannot be a stage of the mixed protocol: too large for its bounds
+/// (checked before its circuit is built), or a pool before the first weighted layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageLimit {
+    /// The layer.
+    pub layer: String,
+    /// What exceeds which bound.
+    pub reason: String,
+}
+
+/// Checks a stage's sizes against the protocol's bounds before anything is allocated
+/// for it: multiply-accumulates, ring width, and the share bits of its circuit (which
+/// a circuit file may hold at most [`MAX_INPUT_BITS`] of).
+fn check_limits(w: &WeightedArch, plan: &LayerPlan, ring_bits: u32) -> Result<(), StageLimit> {
+    let (h, wd, c) = output_shape(w, plan.input);
+    let outputs = (h * wd * c) as u64;
+    let entries = outputs * w.terms() as u64;
+    let share_bits = outputs * u64::from(ring_bits);
+    let reason = if entries > MAX_ENTRIES {
+        format!("{entries} multiply-accumulates, more than the protocol's {MAX_ENTRIES}")
+    } else if ring_bits > MAX_RING_BITS {
+        format!("accumulators need {ring_bits} bits, more than the protocol's {MAX_RING_BITS}")
+    } else if share_bits > MAX_INPUT_BITS {
+        format!("{share_bits} share bits, more than a circuit's {MAX_INPUT_BITS} inputs")
+    } else {
+        return Ok(());
+    };
+    Err(StageLimit {
+        layer: w.name.clone(),
+        reason,
+    })
+}
+
+/// The stages of `arch`, one per weighted layer, in order; refuses a layer beyond the
+/// protocol's bounds.
+pub fn compile_stages(arch: &Arch) -> Result<Vec<Stage>, StageLimit> {
+    // The pixels are the first layer's choice bits: nothing may come before it but a
+    // (free) flatten.
+    if let Some(ArchLayer::Pool(p)) = arch
+        .layers
+        .iter()
+        .take_while(|l| !matches!(l, ArchLayer::Weighted(_)))
+        .find(|l| matches!(l, ArchLayer::Pool(_)))
+    {
+        return Err(StageLimit {
+            layer: p.name.clone(),
+            reason: "pooling before the first weighted layer".into(),
+        });
+    }
     let plans = arch.plan();
     let layers: Vec<(&ArchLayer, &LayerPlan)> = arch.layers.iter().zip(&plans).collect();
     let mut stages = Vec::new();
@@ -67,16 +165,17 @@ pub fn compile_stages(arch: &Arch) -> Vec<Stage> {
             }
             _ => (0, plan.acc_bits),
         };
+        check_limits(w, plan, ring_bits)?;
         stages.push(Stage {
             circuit: lower_stage(w, plan.input, ring_bits as usize, offset != 0, &tail),
-            layer: w.clone(),
+            linear: Linear::of(w),
             input: plan.input,
             in_bits: plan.in_bits,
             ring_bits,
             offset,
         });
     }
-    stages
+    Ok(stages)
 }
 
 /// Values left after the pooling layers in `tail`, starting from `shape`.

@@ -19,6 +19,7 @@
 
 mod evaluator;
 mod garbler;
+mod plan;
 mod program;
 
 pub use evaluator::Evaluator;
@@ -28,7 +29,4 @@ pub(crate) use garbler::decoding_bits;
 pub(crate) use program::ProgramBuilder;
 pub use program::{Instr, Program, ProgramError};
 
-/// Bytes on the wire for a half-gates AND.
-pub const AND_BYTES: u64 = 32;
-/// Bytes on the wire for a garbler half gate.
-pub const GARBLER_HALF_GATE_BYTES: u64 = 16;
+pub use crate::circuit::{AND_BYTES, GARBLER_HALF_GATE_BYTES};

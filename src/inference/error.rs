@@ -7,6 +7,9 @@ pub enum InferenceError {
     /// The model (or its architecture file) is unusable.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The mixed circuit file is unusable.
+    #[error(transparent)]
+    Circuit(#[from] crate::compiler::mixed::MixedError),
     /// The network's shape is not one the pipeline handles.
     #[error("unsupported network: {0}")]
     Unsupported(String),
@@ -30,4 +33,10 @@ pub enum InferenceError {
         /// The most the protocol handles.
         max: u32,
     },
+}
+
+impl From<crate::compiler::stages::StageLimit> for InferenceError {
+    fn from(e: crate::compiler::stages::StageLimit) -> Self {
+        InferenceError::Unsupported(format!("layer {}: {}", e.layer, e.reason))
+    }
 }

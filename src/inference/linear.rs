@@ -18,7 +18,7 @@
 
 use super::ring;
 use crate::channel::{Channel, ChannelError};
-use crate::compiler::network::WeightedArch;
+use crate::compiler::stages::Linear;
 use crate::crypto::Block;
 use zeroize::Zeroizing;
 
@@ -37,7 +37,7 @@ pub struct Fanout {
 impl Fanout {
     /// The fan-out of `layer` on inputs of shape `(h, w, c)` (HWC order, as the stages
     /// emit them). Accumulators are in HWC order too.
-    pub fn new(layer: &WeightedArch, input: (usize, usize, usize)) -> Fanout {
+    pub fn new(layer: &Linear, input: (usize, usize, usize)) -> Fanout {
         let [oc, kh, kw, ic] = layer.shape;
         let (h, w, c) = input;
         let mut start = Vec::with_capacity(h * w * c + 1);

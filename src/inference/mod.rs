@@ -4,7 +4,7 @@
 //! The protocol is mixed (the ABY/MiniONN idea, Demmler–Schneider–Zohner, NDSS 2015):
 //! every weighted layer's sums of products are computed on additive shares by
 //! oblivious transfer ([`linear`], Gilboa's multiplication), and only what is not
-//! linear — requantization, ReLU, saturation, max pooling, arg-max — runs as a small
+//! linear — requantization, ReLU, saturation, max and average pooling, arg-max — runs as a small
 //! garbled circuit per layer ([`crate::compiler::stages`]). Between layers the evaluator
 //! decodes the activations XOR fresh garbler masks, uniformly random to it, and uses them
 //! as its choice bits for the next layer's transfers.
@@ -24,7 +24,7 @@ mod ring;
 mod session;
 
 pub use error::InferenceError;
-pub use pipeline::{LayerCost, Pipeline};
+pub use pipeline::{LayerCost, Pipeline, SetupCost};
 
 use crate::channel::Channel;
 use crate::compiler::network::{Arch, encode_image};

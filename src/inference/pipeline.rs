@@ -1,12 +1,12 @@
 //! The public side of a private inference: everything both parties derive from the
-//! architecture alone.
+//! mixed circuit file (or, equivalently, from the architecture alone).
 
 use super::InferenceError;
 use super::linear::Fanout;
 use super::ring::{self, MAX_RING_BITS};
+use crate::compiler::mixed::MixedCircuit;
 use crate::compiler::network::Arch;
-use crate::compiler::network::output_shape as stage_output;
-use crate::compiler::stages::{Stage, compile_stages};
+use crate::compiler::stages::{MAX_ENTRIES, Stage};
 use crate::garble::Program;
 use crate::model::{Hwc, Layer, Model};
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
@@ -37,10 +37,6 @@ impl StagePlan {
         self.fanout.outputs() * self.ring_bits as usize
     }
 }
-
-/// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
-/// fan-out tables, whose indices are 32-bit.
-const MAX_ENTRIES: u64 = 1 << 26;
 
 /// Every stage's inputs and outputs fit the session: the evaluator's inputs are its share
 /// bits, the garbler's its share bits plus one mask per output bit (none for the last),
@@ -98,77 +94,85 @@ fn class_bits(classes: usize) -> usize {
 impl Pipeline {
     /// Plans `arch`: compiles and plans its stage circuits, lays out its products.
     pub fn new(arch: &Arch) -> Result<Pipeline, InferenceError> {
-        let stages = compile_stages(arch);
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"gcnn mixed pipeline v2");
-        hasher.update(&arch.input_bits.to_le_bytes());
-        for v in [arch.input.height, arch.input.width, arch.input.channels] {
-            hasher.update(&(v as u64).to_le_bytes());
-        }
-        let count = stages.len();
+        let mixed = MixedCircuit::compile(arch)?;
+        let hash = mixed.hash();
+        Pipeline::from_circuit(mixed, hash)
+    }
+
+    /// Plans a mixed circuit (compiled here or read from a file, `hash` its identity):
+    /// checks that every stage's geometry fits its input, that the stages chain from the
+    /// image to the class within the protocol's bounds, and plans the stage circuits.
+    pub fn from_circuit(mixed: MixedCircuit, hash: [u8; 32]) -> Result<Pipeline, InferenceError> {
+        let count = mixed.stages.len();
         let mut plans = Vec::with_capacity(count);
-        for (k, stage) in stages.into_iter().enumerate() {
+        // The first stage takes the image, perhaps flattened.
+        let mut expected = Some((mixed.input.len(), mixed.input_bits));
+        for (k, stage) in mixed.stages.into_iter().enumerate() {
             let Stage {
-                layer,
+                linear,
                 input,
                 in_bits,
                 ring_bits,
                 offset,
                 circuit,
             } = stage;
+            let unsupported = |what: &str| {
+                Err(InferenceError::Unsupported(format!(
+                    "layer {}: {what}",
+                    linear.name
+                )))
+            };
+            if k == 0 && expected != Some((input.0 * input.1 * input.2, in_bits)) {
+                return unsupported("the first layer does not take the image");
+            }
+            expected = None;
             if ring_bits > MAX_RING_BITS {
                 return Err(InferenceError::TooWide {
-                    layer: layer.name,
+                    layer: linear.name,
                     bits: ring_bits,
                     max: MAX_RING_BITS,
                 });
             }
-            let (h, w, c) = stage_output(&layer, input);
-            let entries = (h * w * c) as u64 * layer.terms() as u64;
-            if entries > MAX_ENTRIES {
+            let inputs = (input.0 as u128) * (input.1 as u128) * (input.2 as u128);
+            let Some((h, w, c)) = linear.output(input).filter(|_| inputs <= 1 << 24) else {
+                return unsupported("its geometry does not fit its input");
+            };
+            let entries = (h as u128 * w as u128 * c as u128) * linear.terms() as u128;
+            if entries > u128::from(MAX_ENTRIES) {
                 return Err(InferenceError::TooLarge {
-                    layer: layer.name,
-                    entries,
+                    layer: linear.name,
+                    entries: u64::try_from(entries).unwrap_or(u64::MAX),
                     max: MAX_ENTRIES,
                 });
             }
-            let last = k + 1 == count;
-            if last != layer.requant.is_none() {
-                return Err(InferenceError::Unsupported(format!(
-                    "layer {}: exactly the last weighted layer must produce the logits",
-                    layer.name
-                )));
-            }
-            for v in layer.shape.iter().chain(&[input.0, input.1, input.2]) {
-                hasher.update(&(*v as u64).to_le_bytes());
-            }
-            hasher.update(&[u8::from(layer.conv.is_some())]);
-            if let Some(g) = &layer.conv {
-                for v in g.stride.iter().chain(&g.padding) {
-                    hasher.update(&(*v as u64).to_le_bytes());
-                }
-            }
-            hasher.update(&in_bits.to_le_bytes());
-            hasher.update(&ring_bits.to_le_bytes());
-            hasher.update(&offset.to_le_bytes());
-            hasher.update(&circuit.content_hash());
             plans.push(StagePlan {
-                fanout: Fanout::new(&layer, input),
-                name: layer.name,
+                fanout: Fanout::new(&linear, input),
+                name: linear.name,
                 in_bits,
                 ring_bits,
                 offset,
-                program: circuit.plan(),
-                last,
+                program: crate::garble::Program::of(&circuit),
+                last: k + 1 == count,
             });
         }
         check_chain(&plans)?;
         Ok(Pipeline {
             stages: plans,
-            input: arch.input,
-            input_bits: arch.input_bits,
-            hash: *hasher.finalize().as_bytes(),
+            input: mixed.input,
+            input_bits: mixed.input_bits,
+            hash,
         })
+    }
+
+    /// The pipeline of a mixed circuit file (see [`crate::compiler::mixed`]).
+    pub fn load_circuit(path: &std::path::Path) -> Result<Pipeline, InferenceError> {
+        let (mixed, hash) = MixedCircuit::load(path)?;
+        Pipeline::from_circuit(mixed, hash)
+    }
+
+    /// The identity of this pipeline's circuit file: the handshake's hash.
+    pub fn hash(&self) -> [u8; 32] {
+        self.hash
     }
 
     /// The pipeline of the architecture in `model_dir/model.json`; reads no weights.
@@ -220,6 +224,16 @@ impl Pipeline {
         self.stages.iter().map(|s| &s.program)
     }
 
+    /// What a session costs beyond its layers (exact).
+    pub fn setup_cost(&self) -> SetupCost {
+        let handshake = Handshake::BYTES as u64;
+        SetupCost {
+            to_garbler: handshake + 32,
+            to_evaluator: handshake + 128 * 32,
+            round_trips: 3,
+        }
+    }
+
     /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
     pub fn layer_costs(&self) -> Vec<LayerCost> {
         // IKNP sends 128 columns of the batch's OT count rounded up to 128 bits.
@@ -233,6 +247,8 @@ impl Pipeline {
                 // δ = G − S, one m-bit value per accumulator; W, one label per share bit.
                 let differences = ring::packed_len(s.fanout.outputs(), s.ring_bits) as u64;
                 let labels = 16 * s.share_bits() as u64;
+                let online_to_garbler = bits(s.choice_bits()) + bits(s.share_bits());
+                let online_to_evaluator = corrections + differences + labels;
                 LayerCost {
                     name: s.name.clone(),
                     product_ots: s.choice_bits() as u64,
@@ -241,20 +257,14 @@ impl Pipeline {
                     and_gates: and,
                     garbler_half_gates: half,
                     tables: s.program.table_bytes(),
-                    to_garbler: iknp(s.choice_bits())
-                        + iknp(s.share_bits())
-                        + bits(s.choice_bits())
-                        + bits(s.share_bits()),
-                    to_evaluator: corrections
-                        + differences
-                        + labels
+                    to_garbler: iknp(s.choice_bits()) + iknp(s.share_bits()) + online_to_garbler,
+                    to_evaluator: online_to_evaluator
                         + s.program.table_bytes()
                         + bits(s.program.outputs().len()),
-                    online: bits(s.choice_bits())
-                        + corrections
-                        + differences
-                        + bits(s.share_bits())
-                        + labels,
+                    online: online_to_garbler + online_to_evaluator,
+                    online_to_garbler,
+                    online_to_evaluator,
+                    round_trips: ONLINE_ROUND_TRIPS,
                 }
             })
             .collect()
@@ -286,9 +296,64 @@ pub struct LayerCost {
     pub to_evaluator: u64,
     /// Of both directions, the bytes of the online phase (after the image is used).
     pub online: u64,
+    /// Online bytes evaluator → garbler (`d` and `e`).
+    pub online_to_garbler: u64,
+    /// Online bytes garbler → evaluator (corrections, `δ`, input labels).
+    pub online_to_evaluator: u64,
+    /// Online round trips: `d` → corrections and `δ`, `e` → labels.
+    pub round_trips: u64,
+}
+
+/// Online round trips per weighted layer.
+const ONLINE_ROUND_TRIPS: u64 = 2;
+
+/// What a session costs beyond its layers: the handshake and the base OTs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetupCost {
+    /// Bytes evaluator → garbler: its handshake and the base-OT sender's point.
+    pub to_garbler: u64,
+    /// Bytes garbler → evaluator: its handshake and 128 base-OT receiver points.
+    pub to_evaluator: u64,
+    /// Round trips before the first layer's online messages: the handshake, the base
+    /// OTs, and the OT extension answered by the stage tables.
+    pub round_trips: u64,
 }
 
 impl LayerCost {
+    /// Column names of [`LayerCost::columns`].
+    pub const COLUMNS: [&'static str; 11] = [
+        "OTs",
+        "corrections",
+        "share bits",
+        "ANDs",
+        "half gates",
+        "tables",
+        "online e->g",
+        "online g->e",
+        "total e->g",
+        "total g->e",
+        "rounds",
+    ];
+
+    /// The figures `gcnn inspect` prints per layer: OTs (products and shares),
+    /// correction bytes, share bits, ANDs, garbler half gates, table bytes, online bytes
+    /// each way, total bytes each way, online round trips.
+    pub fn columns(&self) -> [u64; 11] {
+        [
+            self.product_ots + self.share_ots,
+            self.corrections,
+            self.share_ots,
+            self.and_gates,
+            self.garbler_half_gates,
+            self.tables,
+            self.online_to_garbler,
+            self.online_to_evaluator,
+            self.to_garbler,
+            self.to_evaluator,
+            self.round_trips,
+        ]
+    }
+
     /// Header matching [`LayerCost`]'s `Display`.
     pub const HEADER: &'static str = "layer    product OTs  corrections   share OTs        ANDs  half gates      tables   eval->garb   garb->eval       online";
 }

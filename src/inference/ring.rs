@@ -5,8 +5,9 @@ use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, Prg};
 use zeroize::Zeroizing;
 
-/// The largest ring width the protocol handles.
-pub const MAX_RING_BITS: u32 = 64;
+/// The largest ring width the protocol handles (values are `u64`); the compiler refuses
+/// wider layers.
+pub use crate::compiler::stages::MAX_RING_BITS;
 
 /// `2^m − 1`.
 pub fn mask(m: u32) -> u64 {

@@ -19,6 +19,15 @@ impl Pixels {
         (data.len() == shape.len()).then_some(Pixels { shape, data })
     }
 
+    /// The shape of an MNIST digit, 28×28×1.
+    pub fn mnist_shape() -> Hwc {
+        Hwc {
+            height: SIDE,
+            width: SIDE,
+            channels: 1,
+        }
+    }
+
     /// A borrowed view of these pixels.
     pub fn view(&self) -> PixelView<'_> {
         PixelView {
@@ -67,11 +76,7 @@ impl<'a> PixelView<'a> {
 impl<'a> From<&'a Image> for PixelView<'a> {
     fn from(image: &'a Image) -> PixelView<'a> {
         PixelView {
-            shape: Hwc {
-                height: SIDE,
-                width: SIDE,
-                channels: 1,
-            },
+            shape: Pixels::mnist_shape(),
             data: image.as_flattened(),
         }
     }

@@ -45,7 +45,8 @@ mod save;
 pub use error::ModelError;
 pub use input::{PixelView, Pixels};
 pub use load::limits;
-pub use reference::{argmax, requantize};
+pub use reference::{argmax, average, requantize};
+pub use save::npy_header;
 
 use ndarray::{Array1, Dimension, Ix2, Ix4};
 

@@ -8,22 +8,17 @@ use serde_json::{Value, json};
 use super::{Layer, Model, ModelError, PoolKind, WeightEncoding, Weighted};
 use crate::crypto::{Block, Prg};
 
-/// A version-1 `.npy` file holding `values` as little-endian integers of `width` bytes
-/// (1, 2 or 4) in C order.
-fn npy(shape: &[usize], values: impl Iterator<Item = i64>, width: usize) -> Vec<u8> {
+/// The header of a version-1 `.npy` file: magic, version, and the dictionary with
+/// dtype `descr` (e.g. `<i4`), C order and `shape`, padded so the data starts at a
+/// multiple of 64 bytes.
+pub fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape_text = match dims.as_slice() {
         [one] => format!("({one},)"),
         _ => format!("({})", dims.join(", ")),
     };
-    let descr = match width {
-        1 => "|i1",
-        2 => "<i2",
-        _ => "<i4",
-    };
     let mut header =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
-    // Magic, version, header length and header end on a multiple of 64 bytes.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -31,6 +26,18 @@ fn npy(shape: &[usize], values: impl Iterator<Item = i64>, width: usize) -> Vec<
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// A `.npy` file holding `values` as little-endian integers of `width` bytes (1, 2 or
+/// 4) in C order.
+fn npy(shape: &[usize], values: impl Iterator<Item = i64>, width: usize) -> Vec<u8> {
+    let descr = match width {
+        1 => "|i1",
+        2 => "<i2",
+        _ => "<i4",
+    };
+    let mut out = npy_header(descr, shape);
     for v in values {
         out.extend_from_slice(&v.to_le_bytes()[..width]);
     }

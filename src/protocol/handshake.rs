@@ -21,8 +21,11 @@ pub struct Handshake {
 }
 
 impl Handshake {
+    /// Bytes each party sends: magic, version, hash, shape.
+    pub const BYTES: usize = 8 + 4 + 32 + 24;
+
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 4 + 32 + 24);
+        let mut out = Vec::with_capacity(Self::BYTES);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&self.circuit_hash);
@@ -53,7 +56,7 @@ impl Handshake {
         }
         if theirs[12..44] != self.circuit_hash {
             return Err(ProtocolError::Handshake(format!(
-                "circuit hash mismatch: ours {}, peer's {}",
+                "circuit hash mismatch (the two parties' circuit files differ): ours {}, peer's {}",
                 hex(&self.circuit_hash),
                 hex(&theirs[12..44])
             )));

@@ -93,7 +93,7 @@ pub fn run<S: AsRef<str>>(
     };
     let inputs = split_values(circuit, values, plays)?;
     let session = Session {
-        program: circuit.plan(),
+        program: crate::garble::Program::of(circuit),
         hash: circuit.content_hash(),
         timeout,
     };

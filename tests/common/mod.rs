@@ -4,6 +4,7 @@
 
 pub mod fault;
 pub mod lenet;
+pub mod nets;
 pub mod sha256;
 pub mod twoparty;
 

@@ -94,7 +94,7 @@ where
     A: Channel + Send + 'static,
     B: Channel + Send,
 {
-    let program = circuit.plan();
+    let program = gcnn::garble::Program::of(circuit);
     let (g_in, e_in) = split_inputs(circuit, inputs);
     thread::scope(|s| {
         let p = &program;

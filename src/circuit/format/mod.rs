@@ -29,7 +29,7 @@
 
 mod error;
 mod read;
-mod varint;
+pub(crate) mod varint;
 mod write;
 
 pub use error::{FormatError, Item};

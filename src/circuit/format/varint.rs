@@ -5,7 +5,7 @@
 //! circuit has exactly one encoding and its content hash is well defined.
 
 /// Appends the minimal LEB128 encoding of `v` to `out`.
-pub(super) fn put(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -15,7 +15,7 @@ pub(super) fn put(out: &mut Vec<u8>, mut v: u64) {
 
 /// Why a byte sequence is not a minimal LEB128 `u64`.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum VarintFault {
+pub(crate) enum VarintFault {
     /// More than 64 bits of value.
     Overflow,
     /// A redundant trailing zero group.
@@ -24,14 +24,14 @@ pub(super) enum VarintFault {
 
 /// Incremental LEB128 decoder: feed bytes until it yields a value.
 #[derive(Default)]
-pub(super) struct Decoder {
+pub(crate) struct Decoder {
     value: u64,
     shift: u32,
 }
 
 impl Decoder {
     /// Feeds one byte; `Ok(Some(v))` once the varint is complete.
-    pub(super) fn feed(&mut self, byte: u8) -> Result<Option<u64>, VarintFault> {
+    pub(crate) fn feed(&mut self, byte: u8) -> Result<Option<u64>, VarintFault> {
         let group = u64::from(byte & 0x7f);
         if self.shift == 63 && group > 1 || self.shift > 63 {
             return Err(VarintFault::Overflow);

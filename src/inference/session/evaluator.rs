@@ -38,7 +38,7 @@ fn random_bits(prg: &mut Prg, n: usize) -> Zeroizing<Vec<bool>> {
     Zeroizing::new((0..n).map(|_| prg.bit()).collect())
 }
 
-/// The evaluator's side: `pixels` are its input bits (784 × input bits). Returns the
+/// The evaluator's side: `pixels` are its input bits (H·W·C × input bits). Returns the
 /// class bits, the only thing it learns.
 pub(in crate::inference) fn run_evaluator<C: Channel>(
     channel: C,

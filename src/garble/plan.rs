@@ -1,32 +1,33 @@
 //! Lowering a [`Circuit`] to a garbling [`Program`]: dead-gate removal, wire liveness
 //! (slots are reused once a wire is dead, so memory follows the circuit's width, not its
-//! length) and the choice between half-gates and garbler half gates.
+//! length) and the choice between half-gates and garbler half gates. The plan belongs to
+//! the engine: the circuit IR knows nothing of slots or garbling.
 
-use super::{AndKind, Circuit, Gate, Owner};
-use crate::garble::{Instr, Program, ProgramBuilder};
+use super::{Instr, Program, ProgramBuilder};
+use crate::circuit::{AndKind, Circuit, Gate, Owner, WireId};
 
 const FREE: u32 = u32::MAX;
 
-impl Circuit {
-    /// The program both parties execute for this circuit.
+impl Program {
+    /// The program both parties execute for `circuit`.
     ///
     /// Deterministic: the garbler and the evaluator each call it on the same circuit and
     /// get the same instructions, hence the same hash tweaks. Gates whose output reaches
     /// no output are dropped.
-    pub fn plan(&self) -> Program {
-        let n_in = self.num_inputs();
-        let n_wires = self.num_wires();
-        let known = self.garbler_known();
+    pub fn of(circuit: &Circuit) -> Program {
+        let n_in = circuit.num_inputs();
+        let n_wires = circuit.num_wires();
+        let known = circuit.garbler_known();
 
         // Last reader of every wire (gate index), or MAX for outputs; FREE if never read.
         let mut last_use = vec![FREE; n_wires];
-        for w in self.outputs.iter().flatten() {
+        for w in circuit.outputs().iter().flatten() {
             last_use[w.index()] = u32::MAX - 1;
         }
         // Backwards liveness: a gate is live iff its output is read by a live gate or is
         // an output, i.e. iff its output's last use is not FREE.
         let mut live_gates = 0;
-        for (k, gate) in self.gates.iter().enumerate().rev() {
+        for (k, gate) in circuit.gates().iter().enumerate().rev() {
             if last_use[n_in + k] == FREE {
                 continue;
             }
@@ -49,7 +50,7 @@ impl Circuit {
         };
         let (mut garbler_inputs, mut evaluator_inputs) = (Vec::new(), Vec::new());
         let mut wire = 0usize;
-        for group in &self.inputs {
+        for group in circuit.inputs() {
             for _ in 0..group.width {
                 let slot = alloc(&mut free);
                 slot_of[wire] = slot;
@@ -68,14 +69,14 @@ impl Circuit {
         }
 
         let mut instrs = ProgramBuilder::with_capacity(live_gates);
-        for (k, gate) in self.gates.iter().enumerate() {
+        for (k, gate) in circuit.gates().iter().enumerate() {
             if last_use[n_in + k] == FREE {
                 continue;
             }
-            let slot = |w: super::WireId| slot_of[w.index()];
+            let slot = |w: WireId| slot_of[w.index()];
             // Read the inputs, release those that die here, then allocate the output:
             // an instruction reads before it writes, so it may reuse an input's slot.
-            let mut release = |w: super::WireId, free: &mut Vec<u32>| {
+            let mut release = |w: WireId, free: &mut Vec<u32>| {
                 if last_use[w.index()] == k as u32 {
                     last_use[w.index()] = FREE - 1; // released once even if read twice
                     free.push(slot_of[w.index()]);
@@ -119,8 +120,8 @@ impl Circuit {
                 }
             });
         }
-        let outputs = self
-            .outputs
+        let outputs = circuit
+            .outputs()
             .iter()
             .flatten()
             .map(|w| slot_of[w.index()])
