@@ -4,8 +4,9 @@
 //! shares by OT-based multiplication, the rest as one small garbled circuit per layer.
 //!
 //! Layers, each knowing only the ones above it in this list: [`crypto`] (blocks, fixed-key
-//! AES hashing, PRG) → [`channel`] → [`ot`] → [`garble`] → [`circuit`] → compiler → model →
-//! protocol → [`inference`], [`twopc`]. The binary (`src/main.rs`) only parses the command
+//! AES hashing, PRG) → [`channel`] → [`ot`] → [`garble`] → [`circuit`] → compiler → model
+//! (beside it [`import`], which makes models from ONNX files) → protocol → [`inference`],
+//! [`twopc`]. The binary (`src/main.rs`) only parses the command
 //! line and calls in.
 
 pub mod bench;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod compiler;
 pub mod crypto;
 pub mod garble;
+pub mod import;
 pub mod inference;
 pub mod mnist;
 pub mod model;

@@ -277,6 +277,40 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
     },
+    /// Import an ONNX model (from Keras via tf2onnx, or torch.onnx.export): quantize it to
+    /// integers and write a model directory; prints float and integer accuracy on the
+    /// test set and the bytes of one private inference.
+    ///
+    /// The ONNX model must take raw 0-255 pixels (put any scaling, e.g. Keras' Rescaling
+    /// or `x / 255`, inside the model) and be a sequential CNN: Conv/Gemm/MatMul layers,
+    /// each but the last followed by Relu, with max or average pooling between them.
+    Import {
+        /// The ONNX file.
+        model: PathBuf,
+        /// Model directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Directory with the MNIST training set (train-images/labels-idx*-ubyte(.gz)) for
+        /// calibration. Default: the test set (biased; say so).
+        #[arg(long, value_name = "DIR")]
+        calibrate: Option<PathBuf>,
+        /// How many calibration images (the first ones).
+        #[arg(long, value_name = "N", default_value_t = 2000,
+              value_parser = clap::value_parser!(u64).range(1..=60_000))]
+        calibration_images: u64,
+        /// Bit widths `B0/W1e/A1/…/Wne`: input bits, then per weighted layer its weight
+        /// bits with encoding o (odd) or t (two's complement) and, but for the last, its
+        /// output bits; `B0/We/A` sets every layer alike.
+        #[arg(long, value_name = "SPEC")]
+        bits: Option<String>,
+        /// One public width for every bias (default: per layer, the widest that does not
+        /// widen its accumulator; computed from the architecture, never from the weights).
+        #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u32).range(2..=24))]
+        bias_bits: Option<u32>,
+        /// Directory with the MNIST test set, for the accuracies.
+        #[arg(long, default_value = "models/mnist")]
+        mnist: PathBuf,
+    },
 }
 
 /// Where the page of `client --web` and `demo --web` is served.
@@ -645,6 +679,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut out,
                 &mut io::stderr(),
             )?;
+        }
+        Command::Import {
+            model,
+            out,
+            calibrate,
+            calibration_images,
+            bits,
+            bias_bits,
+            mnist,
+        } => {
+            let request = gcnn::cli::import::Request {
+                onnx: model,
+                out,
+                calibrate,
+                calibration_images: usize::try_from(calibration_images)?,
+                mnist,
+                bits,
+                bias_bits,
+            };
+            let report = gcnn::cli::import::run(&request, &mut io::stderr())?;
+            print!("{report}");
         }
     }
     out.flush()?;

@@ -6,6 +6,7 @@ pub mod compile;
 pub mod demo;
 pub mod evaluator;
 pub mod garbler;
+pub mod import;
 pub mod infer;
 pub mod preprocess;
 pub mod web;
@@ -154,6 +155,9 @@ pub enum CliError {
         /// The start of the garbler's.
         theirs: String,
     },
+    /// The ONNX model could not be imported.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// The garbler's circuit file is not its model's.
     #[error(
         "{} was not compiled from the model ({model}): the circuit files differ; run \
