@@ -85,7 +85,7 @@ fn a_tls_session_equals_plaintext_and_bad_certificates_or_plain_peers_fail_clear
     assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = model.predict(&test_set().images[index]);
     assert!(
-        text(&out.stdout).ends_with(&format!("prediction: {expected}\n")),
+        text(&out.stdout).starts_with(&format!("prediction: {expected}  ")),
         "{}",
         text(&out.stdout)
     );

@@ -64,7 +64,7 @@ fn garbler(dir: &Path, sessions: usize, extra: &[&str]) -> (Child, String) {
             .next()
             .expect("garbler says where it listens")
             .unwrap();
-        if let Some(addr) = line.strip_prefix("listening on ") {
+        if let Some((_, addr)) = line.split_once("listening on ") {
             break addr.to_string();
         }
     };
