@@ -8,7 +8,8 @@ mod common;
 use std::thread;
 
 use common::lenet::{
-    TIMEOUT, evaluator, garbler, gcnn, model, one_error_line, path, pipeline, repo, test_set, text,
+    TIMEOUT, assert_predicts, evaluator, garbler, gcnn, model, one_error_line, path, pipeline,
+    repo, test_set, text,
 };
 
 use gcnn::channel::{Channel, ChannelError, memory};
@@ -35,9 +36,8 @@ fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
 
     // The first image through the evaluator binary, the rest through the library.
     let first = evaluator(&addr, indices[0], &[]);
-    assert!(first.status.success(), "{}", text(&first.stderr));
     let expected = model.predict(&test_set().images[indices[0]]);
-    assert!(text(&first.stdout).starts_with(&format!("prediction: {expected}  ")));
+    assert_predicts(&first, expected);
 
     for &index in &indices[1..] {
         let image = &test_set().images[index];

@@ -9,7 +9,8 @@ use std::thread;
 
 use common::Rng;
 use common::lenet::{
-    TIMEOUT, evaluator, garbler, gcnn, model, one_error_line, path, repo, test_set, text,
+    TIMEOUT, assert_predicts, evaluator, garbler, gcnn, model, one_error_line, path, repo,
+    test_set, text,
 };
 use common::nets::random_network;
 use gcnn::channel::{Channel, ChannelError, memory};
@@ -59,9 +60,8 @@ fn garbler_and_evaluator_run_the_compiled_file() {
     compile(&repo("models/lenet"), &file);
     let (mut child, addr, lines) = garbler(1, &["--circuit", path(&file)]);
     let out = evaluator(&addr, 5, &["--circuit", path(&file)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = lenet.predict(&test_set().images[5]);
-    assert!(text(&out.stdout).starts_with(&format!("prediction: {expected}  ")));
+    assert_predicts(&out, expected);
     assert!(child.wait().unwrap().success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(log.iter().all(|l| l.contains(": ok in ")), "{log:?}");

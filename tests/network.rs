@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::Rng;
-use common::lenet::{garbler, gcnn, path, test_set, text};
+use common::lenet::{assert_predicts, garbler, gcnn, path, test_set};
 use common::nets::{random_network, random_pixels, signed, unsigned};
 use common::twoparty::tcp_pair;
 use gcnn::circuit::Owner;
@@ -127,13 +127,8 @@ fn two_processes_agree_with_the_reference_on_random_networks() {
                 .args(["--mnist-index", &index.to_string()])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", text(&out.stderr));
             let expected = model.predict(&test_set().images[index]);
-            assert!(
-                text(&out.stdout).starts_with(&format!("prediction: {expected}  ")),
-                "{}",
-                text(&out.stdout)
-            );
+            assert_predicts(&out, expected);
         }
         assert!(child.wait().unwrap().success());
     }

@@ -12,7 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::lenet::{
-    TIMEOUT, evaluator, garbler, gcnn, model, one_error_line, pipeline, test_set, text,
+    TIMEOUT, assert_predicts, evaluator, garbler, gcnn, model, one_error_line, pipeline, test_set,
+    text,
 };
 use gcnn::channel::{Channel, ChannelError, TcpChannel};
 use gcnn::cli::CliError;
@@ -64,13 +65,8 @@ fn the_garbler_serves_the_next_client_after_bad_ones() {
     // A good client: session 2.
     let index = 7;
     let out = evaluator(&addr, index, &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = model.predict(&test_set().images[index]);
-    assert!(
-        text(&out.stdout).starts_with(&format!("prediction: {expected}  ")),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_predicts(&out, expected);
 
     assert!(!child.wait().unwrap().success(), "a session failed");
     let log: Vec<String> = lines.map(Result::unwrap).collect();

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::lenet::{evaluator, garbler, model, one_error_line, test_set, text};
+use common::lenet::{assert_predicts, evaluator, garbler, model, one_error_line, test_set};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 /// A CA in `dir`: returns the path of its certificate, and its issuer.
@@ -82,13 +82,8 @@ fn a_tls_session_equals_plaintext_and_bad_certificates_or_plain_peers_fail_clear
     // The right CA: the class of the plaintext model.
     let index = 21;
     let out = evaluator(&addr, index, &["--tls-ca", s(&ca_path)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = model.predict(&test_set().images[index]);
-    assert!(
-        text(&out.stdout).starts_with(&format!("prediction: {expected}  ")),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_predicts(&out, expected);
     assert!(child.wait().unwrap().success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(

@@ -87,6 +87,16 @@ pub fn one_error_line(out: &Output) -> String {
     stderr
 }
 
+/// Asserts a successful evaluator run whose line is `prediction: {expected}  (source)`.
+pub fn assert_predicts(out: &Output, expected: usize) {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("prediction: {expected}  ")),
+        "{stdout}"
+    );
+}
+
 /// Runs `gcnn evaluator` (default model directory) against `addr` for test image
 /// `index`, with `extra` arguments.
 pub fn evaluator(addr: &str, index: usize, extra: &[&str]) -> Output {
