@@ -642,4 +642,10 @@ fn sixty_four_concurrent_clients_are_correct_in_bounded_memory() {
     assert!(child.wait().unwrap().success());
     drop(lines);
     assert!(peak <= 100.0, "peak RSS {peak} MB");
+    // Back to idle: what 64 sessions allocated went back to the OS (a few MB of slack for
+    // the allocator's bookkeeping of the arenas the sessions' threads created).
+    assert!(
+        rss <= idle + 6.0,
+        "RSS {rss} MB after the burst, {idle} MB idle"
+    );
 }

@@ -119,3 +119,24 @@ fn a_misnamed_certificate_or_a_plain_garbler_fails_clearly() {
     let _ = plain.kill();
     let _ = plain.wait();
 }
+
+/// Pinning: the garbler's own self-signed certificate given as `--tls-ca` is trusted for
+/// exactly that certificate, and the session gives the plaintext class.
+#[test]
+fn a_pinned_self_signed_certificate_is_trusted() {
+    let Some(model) = model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.path().join("self.pem"), dir.path().join("self.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let (mut child, addr, _lines) = tls_garbler(&cert_path, &key_path);
+    let index = 34;
+    let out = evaluator(&addr, index, &["--tls-ca", s(&cert_path)]);
+    assert_predicts(&out, model.predict(&test_set().images[index]));
+    assert!(child.wait().unwrap().success());
+}

@@ -27,6 +27,7 @@ use crate::channel::TcpChannel;
 use crate::inference::{Admission, ModelOwner};
 use crate::model::{Model, ModelSource};
 use crate::protocol::{ProtocolError, SessionReport};
+use crate::sys;
 use crate::tls::ServerTls;
 /// The log line of one successful session: sizes and times only, never a secret.
 ///
@@ -447,7 +448,8 @@ impl<'a, W: Write + Send> Server<'a, W> {
     /// with the number of sessions that failed.
     pub fn serve(&self, listener: &TcpListener) -> Result<usize, CliError> {
         listener.set_nonblocking(true).map_err(CliError::Accept)?;
-        let mut next_id = 0;
+        sys::return_freed_memory_eagerly();
+        let (mut next_id, mut trimmed) = (0, true);
         let (jobs, queue) = mpsc::channel::<Job<'_>>();
         let queue = Mutex::new(queue);
         thread::scope(|s| {
@@ -462,6 +464,13 @@ impl<'a, W: Write + Send> Server<'a, W> {
                 let (stream, peer) = match listener.accept() {
                     Ok(conn) => conn,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Once the last connection has ended and freed its buffers, hand
+                        // the allocator's free pages back: an idle server is as small as
+                        // a fresh one.
+                        if !trimmed && self.state.connections.load(Ordering::SeqCst) == 0 {
+                            sys::release_free_heap();
+                            trimmed = true;
+                        }
                         thread::sleep(POLL);
                         continue;
                     }
@@ -474,6 +483,7 @@ impl<'a, W: Write + Send> Server<'a, W> {
                     }
                 };
                 next_id += 1;
+                trimmed = false;
                 let id = next_id;
                 let Some(refusal) = self.enter(peer.ip()) else {
                     let jobs = jobs.clone();
