@@ -10,6 +10,7 @@
 pub mod base;
 mod error;
 pub mod iknp;
+pub mod lookup;
 pub mod softspoken;
 mod transpose;
 
