@@ -143,6 +143,29 @@ fn expand(
     }
 }
 
+/// The buffers of one extension of `m` OTs, all wiped when dropped: the output rows, the
+/// 128 columns (they become labels), the leaf segments and `u`.
+struct Workspace {
+    rows: Zeroizing<Vec<Block>>,
+    stride: usize,
+    cols: Zeroizing<Vec<u8>>,
+    scratch: Zeroizing<Vec<u8>>,
+    u: Zeroizing<Vec<u8>>,
+}
+
+impl Workspace {
+    fn new(m: usize, k: u32) -> Self {
+        let stride = padded(m.min(BATCH)) / 8;
+        Workspace {
+            rows: Zeroizing::new(Vec::with_capacity(m)),
+            stride,
+            cols: Zeroizing::new(vec![0u8; BASE_OTS * stride]),
+            scratch: Zeroizing::new(vec![0u8; SEGMENT << k]),
+            u: Zeroizing::new(vec![0u8; stride]),
+        }
+    }
+}
+
 /// The extension sender (the garbler): holds Δ and, per chunk, the PRGs of every leaf but
 /// the punctured one.
 pub struct SoftSpokenSender {
@@ -209,21 +232,18 @@ impl SoftSpokenSender {
         channel: &mut C,
         m: usize,
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let mut rows = Zeroizing::new(Vec::with_capacity(m));
-        let stride = padded(m.min(BATCH)) / 8;
-        // The columns become the garbler's zero labels: wiped when done.
-        let mut q = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
-        let mut scratch = Zeroizing::new(vec![0u8; SEGMENT << self.k]);
-        let (mut u, mut correction) = (Zeroizing::new(vec![0u8; stride]), vec![0u8; stride]);
+        let mut ws = Workspace::new(m, self.k);
+        let stride = ws.stride;
+        let mut correction = vec![0u8; stride];
         for start in (0..m).step_by(BATCH) {
             let n = (m - start).min(BATCH);
             let (len, sent) = (padded(n) / 8, n.div_ceil(8));
             for ((first, w), (alpha, prgs)) in chunks(self.k).zip(&mut self.chunks) {
-                let cols = &mut q[first * stride..(first + w) * stride];
-                expand(prgs, len, cols, stride, &mut u, &mut scratch);
+                let cols = &mut ws.cols[first * stride..(first + w) * stride];
+                expand(prgs, len, cols, stride, &mut ws.u, &mut ws.scratch);
                 channel.read_bytes(&mut correction[..sent])?;
                 // u' ⊕ (u ⊕ r), added to every w_b with α_b = 1.
-                xor_into(&mut correction[..sent], &u[..sent]);
+                xor_into(&mut correction[..sent], &ws.u[..sent]);
                 for b in (0..w).filter(|b| *alpha >> b & 1 == 1) {
                     xor_into(
                         &mut cols[b * stride..b * stride + sent],
@@ -231,9 +251,9 @@ impl SoftSpokenSender {
                     );
                 }
             }
-            columns_to_rows(&q, stride, n, &mut rows);
+            columns_to_rows(&ws.cols, stride, n, &mut ws.rows);
         }
-        Ok(rows)
+        Ok(ws.rows)
     }
 
     /// Random OT: for `m` choices held by the receiver, the key pairs
@@ -308,27 +328,23 @@ impl SoftSpokenReceiver {
         channel: &mut C,
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let mut rows = Zeroizing::new(Vec::with_capacity(choices.len()));
-        let stride = padded(choices.len().min(BATCH)) / 8;
-        // The columns become the evaluator's labels; u and the leaves: wiped.
-        let mut t = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
-        let mut scratch = Zeroizing::new(vec![0u8; SEGMENT << self.k]);
-        let mut u = Zeroizing::new(vec![0u8; stride]);
+        let mut ws = Workspace::new(choices.len(), self.k);
+        let stride = ws.stride;
         for batch in choices.chunks(BATCH) {
             let (len, sent) = (padded(batch.len()) / 8, batch.len().div_ceil(8));
             // The choice bits are the evaluator's secrets (its pixels, in inference).
             let mut r = Zeroizing::new(vec![0u8; sent]);
             pack_bits(batch, &mut r);
             for ((first, w), prgs) in chunks(self.k).zip(&mut self.chunks) {
-                let cols = &mut t[first * stride..(first + w) * stride];
-                expand(prgs, len, cols, stride, &mut u, &mut scratch);
-                xor_into(&mut u[..sent], &r);
-                channel.write_bytes(&u[..sent])?;
+                let cols = &mut ws.cols[first * stride..(first + w) * stride];
+                expand(prgs, len, cols, stride, &mut ws.u, &mut ws.scratch);
+                xor_into(&mut ws.u[..sent], &r);
+                channel.write_bytes(&ws.u[..sent])?;
             }
-            columns_to_rows(&t, stride, batch.len(), &mut rows);
+            columns_to_rows(&ws.cols, stride, batch.len(), &mut ws.rows);
         }
         channel.flush()?;
-        Ok(rows)
+        Ok(ws.rows)
     }
 
     /// Random OT: the key `H(q_j ⊕ r_j·Δ, t_j)` that choice `r_j` selects from the
