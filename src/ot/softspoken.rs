@@ -1,34 +1,34 @@
 //! SoftSpoken OT extension (Lawrence Roy, "SoftSpoken OT: Quieter OT Extension from
-//! Small-Field Silent VOLE in the Minicrypt Model", CRYPTO 2022), semi-honest, in the
-//! Δ-correlated form IKNP ([`super::iknp`]) gives: the extension sender (the garbler) gets
-//! `q_j`, the receiver (the evaluator) `q_j ⊕ r_j·Δ`, but for `⌈128/k⌉` bits of traffic
-//! per OT instead of 128.
+//! Small-Field Silent VOLE in the Minicrypt Model", CRYPTO 2022, ePrint 2022/192),
+//! semi-honest, in the Δ-correlated form IKNP ([`super::iknp`]) gives: the extension
+//! sender (the garbler) gets `q_j`, the receiver (the evaluator) `q_j ⊕ r_j·Δ`, but for
+//! `⌈128/k⌉` bits of traffic per OT instead of 128.
 //!
-//! **Base: (2^k − 1)-out-of-2^k OT.** Δ is cut into chunks `α_i` of `k` bits. Per chunk the
-//! evaluator grows a GGM tree (Goldreich–Goldwasser–Micali) of depth `k` from a random root
-//! and, per level, sends the XOR of all left children and of all right children, each
+//! **Base: (2^k − 1)-out-of-2^k OT.** Δ is cut into chunks `α_i` of `k` bits. Per chunk
+//! the evaluator grows a GGM tree (Goldreich–Goldwasser–Micali) of depth `k` from a random
+//! root and, per level, sends the XOR of all left children and of all right children, each
 //! masked by one key of a Chou–Orlandi base OT ([`super::base`]); the garbler chooses the
 //! complement of `α_i`'s bit at that level and so rebuilds every leaf but leaf `α_i` (the
-//! punctured-PRF construction of Boyle et al. that Roy's §2 uses). The `Σ k = 128` base OTs
+//! punctured PRF of Boyle et al., CCS 2019, that Roy builds on). The `Σ k = 128` base OTs
 //! are the ones IKNP takes; the masked level sums add 32 bytes per base OT.
 //!
-//! **Small-field VOLE (Roy, §3).** Each leaf `x` seeds a PRG, expanded to a column `g_x` of
-//! `m` bits. The evaluator holds all leaves and computes `u = ⊕_x g_x` and, per bit `b` of
-//! the chunk, `v_b = ⊕_{x : x_b = 1} g_x`; the garbler, lacking `g_α`, computes
-//! `w_b = ⊕_{x ≠ α} (x_b ⊕ α_b)·g_x`, which equals `v_b ⊕ α_b·u`: a VOLE over `F_2^k`
-//! with the evaluator's `u` as the vector and `α` as the scalar. `u` is pseudorandom to
-//! the garbler because `g_α` is.
+//! **Small-field VOLE (Roy's first step).** Each leaf `x` seeds a PRG, expanded to a
+//! column `g_x` of `m` bits. The evaluator holds all leaves and computes `u = ⊕_x g_x`
+//! and, per bit `b` of the chunk, `v_b = ⊕_{x : x_b = 1} g_x`; the garbler, lacking `g_α`,
+//! computes `w_b = ⊕_{x ≠ α} (x_b ⊕ α_b)·g_x`, which equals `v_b ⊕ α_b·u`: a VOLE over
+//! `F_2^k` with the evaluator's `u` as the vector and `α` as the scalar. `u` is
+//! pseudorandom to the garbler because `g_α` is.
 //!
-//! **To correlated OT (Roy, §4, the subspace-VOLE-to-OT step with the repetition code).**
-//! The evaluator sends `u_i ⊕ r` for every chunk, the garbler adds `α_i·(u_i ⊕ r)` to its
-//! `w`, and the 128 columns `w` (the garbler's) and `v` (the evaluator's) satisfy
-//! `v = w ⊕ r·Δ` column for column: transposed, `t_j = q_j ⊕ r_j·Δ`. Semi-honest security
-//! rests on the PRG (for the hidden leaf `g_α`) and on the base OTs (Roy's Theorem for the
-//! semi-honest small-field VOLE; no consistency check is needed without a malicious
-//! receiver). Random OT hashes both ends with the TCCR hash of [`FixedKeyAes`] in its OT
-//! tweak domain, as IKNP does; Δ is uniform (but for its public lsb) and never used
-//! outside this correlation and the free-XOR labels, so the correlation-robustness the hash
-//! needs (Guo–Katz–Wang–Yu 2020) holds as for IKNP.
+//! **To correlated OT (Roy's subspace VOLE for the repetition code).** The evaluator sends
+//! `u_i ⊕ r` for every chunk, the garbler adds `α_i·(u_i ⊕ r)` to its `w`, and the 128
+//! columns `w` (the garbler's) and `v` (the evaluator's) satisfy `v = w ⊕ r·Δ` column for
+//! column: transposed, `t_j = q_j ⊕ r_j·Δ`. Semi-honest security rests on the PRG (for
+//! the hidden leaf `g_α`, whose seed the garbler never sees) and on the base OTs: Roy's
+//! proof for the semi-honest protocol, which drops the consistency check that only a
+//! malicious receiver needs. Random OT hashes both ends with the TCCR hash of
+//! [`FixedKeyAes`] in its OT tweak domain, as IKNP does; Δ is uniform (but for its public
+//! lsb) and used only in this correlation and as the free-XOR offset, so the
+//! correlation robustness the hash needs (Guo–Katz–Wang–Yu 2020) holds as for IKNP.
 //!
 //! **Cost.** `⌈128/k⌉ · ⌈m/8⌉` bytes from the evaluator per batch of `m` OTs; local work
 //! grows as `2^k/k` PRG expansions per column bit, so `k` trades bytes for time
