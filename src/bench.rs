@@ -1,13 +1,15 @@
 //! Measurements behind `gcnn bench gates` and `cargo bench`: gate throughput, OT
 //! throughput, session set-up and bytes per gate. Timings live here, never in tests.
 
-use crate::channel::{Buffer, TcpChannel, memory};
+use crate::channel::memory::{self, MemoryChannel};
+use crate::channel::{Buffer, TcpChannel};
 use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 use crate::crypto::{Delta, Label, Prg};
 use crate::garble::{Evaluator, Garbler, Instr, Program};
 use crate::inference::Pipeline;
 use crate::model::ModelSource;
-use crate::ot::{IknpReceiver, IknpSender};
+use crate::ot::softspoken::{self, SoftSpokenReceiver, SoftSpokenSender};
+use crate::ot::{IknpReceiver, IknpSender, OtError};
 use crate::protocol::{run_evaluator, run_garbler};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,6 +18,9 @@ use std::time::{Duration, Instant};
 /// independent, as in the compiler's adder trees.
 const WIDTH: u32 = 1024;
 const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// SoftSpoken chunk widths `gcnn bench gates` measures: bytes against time.
+const SOFTSPOKEN_K: [u32; 4] = [2, 4, 6, 8];
 
 /// Results of [`gates`], per second unless named otherwise.
 #[derive(Clone, Debug)]
@@ -35,8 +40,11 @@ pub struct GateBench {
     /// ANDs per second in the table-streaming phase of a two-party run over loopback TCP,
     /// both roles running here (the slower side's time).
     pub two_party_per_s: f64,
-    /// Extended (correlated) OTs per second, both roles running, in-memory channel.
+    /// IKNP-extended (correlated) OTs per second, both roles running, in-memory channel
+    /// (16 bytes each).
     pub ot_per_s: f64,
+    /// SoftSpoken, per chunk width `k`: `(k, OTs per second as above, bytes per OT)`.
+    pub softspoken: Vec<(u32, f64, f64)>,
     /// Median session set-up over an open loopback TCP connection: handshake, 128 base
     /// OTs, IKNP and a one-AND circuit.
     pub setup: Duration,
@@ -134,25 +142,77 @@ fn two_party(circuit: &Circuit) -> anyhow::Result<(Duration, Duration)> {
     Ok((g.online.max(e.online), g.total.max(e.total)))
 }
 
-fn ot_rate(n: usize) -> anyhow::Result<f64> {
+/// The two ends of a Δ-correlated OT extension, as [`ot_rate`] drives them; `k` is
+/// SoftSpoken's chunk width (IKNP has none).
+trait Extension: Sized + Send {
+    type Receiver;
+    fn sender(channel: &mut MemoryChannel, delta: Delta, k: u32) -> Result<Self, OtError>;
+    fn receiver(channel: &mut MemoryChannel, k: u32) -> Result<Self::Receiver, OtError>;
+    fn send(&mut self, channel: &mut MemoryChannel, m: usize) -> Result<(), OtError>;
+    fn receive(
+        end: &mut Self::Receiver,
+        channel: &mut MemoryChannel,
+        choices: &[bool],
+    ) -> Result<(), OtError>;
+}
+
+impl Extension for IknpSender {
+    type Receiver = IknpReceiver;
+    fn sender(channel: &mut MemoryChannel, delta: Delta, _: u32) -> Result<Self, OtError> {
+        IknpSender::setup(channel, delta)
+    }
+    fn receiver(channel: &mut MemoryChannel, _: u32) -> Result<IknpReceiver, OtError> {
+        IknpReceiver::setup(channel)
+    }
+    fn send(&mut self, channel: &mut MemoryChannel, m: usize) -> Result<(), OtError> {
+        self.extend_correlated(channel, m).map(drop)
+    }
+    fn receive(
+        end: &mut IknpReceiver,
+        channel: &mut MemoryChannel,
+        choices: &[bool],
+    ) -> Result<(), OtError> {
+        end.extend_correlated(channel, choices).map(drop)
+    }
+}
+
+impl Extension for SoftSpokenSender {
+    type Receiver = SoftSpokenReceiver;
+    fn sender(channel: &mut MemoryChannel, delta: Delta, k: u32) -> Result<Self, OtError> {
+        SoftSpokenSender::setup(channel, delta, k)
+    }
+    fn receiver(channel: &mut MemoryChannel, k: u32) -> Result<SoftSpokenReceiver, OtError> {
+        SoftSpokenReceiver::setup(channel, k)
+    }
+    fn send(&mut self, channel: &mut MemoryChannel, m: usize) -> Result<(), OtError> {
+        self.extend_correlated(channel, m).map(drop)
+    }
+    fn receive(
+        end: &mut SoftSpokenReceiver,
+        channel: &mut MemoryChannel,
+        choices: &[bool],
+    ) -> Result<(), OtError> {
+        end.extend_correlated(channel, choices).map(drop)
+    }
+}
+
+/// Correlated OTs per second of extension `E` (chunk width `k` for SoftSpoken), both
+/// roles here over an in-memory channel, set-up excluded.
+fn ot_rate<E: Extension>(n: usize, k: u32) -> anyhow::Result<f64> {
     let (mut a, mut b) = memory::pair(TIMEOUT);
     let choices: Vec<bool> = (0..n).map(|i| i % 3 == 0).collect();
     let delta = Delta::new(Prg::from_os()?.block());
-    let (mut sender, mut receiver) = thread::scope(|s| {
-        let sender = s.spawn(move || IknpSender::setup(&mut a, delta).map(|ot| (ot, a)));
-        let receiver = IknpReceiver::setup(&mut b).map(|ot| (ot, b));
+    let (sender, receiver) = thread::scope(|s| {
+        let sender = s.spawn(move || E::sender(&mut a, delta, k).map(|ot| (ot, a)));
+        let receiver = E::receiver(&mut b, k);
         (sender.join(), receiver)
     });
-    let (sender, a) = sender
-        .as_mut()
-        .map_err(|_| anyhow::anyhow!("OT thread panicked"))?
-        .as_mut()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (receiver, b) = receiver.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (mut sender, mut a) = sender.map_err(|_| anyhow::anyhow!("OT thread panicked"))??;
+    let mut receiver = receiver?;
     let start = Instant::now();
     thread::scope(|s| {
-        let h = s.spawn(|| sender.extend_correlated(a, n));
-        receiver.extend_correlated(b, &choices)?;
+        let h = s.spawn(|| sender.send(&mut a, n));
+        E::receive(&mut receiver, &mut b, &choices)?;
         h.join()
             .map_err(|_| anyhow::anyhow!("OT thread panicked"))??;
         anyhow::Ok(())
@@ -224,7 +284,14 @@ pub fn gates(ands: u64, model: &ModelSource) -> anyhow::Result<GateBench> {
         bytes_per_and: tables.0 as f64 / ands as f64,
         bytes_per_known_and: tables.1 as f64 / ands as f64,
         two_party_per_s: per_second(ands, two_party_gates),
-        ot_per_s: ot_rate(1 << 22)?,
+        ot_per_s: ot_rate::<IknpSender>(1 << 22, 0)?,
+        softspoken: SOFTSPOKEN_K
+            .iter()
+            .map(|&k| {
+                let bytes = softspoken::extension_bytes(1 << 22, k) as f64 / (1 << 22) as f64;
+                Ok((k, ot_rate::<SoftSpokenSender>(1 << 22, k)?, bytes))
+            })
+            .collect::<anyhow::Result<_>>()?,
         setup: setup_time()?,
         stage_ands,
         stage_garble_per_s,
@@ -263,9 +330,16 @@ impl std::fmt::Display for GateBench {
         )?;
         writeln!(
             f,
-            "extended OTs, both roles            {:>8.1} M/s",
+            "IKNP OTs, both roles                {:>8.1} M/s (16 bytes/OT)",
             m(self.ot_per_s)
         )?;
+        for &(k, rate, bytes) in &self.softspoken {
+            writeln!(
+                f,
+                "SoftSpoken OTs, k = {k}, both roles   {:>8.1} M/s ({bytes:.2} bytes/OT)",
+                m(rate)
+            )?;
+        }
         writeln!(
             f,
             "session set-up (median of 9)        {:>8.1} ms",

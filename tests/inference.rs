@@ -272,8 +272,9 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
 }
 
 /// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly:
-/// beyond them only the handshake (68 bytes each way) and the 128 base OTs (the
-/// evaluator's one point, the garbler's 128).
+/// beyond them only the handshake (68 bytes each way), the 128 base OTs (the
+/// evaluator's one point, the garbler's 128) and the SoftSpoken set-up (the evaluator's
+/// two masked GGM level sums per base OT).
 #[test]
 fn layer_costs_account_for_every_byte() {
     let Some(model) = model() else { return };
@@ -289,6 +290,6 @@ fn layer_costs_account_for_every_byte() {
     assert_eq!(costs.len(), 4);
     let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
     let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
-    assert_eq!(report.bytes_sent, to_garbler + 68 + 32);
+    assert_eq!(report.bytes_sent, to_garbler + 68 + 32 + 128 * 32);
     assert_eq!(report.bytes_received, to_evaluator + 68 + 128 * 32);
 }

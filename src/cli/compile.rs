@@ -104,7 +104,7 @@ impl fmt::Display for Costs<'_> {
         let to_evaluator = setup.to_evaluator + sum(|c| c.to_evaluator);
         writeln!(
             f,
-            "set-up (handshake, base OTs): {} B evaluator->garbler, {} B garbler->evaluator, {} round trips",
+            "set-up (handshake, base OTs, OT extension set-up): {} B evaluator->garbler, {} B garbler->evaluator, {} round trips",
             setup.to_garbler, setup.to_evaluator, setup.round_trips
         )?;
         writeln!(

@@ -9,6 +9,7 @@ use crate::compiler::network::Arch;
 use crate::compiler::stages::{MAX_ENTRIES, Stage};
 use crate::garble::Program;
 use crate::model::{Hwc, Layer, Model, ModelSource};
+use crate::ot::softspoken;
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
 
 /// One weighted layer: its products' geometry and its stage circuit, planned.
@@ -234,7 +235,7 @@ impl Pipeline {
     pub fn setup_cost(&self) -> SetupCost {
         let handshake = crate::protocol::HANDSHAKE_BYTES as u64;
         SetupCost {
-            to_garbler: handshake + 32,
+            to_garbler: handshake + 32 + softspoken::SETUP_BYTES,
             to_evaluator: handshake + 128 * 32,
             round_trips: 3,
         }
@@ -242,8 +243,8 @@ impl Pipeline {
 
     /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
     pub fn layer_costs(&self) -> Vec<LayerCost> {
-        // IKNP sends 128 columns of the batch's OT count rounded up to 128 bits.
-        let iknp = |n: usize| (n.div_ceil(128) * 128 * 16) as u64;
+        // SoftSpoken sends one correction column per chunk of Δ.
+        let ext = |n: usize| softspoken::extension_bytes(n, softspoken::DEFAULT_K);
         let bits = |n: usize| n.div_ceil(8) as u64;
         self.stages
             .iter()
@@ -263,7 +264,7 @@ impl Pipeline {
                     and_gates: and,
                     garbler_half_gates: half,
                     tables: s.program.table_bytes(),
-                    to_garbler: iknp(s.choice_bits()) + iknp(s.share_bits()) + online_to_garbler,
+                    to_garbler: ext(s.choice_bits()) + ext(s.share_bits()) + online_to_garbler,
                     to_evaluator: online_to_evaluator
                         + s.program.table_bytes()
                         + bits(s.program.outputs().len()),
@@ -316,7 +317,8 @@ const ONLINE_ROUND_TRIPS: u64 = 2;
 /// What a session costs beyond its layers: the handshake and the base OTs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetupCost {
-    /// Bytes evaluator → garbler: its handshake and the base-OT sender's point.
+    /// Bytes evaluator → garbler: its handshake, the base-OT sender's point and the
+    /// SoftSpoken set-up (masked GGM level sums).
     pub to_garbler: u64,
     /// Bytes garbler → evaluator: its handshake and 128 base-OT receiver points.
     pub to_evaluator: u64,

@@ -10,7 +10,10 @@
 pub mod base;
 mod error;
 pub mod iknp;
+pub mod lookup;
+pub mod softspoken;
 mod transpose;
 
 pub use error::OtError;
 pub use iknp::{IknpReceiver, IknpSender};
+pub use softspoken::{SoftSpokenReceiver, SoftSpokenSender};

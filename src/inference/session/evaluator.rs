@@ -7,7 +7,8 @@ use super::bits_of;
 use crate::channel::{Buffer, Channel, Counting};
 use crate::crypto::{Block, Label, Prg};
 use crate::garble::{Evaluator, decode};
-use crate::ot::IknpReceiver;
+use crate::ot::SoftSpokenReceiver;
+use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
 use std::time::Instant;
 use zeroize::Zeroizing;
@@ -50,7 +51,7 @@ pub(in crate::inference) fn run_evaluator<C: Channel>(
     pipeline.handshake().exchange(&mut channel)?;
     // The session's clock starts when the garbler has accepted it.
     let start = Instant::now();
-    let mut ot = IknpReceiver::setup(&mut channel)?;
+    let mut ot = SoftSpokenReceiver::setup(&mut channel, DEFAULT_K)?;
     let mut prg = Prg::from_os()?;
     let mut offline = Vec::with_capacity(pipeline.stages.len());
     for stage in &pipeline.stages {

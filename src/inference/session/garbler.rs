@@ -7,7 +7,8 @@ use super::bits_of;
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Block, Delta, Label, Prg, random_seed};
 use crate::garble::{Garbler, decoding_bits};
-use crate::ot::IknpSender;
+use crate::ot::SoftSpokenSender;
+use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
 use std::time::Instant;
 use zeroize::Zeroizing;
@@ -39,7 +40,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
     pipeline.handshake().answer(&mut channel)?;
     channel.begin_phase();
     let delta = Delta::new(random_seed()?);
-    let mut ot = IknpSender::setup(&mut channel, delta.clone())?;
+    let mut ot = SoftSpokenSender::setup(&mut channel, delta.clone(), DEFAULT_K)?;
     let mut prg = Prg::from_os()?;
     let mut offline = Vec::with_capacity(pipeline.stages.len());
     for stage in &pipeline.stages {

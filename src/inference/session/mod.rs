@@ -1,7 +1,8 @@
 //! One private inference: the mixed protocol over a [`Channel`], in an offline and an
 //! online phase.
 //!
-//! **Offline** (input-independent, before the image is used): handshake, 128 base OTs;
+//! **Offline** (input-independent, before the image is used): handshake, 128 base OTs
+//! and the SoftSpoken OT extension set up on them ([`crate::ot::softspoken`]);
 //! per weighted layer, random OTs for its products (the evaluator's choices random), and
 //! Δ-correlated OTs for its share bits (choices random too, `R`); then every stage circuit
 //! garbled with a random garbler share `S`, fresh output masks and fresh input zero labels
@@ -18,7 +19,7 @@
 //! 4. the evaluator evaluates the stored tables and decodes the masked outputs: its
 //!    choice bits for the next layer (or, at the end, the class).
 //!
-//! One Δ, one IKNP instance and one garbler (so one tweak counter per domain) serve the
+//! One Δ, one OT extension instance and one garbler (so one tweak counter per domain) serve the
 //! whole session, so no (input, tweak) pair is hashed twice; all are fresh per session.
 
 mod evaluator;
