@@ -229,14 +229,14 @@ fn check_costs_against_a_session(owner: &ModelOwner, pixels: gcnn::model::PixelV
     });
     let costs = pipeline.layer_costs();
     let setup = pipeline.setup_cost();
-    // Online, per layer: d →, ← corrections and δ, e →, ← labels.
-    let online = &view.steps[view.steps.len() - 4 * costs.len()..];
-    for (c, steps) in costs.iter().zip(online.chunks(4)) {
-        let [Step::Write(d), Step::Read(u), Step::Write(e), Step::Read(w)] = *steps else {
+    // Online, per layer: d and f →, ← labels.
+    let online = &view.steps[view.steps.len() - 2 * costs.len()..];
+    for (c, steps) in costs.iter().zip(online.chunks(2)) {
+        let [Step::Write(df), Step::Read(w)] = *steps else {
             panic!("layer {}: unexpected messages {steps:?}", c.name);
         };
-        assert_eq!(c.online_to_garbler, d + e, "layer {}", c.name);
-        assert_eq!(c.online_to_evaluator, u + w, "layer {}", c.name);
+        assert_eq!(c.online_to_garbler, df, "layer {}", c.name);
+        assert_eq!(c.online_to_evaluator, w, "layer {}", c.name);
     }
     let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
     let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
