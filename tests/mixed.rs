@@ -16,7 +16,7 @@ use common::nets::random_network;
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::compiler::mixed::MixedCircuit;
 use gcnn::compiler::network::Arch;
-use gcnn::inference::{ModelOwner, Pipeline, classify};
+use gcnn::inference::{ModelOwner, Pipeline, classify, prepare};
 
 /// `gcnn compile --model DIR --out FILE`, which must succeed.
 fn compile(model: &std::path::Path, out: &std::path::Path) {
@@ -319,4 +319,37 @@ fn a_network_too_large_for_the_protocol_is_refused_quickly() {
     );
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
     assert!(!dir.path().join("x.mixed").exists());
+}
+
+/// A client that prepares before it has the image: the offline phase first, a pause,
+/// then the image; the class equals the plaintext model's on random networks (1-bit and
+/// wider pixels) and on test images of the committed LeNet, and the report's online
+/// phase excludes the pause.
+#[test]
+fn a_prepared_session_classifies_like_the_plaintext_model() {
+    let pause = std::time::Duration::from_millis(300);
+    let run = |net: &gcnn::model::Model, pixels: gcnn::model::PixelView<'_>| {
+        let owner = ModelOwner::new(net).unwrap();
+        let (g, e) = memory::pair(TIMEOUT);
+        thread::scope(|s| {
+            let garbler = s.spawn(|| owner.serve(g).unwrap());
+            let prepared = prepare(owner.pipeline(), e).unwrap();
+            thread::sleep(pause);
+            let (class, report) = prepared.classify(pixels).unwrap();
+            garbler.join().unwrap();
+            assert_eq!(class, net.predict(pixels));
+            assert!(report.online < pause, "{report:?}");
+            assert_eq!(report.total, report.setup + report.online);
+        });
+    };
+    let mut rng = Rng(45);
+    for _ in 0..4 {
+        let net = random_network(&mut rng, None);
+        let pixels = common::nets::random_pixels(&mut rng, &net);
+        run(&net, pixels.view());
+    }
+    let Some(lenet) = model() else { return };
+    for i in [0, 1, 2] {
+        run(&lenet, (&test_set().images[i]).into());
+    }
 }

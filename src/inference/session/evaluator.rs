@@ -46,15 +46,24 @@ fn random_words(prg: &mut Prg, n: usize, m: u32) -> (Zeroizing<Vec<u64>>, Zeroiz
     (words, bits)
 }
 
-/// The evaluator's side: `pixels` are its input bits (H·W·C × input bits). Returns the
-/// class bits, the only thing it learns.
-pub(in crate::inference) fn run_evaluator<C: Channel>(
+/// A session whose offline phase is done: only the online phase is left, one round trip
+/// per weighted layer. The garbler waits for it at most its per-message timeout.
+pub(in crate::inference) struct PreparedEvaluator<'p, C> {
+    pipeline: &'p Pipeline,
+    channel: Counting<C>,
+    offline: Vec<EvaluatorStage>,
+    evaluator: Evaluator<Buffer>,
+    tables_len: u64,
+    start: Instant,
+    setup: Instant,
+}
+
+/// The evaluator's offline phase, before it has an image.
+pub(in crate::inference) fn prepare_evaluator<C: Channel>(
     channel: C,
     pipeline: &Pipeline,
-    pixels: &[bool],
-) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
+) -> Result<PreparedEvaluator<'_, C>, ProtocolError> {
     let mut channel = Counting::new(channel);
-    check_pixels(pipeline, pixels)?;
     let handshake = pipeline.handshake();
     handshake.offer(&mut channel)?;
     // The base OTs' first message travels with the handshake; the garbler's answer
@@ -107,54 +116,88 @@ pub(in crate::inference) fn run_evaluator<C: Channel>(
             decoding: channel.read_bits(stage.program.outputs().len())?,
         });
     }
-    let mut evaluator = Evaluator::new(Buffer::from_bytes(tables));
-    let setup = Instant::now();
+    Ok(PreparedEvaluator {
+        pipeline,
+        channel,
+        offline,
+        evaluator: Evaluator::new(Buffer::from_bytes(tables)),
+        tables_len,
+        start,
+        setup: Instant::now(),
+    })
+}
 
-    let mut choices = Zeroizing::new(pixels.to_vec());
-    let mut layers = Vec::with_capacity(pipeline.stages.len());
-    let mut tables_left = tables_len;
-    for (stage, mut off) in pipeline.stages.iter().zip(offline) {
-        let begin = Instant::now();
-        // Each stage's outputs are the next stage's choice bits (checked by the pipeline).
-        if choices.len() != stage.choice_bits() {
-            return Err(ProtocolError::InputCount {
-                expected: stage.choice_bits(),
-                got: choices.len(),
-            });
-        }
-        let d: Vec<bool> = choices
-            .iter()
-            .zip(off.choices.iter())
-            .map(|(a, c)| a ^ c)
-            .collect();
-        // Its share `E` of the accumulators is complete with `d`; it sends `f = E − R`.
-        let mask = ring::mask(stage.ring_bits);
-        let mut f = off.products.share(&stage.fanout, stage.in_bits, &d);
-        f.iter_mut()
-            .zip(off.r.iter())
-            .for_each(|(e, r)| *e = e.wrapping_sub(*r) & mask);
-        channel.write_bits(&d)?;
-        ring::write(&mut channel, &f, stage.ring_bits, &mut Vec::new())?;
-        channel.flush()?;
-        for _ in 0..stage.share_bits() {
-            off.labels.push(Label(channel.read_block()?));
-        }
-        let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &off.labels)?);
-        // Each stage must have read exactly its own tables, or the next would decrypt
-        // the wrong ones.
-        tables_left -= stage.program.table_bytes();
-        if evaluator.channel().unread() as u64 != tables_left {
-            return Err(ProtocolError::InvalidOutput(format!(
-                "stage {} read a different number of table bytes than it has",
-                stage.name
-            )));
-        }
-        choices = Zeroizing::new(decode(&labels, &off.decoding));
-        layers.push((stage.name.clone(), begin.elapsed()));
+impl<'p, C: Channel> PreparedEvaluator<'p, C> {
+    /// The pipeline the session runs.
+    pub(in crate::inference) fn pipeline(&self) -> &'p Pipeline {
+        self.pipeline
     }
-    let end = Instant::now();
-    Ok((
-        choices.to_vec(),
-        SessionReport::new(&channel, [start, setup, end], layers),
-    ))
+
+    /// The online phase for `pixels` (H·W·C × input bits): returns the class bits. The
+    /// report's online time starts here, so it is the image-to-class latency.
+    pub(in crate::inference) fn finish(
+        self,
+        pixels: &[bool],
+    ) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
+        let PreparedEvaluator {
+            pipeline,
+            mut channel,
+            offline,
+            mut evaluator,
+            tables_len,
+            start,
+            setup,
+        } = self;
+        check_pixels(pipeline, pixels)?;
+        // Time spent waiting for the image belongs to neither phase.
+        let online_start = Instant::now();
+        let idle = online_start - setup;
+        let mut choices = Zeroizing::new(pixels.to_vec());
+        let mut layers = Vec::with_capacity(pipeline.stages.len());
+        let mut tables_left = tables_len;
+        for (stage, mut off) in pipeline.stages.iter().zip(offline) {
+            let begin = Instant::now();
+            // Each stage's outputs are the next stage's choice bits (checked by the pipeline).
+            if choices.len() != stage.choice_bits() {
+                return Err(ProtocolError::InputCount {
+                    expected: stage.choice_bits(),
+                    got: choices.len(),
+                });
+            }
+            let d: Vec<bool> = choices
+                .iter()
+                .zip(off.choices.iter())
+                .map(|(a, c)| a ^ c)
+                .collect();
+            // Its share `E` of the accumulators is complete with `d`; it sends `f = E − R`.
+            let mask = ring::mask(stage.ring_bits);
+            let mut f = off.products.share(&stage.fanout, stage.in_bits, &d);
+            f.iter_mut()
+                .zip(off.r.iter())
+                .for_each(|(e, r)| *e = e.wrapping_sub(*r) & mask);
+            channel.write_bits(&d)?;
+            ring::write(&mut channel, &f, stage.ring_bits, &mut Vec::new())?;
+            channel.flush()?;
+            for _ in 0..stage.share_bits() {
+                off.labels.push(Label(channel.read_block()?));
+            }
+            let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &off.labels)?);
+            // Each stage must have read exactly its own tables, or the next would decrypt
+            // the wrong ones.
+            tables_left -= stage.program.table_bytes();
+            if evaluator.channel().unread() as u64 != tables_left {
+                return Err(ProtocolError::InvalidOutput(format!(
+                    "stage {} read a different number of table bytes than it has",
+                    stage.name
+                )));
+            }
+            choices = Zeroizing::new(decode(&labels, &off.decoding));
+            layers.push((stage.name.clone(), begin.elapsed()));
+        }
+        let end = Instant::now();
+        Ok((
+            choices.to_vec(),
+            SessionReport::new(&channel, [start + idle, online_start, end], layers),
+        ))
+    }
 }

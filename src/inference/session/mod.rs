@@ -29,7 +29,7 @@
 mod evaluator;
 mod garbler;
 
-pub(super) use evaluator::run_evaluator;
+pub(super) use evaluator::{PreparedEvaluator, prepare_evaluator};
 pub(super) use garbler::run_garbler;
 
 use zeroize::Zeroizing;
