@@ -15,6 +15,10 @@
 //! `G(k_a) + a·u`, which is `G(k_0) + a·c`. The two sums are additive shares of `acc`.
 //! `u` is masked by the expansion of the key the evaluator lacks, so it learns nothing
 //! of `c`; the garbler sees only its side of the OTs.
+//!
+//! The session runs these OTs offline, for random choices, and completes them online
+//! from the public differences to the true choices, with no further message
+//! ([`Products`]).
 
 use super::ring;
 use crate::channel::{Channel, ChannelError};
@@ -113,7 +117,7 @@ impl Fanout {
     }
 
     /// Bytes of the correction vectors for `bits` choice bits per input and `m`-bit
-    /// values, as [`Fanout::garbler_shares`] writes them (one packed vector per OT).
+    /// values, as [`Fanout::garbler_products`] writes them (one packed vector per OT).
     pub fn correction_bytes(&self, bits: u32, m: u32) -> u64 {
         (0..self.inputs())
             .map(|i| super::ring::packed_len(self.of(i).len(), m) as u64 * u64::from(bits))
