@@ -16,7 +16,7 @@ use common::nets::random_network;
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::compiler::mixed::MixedCircuit;
 use gcnn::compiler::network::Arch;
-use gcnn::inference::{ModelOwner, Pipeline, classify};
+use gcnn::inference::{ModelOwner, Pipeline, classify, prepare};
 
 /// `gcnn compile --model DIR --out FILE`, which must succeed.
 fn compile(model: &std::path::Path, out: &std::path::Path) {
@@ -229,14 +229,14 @@ fn check_costs_against_a_session(owner: &ModelOwner, pixels: gcnn::model::PixelV
     });
     let costs = pipeline.layer_costs();
     let setup = pipeline.setup_cost();
-    // Online, per layer: d →, ← corrections and δ, e →, ← labels.
-    let online = &view.steps[view.steps.len() - 4 * costs.len()..];
-    for (c, steps) in costs.iter().zip(online.chunks(4)) {
-        let [Step::Write(d), Step::Read(u), Step::Write(e), Step::Read(w)] = *steps else {
+    // Online, per layer: d and f →, ← labels.
+    let online = &view.steps[view.steps.len() - 2 * costs.len()..];
+    for (c, steps) in costs.iter().zip(online.chunks(2)) {
+        let [Step::Write(df), Step::Read(w)] = *steps else {
             panic!("layer {}: unexpected messages {steps:?}", c.name);
         };
-        assert_eq!(c.online_to_garbler, d + e, "layer {}", c.name);
-        assert_eq!(c.online_to_evaluator, u + w, "layer {}", c.name);
+        assert_eq!(c.online_to_garbler, df, "layer {}", c.name);
+        assert_eq!(c.online_to_evaluator, w, "layer {}", c.name);
     }
     let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
     let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
@@ -319,4 +319,37 @@ fn a_network_too_large_for_the_protocol_is_refused_quickly() {
     );
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
     assert!(!dir.path().join("x.mixed").exists());
+}
+
+/// A client that prepares before it has the image: the offline phase first, a pause,
+/// then the image; the class equals the plaintext model's on random networks (1-bit and
+/// wider pixels) and on test images of the committed LeNet, and the report's online
+/// phase excludes the pause.
+#[test]
+fn a_prepared_session_classifies_like_the_plaintext_model() {
+    let pause = std::time::Duration::from_millis(300);
+    let run = |net: &gcnn::model::Model, pixels: gcnn::model::PixelView<'_>| {
+        let owner = ModelOwner::new(net).unwrap();
+        let (g, e) = memory::pair(TIMEOUT);
+        thread::scope(|s| {
+            let garbler = s.spawn(|| owner.serve(g).unwrap());
+            let prepared = prepare(owner.pipeline(), e).unwrap();
+            thread::sleep(pause);
+            let (class, report) = prepared.classify(pixels).unwrap();
+            garbler.join().unwrap();
+            assert_eq!(class, net.predict(pixels));
+            assert!(report.online < pause, "{report:?}");
+            assert_eq!(report.total, report.setup + report.online);
+        });
+    };
+    let mut rng = Rng(45);
+    for _ in 0..4 {
+        let net = random_network(&mut rng, None);
+        let pixels = common::nets::random_pixels(&mut rng, &net);
+        run(&net, pixels.view());
+    }
+    let Some(lenet) = model() else { return };
+    for i in [0, 1, 2] {
+        run(&lenet, (&test_set().images[i]).into());
+    }
 }

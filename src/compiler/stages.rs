@@ -6,12 +6,14 @@
 //! value), by oblivious transfer outside any circuit. Stage `k`'s circuit then takes
 //!
 //! - group 0, the evaluator's: its shares `E`, one `m`-bit word per accumulator;
-//! - group 1, the garbler's: its shares `G`, likewise;
+//! - group 1, the garbler's shares `G`, likewise — owned by the evaluator in the
+//!   circuit's sense: the garbler computes `G` only online, after the circuit is garbled,
+//!   and sends its labels then, so no gate may treat it as known to the garbling;
 //! - group 2, the garbler's (every stage with a requantization, i.e. all but the last,
 //!   which the model loader and the pipeline check): one random mask bit per output bit,
 //!
-//! adds `E + G mod 2^m` (an `m`-bit ripple adder: the garbler's word is hard-wired, so its
-//! first AND is a garbler half gate), requantizes, applies the pooling layers up to the
+//! adds `E + G mod 2^m` (an `m`-bit ripple adder, one AND per bit but the last),
+//! requantizes, applies the pooling layers up to the
 //! next weighted layer (max: compare and mux, one OR on 1-bit values; average: a sum, a
 //! public shift, a saturation), and outputs the activation bits XOR the masks, which the
 //! evaluator decodes: uniformly random bits to it, its choice bits for the next layer's
@@ -202,7 +204,8 @@ fn lower_stage(
         owner,
         width: (n * m) as u32,
     };
-    let mut groups = vec![share(Owner::Evaluator), share(Owner::Garbler)];
+    // Both shares enter as labels (see the module doc).
+    let mut groups = vec![share(Owner::Evaluator), share(Owner::Evaluator)];
     if let Some(r) = w.requant {
         groups.push(InputGroup {
             owner: Owner::Garbler,

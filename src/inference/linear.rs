@@ -15,6 +15,10 @@
 //! `G(k_a) + a·u`, which is `G(k_0) + a·c`. The two sums are additive shares of `acc`.
 //! `u` is masked by the expansion of the key the evaluator lacks, so it learns nothing
 //! of `c`; the garbler sees only its side of the OTs.
+//!
+//! The session runs these OTs offline, for random choices, and completes them online
+//! from the public differences to the true choices, with no further message
+//! ([`Products`]).
 
 use super::ring;
 use crate::channel::{Channel, ChannelError};
@@ -113,7 +117,7 @@ impl Fanout {
     }
 
     /// Bytes of the correction vectors for `bits` choice bits per input and `m`-bit
-    /// values, as [`Fanout::garbler_shares`] writes them (one packed vector per OT).
+    /// values, as [`Fanout::garbler_products`] writes them (one packed vector per OT).
     pub fn correction_bytes(&self, bits: u32, m: u32) -> u64 {
         (0..self.inputs())
             .map(|i| super::ring::packed_len(self.of(i).len(), m) as u64 * u64::from(bits))
@@ -155,10 +159,12 @@ impl Fanout {
         acc.iter().map(|v| v & ring::mask(m)).collect()
     }
 
-    /// The garbler's side for `bits` choice bits per input value: `keys[i·bits + t]` is
-    /// the random-OT key pair of input `i`'s bit `t`, `masks` likewise its mask. Sends
-    /// the correction vectors `u`; returns the garbler's shares.
-    pub fn garbler_shares<C: Channel>(
+    /// The garbler's side of the offline products for `bits` choice bits per input
+    /// value: `keys[i·bits + t]` is the random-OT key pair of input `i`'s bit `t` (the
+    /// evaluator's choice `c` random), `masks` likewise its mask. Sends the correction
+    /// vectors `u`; returns the garbler's side of the products, to be completed online by
+    /// [`Products::share`].
+    pub fn garbler_products<C: Channel>(
         &self,
         channel: &mut C,
         (weights, bias): (&[i64], &[i64]),
@@ -166,12 +172,13 @@ impl Fanout {
         m: u32,
         keys: &[[Block; 2]],
         masks: &[bool],
-    ) -> Result<Zeroizing<Vec<u64>>, ChannelError> {
-        let mut share = Zeroizing::new(
+    ) -> Result<Products, ChannelError> {
+        let mut base = Zeroizing::new(
             (0..self.outputs)
                 .map(|o| bias[o % self.channels] as u64)
                 .collect::<Vec<u64>>(),
         );
+        let mut flips = Zeroizing::new(Vec::with_capacity(self.entries.len() * bits as usize));
         let (mut g0, mut g1, mut scratch) = self.buffers(m);
         let (mut u, mut packed) = (Vec::new(), Vec::new());
         // One vector per OT, written as soon as it is computed: the evaluator works on
@@ -190,33 +197,35 @@ impl Fanout {
                 let r = u64::from(masks[j]).wrapping_neg();
                 for (e, &(o, w)) in fan.iter().enumerate() {
                     let c = (weights[w as usize] as u64) << t;
-                    let s = &mut share[o as usize];
+                    let s = &mut base[o as usize];
                     // `r = 1`: the garbler-known part `c` joins the share and the product
                     // vector is `−c` (two's complement `(c ⊕ r) − r`), as in the module doc.
                     *s = s.wrapping_add(c & r);
                     let c = (c ^ r).wrapping_sub(r);
+                    // Its share of `c_bit·c` is `g = −G(k0)`; flipped, `c − g`.
                     *s = s.wrapping_sub(g0[e]);
+                    flips.push(c.wrapping_add(g0[e].wrapping_mul(2)) & ring::mask(m));
                     u.push(g0[e].wrapping_sub(g1[e]).wrapping_add(c) & ring::mask(m));
                 }
                 ring::write(channel, &u, m, &mut packed)?;
             }
         }
-        share.iter_mut().for_each(|v| *v &= ring::mask(m));
-        Ok(share)
+        Ok(Products { base, flips, m })
     }
 
-    /// The evaluator's side: `choices[j]` is its choice bit `a` for OT `j` and `keys[j]`
-    /// the key of the pair (as the garbler orders it after derandomization) that `a`
-    /// selects. Reads the correction vectors; returns the evaluator's shares.
-    pub fn evaluator_shares<C: Channel>(
+    /// The evaluator's side of the offline products: `choices[j]` is its random choice
+    /// `c` for OT `j` and `keys[j]` the key it selected. Reads the correction vectors;
+    /// returns its side of the products, to be completed online by [`Products::share`].
+    pub fn evaluator_products<C: Channel>(
         &self,
         channel: &mut C,
         bits: u32,
         m: u32,
         keys: &[Block],
         choices: &[bool],
-    ) -> Result<Zeroizing<Vec<u64>>, ChannelError> {
-        let mut share = Zeroizing::new(vec![0u64; self.outputs]);
+    ) -> Result<Products, ChannelError> {
+        let mut base = Zeroizing::new(vec![0u64; self.outputs]);
+        let mut flips = Zeroizing::new(Vec::with_capacity(self.entries.len() * bits as usize));
         let (mut g, _, mut scratch) = self.buffers(m);
         let (mut u, mut packed) = (Vec::new(), Vec::new());
         for i in 0..self.inputs() {
@@ -229,12 +238,62 @@ impl Fanout {
                 ring::expand(keys[j], m, &mut g, &mut scratch);
                 let chosen = u64::from(choices[j]).wrapping_neg();
                 for ((&(o, _), &ge), &ue) in fan.iter().zip(g.iter()).zip(&u) {
-                    let s = &mut share[o as usize];
-                    *s = s.wrapping_add(ge.wrapping_add(ue & chosen));
+                    // Its share of `c_bit·c` is `e = G(k_c) + c_bit·u`; flipped, `−e`.
+                    let e = ge.wrapping_add(ue & chosen);
+                    let s = &mut base[o as usize];
+                    *s = s.wrapping_add(e);
+                    flips.push(e.wrapping_mul(2).wrapping_neg() & ring::mask(m));
                 }
             }
         }
-        share.iter_mut().for_each(|v| *v &= ring::mask(m));
-        Ok(share)
+        Ok(Products { base, flips, m })
+    }
+
+    /// The fan-out entries of OT `j`'s vector for `bits` choice bits per input, and
+    /// where they start in a [`Products`]' flat list.
+    fn ot_entries(&self, bits: u32) -> impl Iterator<Item = (usize, &[(u32, u32)])> {
+        let mut at = 0;
+        (0..self.inputs())
+            .flat_map(move |i| {
+                let fan = self.of(i);
+                (0..bits).map(move |_| fan)
+            })
+            .map(move |fan| {
+                let start = at;
+                at += fan.len();
+                (start, fan)
+            })
+    }
+}
+
+/// One party's side of a layer's products after the offline phase, for the evaluator's
+/// random choices `c`: the two parties' `base` vectors are additive shares of
+/// `bias + Σ_j c_j·c⃗_j`, and for each OT `j` its `flips` entries are what its share of
+/// `c_j·c⃗_j` must gain when the true choice is `a_j = c_j ⊕ 1`. Since
+/// `a·c⃗ = c·c⃗·(1 − 2d) + d·c⃗` for `d = a ⊕ c`, the evaluator's share `e` of `c·c⃗`
+/// becomes `e·(1 − 2d)` (gains `−2e`) and the garbler's `g` becomes `g·(1 − 2d) + d·c⃗`
+/// (gains `c⃗ − 2g`): both complete their shares locally from the public `d`, one
+/// message online and no answer (Beaver's derandomization, CRYPTO 1995, applied to
+/// Gilboa's products).
+pub struct Products {
+    base: Zeroizing<Vec<u64>>,
+    /// Per OT, per entry of its fan-out, in OT order.
+    flips: Zeroizing<Vec<u64>>,
+    m: u32,
+}
+
+impl Products {
+    /// This party's shares of the accumulators for the true choices `a = c ⊕ d`, given
+    /// `d` (public to both: uniform, as `c` is).
+    pub fn share(&self, fanout: &Fanout, bits: u32, d: &[bool]) -> Zeroizing<Vec<u64>> {
+        let mut share = Zeroizing::new(self.base.to_vec());
+        for ((start, fan), _) in fanout.ot_entries(bits).zip(d).filter(|(_, d)| **d) {
+            for (&(o, _), &f) in fan.iter().zip(&self.flips[start..start + fan.len()]) {
+                let s = &mut share[o as usize];
+                *s = s.wrapping_add(f);
+            }
+        }
+        share.iter_mut().for_each(|v| *v &= ring::mask(self.m));
+        share
     }
 }

@@ -108,27 +108,62 @@ pub fn classify<'a, C: Channel>(
     image: impl Into<PixelView<'a>>,
 ) -> Result<(usize, SessionReport), ProtocolError> {
     let image = image.into();
+    check_image(pipeline, image)?;
+    prepare(pipeline, channel)?.classify(image)
+}
+
+/// Runs a session's offline phase with the model owner on the other end of `channel`
+/// before there is an image: then only the online phase, one round trip per weighted
+/// layer, stands between an image and its class ([`Prepared::classify`]). The owner waits
+/// for the image at most its per-message timeout.
+pub fn prepare<C: Channel>(
+    pipeline: &Pipeline,
+    channel: C,
+) -> Result<Prepared<'_, C>, ProtocolError> {
+    Ok(Prepared(session::prepare_evaluator(channel, pipeline)?))
+}
+
+/// A session whose offline phase is done (see [`prepare`]); good for one image.
+pub struct Prepared<'p, C>(session::PreparedEvaluator<'p, C>);
+
+impl<C: Channel> Prepared<'_, C> {
+    /// Classifies `image` privately: the online phase only. The report's online time is
+    /// the latency from the image to the class; the time spent waiting for the image
+    /// counts in neither phase.
+    pub fn classify<'a>(
+        self,
+        image: impl Into<PixelView<'a>>,
+    ) -> Result<(usize, SessionReport), ProtocolError> {
+        let pipeline = self.0.pipeline();
+        let image = image.into();
+        check_image(pipeline, image)?;
+        let pixels = zeroize::Zeroizing::new(encode_image(pipeline.input_bits(), image));
+        let class_bits = pipeline.class_bits();
+        let classes = pipeline.classes();
+        let (bits, report) = self.0.finish(&pixels)?;
+        if bits.len() != class_bits {
+            return Err(ProtocolError::InvalidOutput(format!(
+                "{} output bits, expected {class_bits}",
+                bits.len(),
+            )));
+        }
+        let class = bits
+            .iter()
+            .rev()
+            .fold(0usize, |acc, &b| acc << 1 | usize::from(b));
+        if class >= classes {
+            return Err(ProtocolError::InvalidOutput(format!("class {class}")));
+        }
+        Ok((class, report))
+    }
+}
+
+fn check_image(pipeline: &Pipeline, image: PixelView<'_>) -> Result<(), ProtocolError> {
     if image.shape() != pipeline.input_shape() {
         return Err(ProtocolError::InputCount {
             expected: pipeline.pixel_bits(),
             got: image.shape().len() * pipeline.input_bits() as usize,
         });
     }
-    let pixels = zeroize::Zeroizing::new(encode_image(pipeline.input_bits(), image));
-    let (bits, report) = session::run_evaluator(channel, pipeline, &pixels)?;
-    if bits.len() != pipeline.class_bits() {
-        return Err(ProtocolError::InvalidOutput(format!(
-            "{} output bits, expected {}",
-            bits.len(),
-            pipeline.class_bits()
-        )));
-    }
-    let class = bits
-        .iter()
-        .rev()
-        .fold(0usize, |acc, &b| acc << 1 | usize::from(b));
-    if class >= pipeline.classes() {
-        return Err(ProtocolError::InvalidOutput(format!("class {class}")));
-    }
-    Ok((class, report))
+    Ok(())
 }

@@ -39,16 +39,17 @@ impl StagePlan {
     }
 }
 
-/// Every stage's inputs and outputs fit the session: the evaluator's inputs are its share
-/// bits, the garbler's its share bits plus one mask per output bit (none for the last),
+/// Every stage's inputs and outputs fit the session: the inputs whose labels the
+/// evaluator holds are both parties' share bits, the garbler's hard-wired inputs one
+/// mask per output bit (none for the last),
 /// each stage's outputs are the next one's choice bits, and the last outputs the class.
 fn check_chain(plans: &[StagePlan]) -> Result<(), InferenceError> {
     let bad = |what: String| Err(InferenceError::Unsupported(what));
     for (k, s) in plans.iter().enumerate() {
         let outputs = s.program.outputs().len();
         let masks = if s.last { 0 } else { outputs };
-        if s.program.evaluator_inputs().len() != s.share_bits()
-            || s.program.garbler_inputs().len() != s.share_bits() + masks
+        if s.program.evaluator_inputs().len() != 2 * s.share_bits()
+            || s.program.garbler_inputs().len() != masks
         {
             return bad(format!(
                 "layer {}: stage inputs do not match its shares",
@@ -237,7 +238,7 @@ impl Pipeline {
         SetupCost {
             to_garbler: handshake + 32 + softspoken::SETUP_BYTES,
             to_evaluator: handshake + 128 * 32,
-            round_trips: 3,
+            round_trips: SETUP_ROUND_TRIPS,
         }
     }
 
@@ -251,11 +252,11 @@ impl Pipeline {
             .map(|s| {
                 let (and, half) = s.program.and_counts();
                 let corrections = s.fanout.correction_bytes(s.in_bits, s.ring_bits);
-                // δ = G − S, one m-bit value per accumulator; W, one label per share bit.
+                // d, one bit per product OT, and f = E − R, one m-bit value per
+                // accumulator; back, one label per bit of the garbler's word.
                 let differences = ring::packed_len(s.fanout.outputs(), s.ring_bits) as u64;
-                let labels = 16 * s.share_bits() as u64;
-                let online_to_garbler = bits(s.choice_bits()) + bits(s.share_bits());
-                let online_to_evaluator = corrections + differences + labels;
+                let online_to_garbler = bits(s.choice_bits()) + differences;
+                let online_to_evaluator = 16 * s.share_bits() as u64;
                 LayerCost {
                     name: s.name.clone(),
                     product_ots: s.choice_bits() as u64,
@@ -266,6 +267,7 @@ impl Pipeline {
                     tables: s.program.table_bytes(),
                     to_garbler: ext(s.choice_bits()) + ext(s.share_bits()) + online_to_garbler,
                     to_evaluator: online_to_evaluator
+                        + corrections
                         + s.program.table_bytes()
                         + bits(s.program.outputs().len()),
                     online: online_to_garbler + online_to_evaluator,
@@ -285,7 +287,7 @@ pub struct LayerCost {
     pub name: String,
     /// Random OTs for its products (one per input bit).
     pub product_ots: u64,
-    /// Bytes of correction vectors.
+    /// Bytes of correction vectors (offline).
     pub corrections: u64,
     /// Correlated OTs carrying the evaluator's shares into the stage circuit.
     pub share_ots: u64,
@@ -295,24 +297,28 @@ pub struct LayerCost {
     pub garbler_half_gates: u64,
     /// Bytes of garbled tables.
     pub tables: u64,
-    /// Bytes evaluator → garbler (the OT extension matrices, and the online choice and
-    /// share-bit differences `d`, `e`).
+    /// Bytes evaluator → garbler (the OT extension matrices, and online the choice
+    /// differences `d` and the masked share `f`).
     pub to_garbler: u64,
-    /// Bytes garbler → evaluator (corrections, share differences, input labels, tables,
-    /// decoding bits).
+    /// Bytes garbler → evaluator (corrections, tables, decoding bits, and online the
+    /// labels of the garbler's share).
     pub to_evaluator: u64,
     /// Of both directions, the bytes of the online phase (after the image is used).
     pub online: u64,
-    /// Online bytes evaluator → garbler (`d` and `e`).
+    /// Online bytes evaluator → garbler (`d` and `f`).
     pub online_to_garbler: u64,
-    /// Online bytes garbler → evaluator (corrections, `δ`, input labels).
+    /// Online bytes garbler → evaluator (the labels of the garbler's share).
     pub online_to_evaluator: u64,
-    /// Online round trips: `d` → corrections and `δ`, `e` → labels.
+    /// Online round trips: `d` and `f` → labels.
     pub round_trips: u64,
 }
 
 /// Online round trips per weighted layer.
-const ONLINE_ROUND_TRIPS: u64 = 2;
+const ONLINE_ROUND_TRIPS: u64 = 1;
+
+/// Round trips of the offline phase: the handshake with the base OTs, then the OT
+/// matrices answered by the corrections and the tables.
+const SETUP_ROUND_TRIPS: u64 = 2;
 
 /// What a session costs beyond its layers: the handshake and the base OTs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,8 +328,8 @@ pub struct SetupCost {
     pub to_garbler: u64,
     /// Bytes garbler → evaluator: its handshake and 128 base-OT receiver points.
     pub to_evaluator: u64,
-    /// Round trips before the first layer's online messages: the handshake, the base
-    /// OTs, and the OT extension answered by the stage tables.
+    /// Round trips before the first layer's online messages: the handshake with the
+    /// base OTs, and the OT extension answered by the corrections and the stage tables.
     pub round_trips: u64,
 }
 

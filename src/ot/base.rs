@@ -61,13 +61,25 @@ fn read_point<C: Channel>(
 
 /// Sender side of `n` random OTs: returns the key pairs `(k0_i, k1_i)`.
 pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, OtError> {
+    send_then(channel, n, |_| Ok::<_, OtError>(()))
+}
+
+/// [`send`], running `between` after the sender's point is flushed and before the
+/// receiver's points are read: a caller whose peer answers something else first (a
+/// handshake) reads it there, and the two messages share one round trip.
+pub fn send_then<C: Channel, E: From<OtError>>(
+    channel: &mut C,
+    n: usize,
+    between: impl FnOnce(&mut C) -> Result<(), E>,
+) -> Result<Vec<[Block; 2]>, E> {
     let a = random_scalar()?;
     let big_a = RistrettoPoint::mul_base(&a);
     let a_bytes = big_a.compress().to_bytes();
-    channel.write_bytes(&a_bytes)?;
-    channel.flush()?;
+    channel.write_bytes(&a_bytes).map_err(OtError::from)?;
+    channel.flush().map_err(OtError::from)?;
+    between(channel)?;
     let a_a = Zeroizing::new(*a * big_a);
-    (0..n)
+    Ok((0..n)
         .map(|i| {
             let (big_b, b_bytes) = read_point(channel, i)?;
             let a_b = Zeroizing::new(*a * big_b);
@@ -76,7 +88,7 @@ pub fn send<C: Channel>(channel: &mut C, n: usize) -> Result<Vec<[Block; 2]>, Ot
                 key(i, &a_bytes, &b_bytes, &Zeroizing::new(*a_b - *a_a)),
             ])
         })
-        .collect()
+        .collect::<Result<_, OtError>>()?)
 }
 
 /// Receiver side: one OT per choice bit; returns `k_{c_i}` for each.

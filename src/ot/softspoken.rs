@@ -290,8 +290,28 @@ impl SoftSpokenReceiver {
     /// Runs the 128 base OTs as sender and sends (and flushes) each chunk's masked GGM
     /// level sums; `k` as the sender's.
     pub fn setup<C: Channel>(channel: &mut C, k: u32) -> Result<Self, OtError> {
+        Self::setup_then(channel, k, |_| Ok::<_, OtError>(()))
+    }
+
+    /// [`SoftSpokenReceiver::setup`], running `between` once the base OTs' first message
+    /// is flushed and before their answer is read (see [`base::send_then`]).
+    pub fn setup_then<C: Channel, E: From<OtError>>(
+        channel: &mut C,
+        k: u32,
+        between: impl FnOnce(&mut C) -> Result<(), E>,
+    ) -> Result<Self, E> {
         check_k(k);
-        let keys = Zeroizing::new(base::send(channel, BASE_OTS)?);
+        let keys = Zeroizing::new(base::send_then(channel, BASE_OTS, between)?);
+        Ok(Self::grow_trees(channel, k, &keys)?)
+    }
+
+    /// Grows every chunk's GGM tree and sends (and flushes) its level sums masked by the
+    /// base-OT key pairs `keys`.
+    fn grow_trees<C: Channel>(
+        channel: &mut C,
+        k: u32,
+        keys: &[[Block; 2]],
+    ) -> Result<Self, OtError> {
         let mut prg = Prg::from_os()?;
         let mut trees = Vec::new();
         for (start, w) in chunks(k) {

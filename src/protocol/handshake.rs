@@ -5,9 +5,10 @@ use crate::channel::Channel;
 
 /// Bumped whenever the messages of a session change (2: private inference runs the mixed
 /// protocol of [`crate::inference`]; 3: with an offline phase; 4: the garbler answers the
-/// evaluator's handshake, or says it is busy; 5: inference extends its OTs with SoftSpoken
-/// instead of IKNP).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// evaluator's handshake, or says it is busy; 5: the product OTs complete offline, one
+/// online round trip per layer, the handshake shares a round trip with the base OTs; 6:
+/// inference extends its OTs with SoftSpoken instead of IKNP).
+pub const PROTOCOL_VERSION: u32 = 6;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
@@ -65,8 +66,21 @@ impl Handshake {
     /// Sends ours, reads theirs, and fails on both sides if they differ; fails with
     /// [`ProtocolError::Busy`] if the peer answers that it is busy.
     pub fn exchange<C: Channel>(&self, channel: &mut C) -> Result<(), ProtocolError> {
-        channel.write_bytes(&self.to_bytes())?;
+        self.offer(channel)?;
         channel.flush()?;
+        self.read_answer(channel)
+    }
+
+    /// Queues ours without flushing, so the first message of what follows travels with
+    /// it; [`Handshake::read_answer`] then reads the peer's.
+    pub fn offer<C: Channel>(&self, channel: &mut C) -> Result<(), ProtocolError> {
+        channel.write_bytes(&self.to_bytes())?;
+        Ok(())
+    }
+
+    /// Reads the peer's answer to our [`Handshake::offer`] and fails on both sides if
+    /// they differ; fails with [`ProtocolError::Busy`] if the peer says it is busy.
+    pub fn read_answer<C: Channel>(&self, channel: &mut C) -> Result<(), ProtocolError> {
         let mut theirs = [0u8; HANDSHAKE_BYTES];
         channel.read_bytes(&mut theirs[..1])?;
         if is_tls_record(theirs[0]) {
@@ -85,7 +99,7 @@ impl Handshake {
     /// Sends ours in answer to an [`Offer`] (checked with [`Handshake::check`]; the peer
     /// checks ours, so a mismatch fails on both sides).
     pub fn answer<C: Channel>(&self, channel: &mut C) -> Result<(), ProtocolError> {
-        channel.write_bytes(&self.to_bytes())?;
+        self.offer(channel)?;
         channel.flush()?;
         Ok(())
     }

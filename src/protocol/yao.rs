@@ -18,7 +18,8 @@ pub struct SessionReport {
     /// Before the tables: handshake, base OTs and, in [`run_garbler`] and
     /// [`run_evaluator`], the OT extension for the evaluator's inputs. In private
     /// inference ([`crate::inference`]) the offline phase: everything done before the
-    /// image is used (handshake, base OTs, OT extension, garbling and sending the tables).
+    /// image is used (handshake, base OTs, OT extension, corrections, garbling and
+    /// sending the tables).
     pub setup: Duration,
     /// The rest: garbling (garbler) or evaluation (evaluator) with table I/O; in private
     /// inference, the online phase, everything from the image to the class.

@@ -1,11 +1,12 @@
-//! The garbler's side of a session: offline OTs and garbling, online corrections,
-//! share differences and input labels.
+//! The garbler's side of a session: offline OTs, corrections and garbling; online its
+//! shares' input labels.
 
+use super::super::linear::Products;
 use super::super::pipeline::Pipeline;
 use super::super::ring;
 use super::bits_of;
 use crate::channel::{Channel, Counting};
-use crate::crypto::{Block, Delta, Label, Prg, random_seed};
+use crate::crypto::{Delta, Label, Prg, random_seed};
 use crate::garble::{Garbler, decoding_bits};
 use crate::ot::SoftSpokenSender;
 use crate::ot::softspoken::DEFAULT_K;
@@ -15,16 +16,10 @@ use zeroize::Zeroizing;
 
 /// What the garbler keeps of one stage from the offline phase.
 struct GarblerStage {
-    /// Random-OT key pairs for the layer's products.
-    keys: Zeroizing<Vec<[Block; 2]>>,
-    /// Its correlated-OT ends `q` for the share bits.
-    q: Zeroizing<Vec<Block>>,
-    /// The zero labels the stage was garbled with for the evaluator's share bits.
+    /// Its side of the layer's products for the evaluator's random choices.
+    products: Products,
+    /// The zero labels the stage was garbled with for its own share bits.
     zeros: Zeroizing<Vec<Label>>,
-    /// Its hard-wired share `S`.
-    share: Zeroizing<Vec<u64>>,
-    /// The masks on the stage's outputs (the next layer's inputs); empty for the last.
-    masks: Zeroizing<Vec<bool>>,
 }
 
 /// The garbler's side, once the evaluator's handshake has been read from `channel` and
@@ -37,81 +32,76 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
     values: &[(Vec<i64>, Vec<i64>)],
 ) -> Result<SessionReport, ProtocolError> {
     let start = Instant::now();
+    // Flushed at once: the client waits for it, and its base-OT point is already on
+    // the way, so the points follow without a round trip of their own.
     pipeline.handshake().answer(&mut channel)?;
     channel.begin_phase();
     let delta = Delta::new(random_seed()?);
     let mut ot = SoftSpokenSender::setup(&mut channel, delta.clone(), DEFAULT_K)?;
     let mut prg = Prg::from_os()?;
-    let mut offline = Vec::with_capacity(pipeline.stages.len());
+    // The OTs first, all of them: their matrices are the evaluator's only offline
+    // message after the base OTs, and the shares' OT ends are the zero labels of its
+    // share inputs.
+    let mut ots = Vec::with_capacity(pipeline.stages.len());
     for stage in &pipeline.stages {
         let keys = ot.random(&mut channel, stage.choice_bits())?;
         let q = ot.extend_correlated(&mut channel, stage.share_bits())?;
-        let mask = ring::mask(stage.ring_bits);
-        let n = stage.fanout.outputs();
-        let share = Zeroizing::new((0..n).map(|_| prg.block().0 as u64 & mask).collect());
-        let outputs = if stage.last {
-            0
-        } else {
-            stage.program.outputs().len()
-        };
-        let masks = Zeroizing::new((0..outputs).map(|_| prg.bit()).collect());
-        let zeros = Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
-        offline.push(GarblerStage {
-            keys,
-            q,
-            zeros,
-            share,
-            masks,
-        });
+        ots.push((keys, q));
     }
-    let mut garbler = Garbler::new(&mut channel, delta.clone());
-    for (stage, off) in pipeline.stages.iter().zip(&offline) {
-        let mut hardwired = bits_of(&off.share, stage.ring_bits, off.masks.len());
-        hardwired.extend_from_slice(&off.masks);
-        let outputs = Zeroizing::new(garbler.garble(&stage.program, &hardwired, &off.zeros)?);
-        garbler.channel().write_bits(&decoding_bits(&outputs))?;
-    }
-    garbler.channel().flush()?;
-    drop(garbler);
-    let setup = Instant::now();
-    channel.begin_phase();
-
-    // The pixels reach the first layer unmasked: the evaluator knows them. Each stage's
-    // offline secrets are dropped (wiped) once its layer is done, its masks one layer later.
+    // The pixels reach the first layer unmasked: the evaluator knows them.
     let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
-    let mut layers = Vec::with_capacity(pipeline.stages.len());
-    for ((stage, (weights, bias)), mut off) in pipeline.stages.iter().zip(values).zip(offline) {
-        let begin = Instant::now();
-        let d = channel.read_bits(stage.choice_bits())?;
-        let keys: Zeroizing<Vec<[Block; 2]>> = Zeroizing::new(
-            off.keys
-                .iter()
-                .zip(&d)
-                .map(|(&[k0, k1], &dj)| if dj { [k1, k0] } else { [k0, k1] })
-                .collect(),
-        );
-        let g = stage.fanout.garbler_shares(
-            &mut channel,
+    let mut offline = Vec::with_capacity(pipeline.stages.len());
+    let mut garbler = Garbler::new(&mut channel, delta.clone());
+    for ((stage, (weights, bias)), (keys, q)) in pipeline.stages.iter().zip(values).zip(ots) {
+        let products = stage.fanout.garbler_products(
+            garbler.channel(),
             (weights, bias),
             stage.in_bits,
             stage.ring_bits,
             &keys,
             &masks,
         )?;
+        drop(keys);
+        let outputs = if stage.last {
+            0
+        } else {
+            stage.program.outputs().len()
+        };
+        masks = Zeroizing::new((0..outputs).map(|_| prg.bit()).collect());
+        let zeros: Zeroizing<Vec<Label>> =
+            Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
+        // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
+        // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
+        let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
+        inputs.extend(q.iter().map(|&q| Label(q)));
+        inputs.extend_from_slice(zeros.as_slice());
+        let outputs = Zeroizing::new(garbler.garble(&stage.program, &masks, &inputs)?);
+        garbler.channel().write_bits(&decoding_bits(&outputs))?;
+        offline.push(GarblerStage { products, zeros });
+    }
+    garbler.channel().flush()?;
+    drop(garbler);
+    let setup = Instant::now();
+    channel.begin_phase();
+
+    let mut layers = Vec::with_capacity(pipeline.stages.len());
+    for (stage, off) in pipeline.stages.iter().zip(offline) {
+        let begin = Instant::now();
+        let d = channel.read_bits(stage.choice_bits())?;
+        let mut f = vec![0u64; stage.fanout.outputs()];
+        ring::read(&mut channel, &mut f, stage.ring_bits, &mut Vec::new())?;
+        // `G + f = acc − R`, the word whose labels the garbler sends.
+        let mut share = off.products.share(&stage.fanout, stage.in_bits, &d);
         let mask = ring::mask(stage.ring_bits);
-        let delta_share: Vec<u64> = g
-            .iter()
-            .zip(off.share.iter())
-            .map(|(&g, &s)| g.wrapping_sub(s) & mask)
-            .collect();
-        ring::write(&mut channel, &delta_share, stage.ring_bits, &mut Vec::new())?;
-        channel.flush()?;
-        let e = channel.read_bits(stage.share_bits())?;
-        for ((&l, &q), &ej) in off.zeros.iter().zip(off.q.iter()).zip(&e) {
-            channel.write_block(l.0 ^ q ^ delta.select(ej))?;
+        share
+            .iter_mut()
+            .zip(&f)
+            .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
+        let bits = bits_of(&share, stage.ring_bits, 0);
+        for (&zero, &b) in off.zeros.iter().zip(bits.iter()) {
+            channel.write_block(zero.0 ^ delta.select(b))?;
         }
         channel.flush()?;
-        masks = std::mem::take(&mut off.masks);
         layers.push((stage.name.clone(), begin.elapsed()));
     }
     Ok(SessionReport::new(

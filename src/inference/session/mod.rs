@@ -1,23 +1,28 @@
 //! One private inference: the mixed protocol over a [`Channel`], in an offline and an
 //! online phase.
 //!
-//! **Offline** (input-independent, before the image is used): handshake, 128 base OTs
-//! and the SoftSpoken OT extension set up on them ([`crate::ot::softspoken`]);
-//! per weighted layer, random OTs for its products (the evaluator's choices random), and
-//! Δ-correlated OTs for its share bits (choices random too, `R`); then every stage circuit
-//! garbled with a random garbler share `S`, fresh output masks and fresh input zero labels
-//! `L`, its tables and decoding bits sent, the evaluator storing them.
+//! **Offline** (input-independent, before the image is used), two round trips:
+//! 1. the evaluator sends its handshake and the base OTs' first point; the garbler
+//!    answers with its handshake and its 128 points;
+//! 2. the evaluator sends the SoftSpoken set-up (its GGM level sums,
+//!    [`crate::ot::softspoken`]) and the correction columns of every layer's OTs: random
+//!    OTs for its products (its choices `c` random) and Δ-correlated OTs for its share
+//!    bits (its choices the bits of a random share `R`); the garbler answers, per layer,
+//!    the product corrections for the choices `c` ([`crate::inference::linear::Products`]),
+//!    the stage circuit garbled with the OT ends `q` as the zero labels of the
+//!    evaluator's share bits (so its ends `q ⊕ R·Δ` are its labels for `R`), fresh zero
+//!    labels `L` for the garbler's share bits and fresh output masks, and the decoding
+//!    bits. The evaluator stores the tables.
 //!
-//! **Online**, per weighted layer:
-//! 1. the evaluator sends `d = a ⊕ c` (its true choice bits against the offline random
-//!    ones; Beaver's derandomization), the garbler swaps each key pair where `d = 1` and
-//!    streams the correction vectors ([`crate::inference::linear`]); both hold shares `E + G = acc`;
-//! 2. the garbler sends `δ = G − S` (uniform to the evaluator, `S` being uniform), so the
-//!    evaluator's `E' = E + δ` satisfies `E' + S = acc`, the sum the circuit computes;
-//! 3. the evaluator sends `e = E' ⊕ R`, the garbler answers `W = L ⊕ q ⊕ e·Δ` per bit, and
-//!    the evaluator's offline `q ⊕ R·Δ` becomes `L ⊕ E'·Δ`: its input labels;
-//! 4. the evaluator evaluates the stored tables and decodes the masked outputs: its
-//!    choice bits for the next layer (or, at the end, the class).
+//! **Online**, one round trip per weighted layer:
+//! 1. the evaluator sends `d = a ⊕ c` (its true choice bits against the random ones) and
+//!    `f = E − R`, where `E`, its share of the accumulators, follows from `d` and the
+//!    offline products alone;
+//! 2. the garbler completes its share `G` from `d`, and sends the labels
+//!    `L ⊕ (G + f)·Δ` of `G + f = acc − R`;
+//! 3. the evaluator evaluates the stored tables on `R` and `G + f`, which the circuit
+//!    adds, and decodes the masked outputs: its choice bits for the next layer (or, at the
+//!    end, the class).
 //!
 //! One Δ, one OT extension instance and one garbler (so one tweak counter per domain) serve the
 //! whole session, so no (input, tweak) pair is hashed twice; all are fresh per session.
@@ -25,7 +30,7 @@
 mod evaluator;
 mod garbler;
 
-pub(super) use evaluator::run_evaluator;
+pub(super) use evaluator::{PreparedEvaluator, prepare_evaluator};
 pub(super) use garbler::run_garbler;
 
 use zeroize::Zeroizing;
@@ -38,4 +43,9 @@ pub(super) fn bits_of(values: &[u64], m: u32, extra: usize) -> Zeroizing<Vec<boo
         bits.extend((0..m).map(|j| v >> j & 1 == 1));
     }
     bits
+}
+
+/// `n` uniformly random bits.
+pub(super) fn random_bits(prg: &mut crate::crypto::Prg, n: usize) -> Zeroizing<Vec<bool>> {
+    Zeroizing::new((0..n).map(|_| prg.bit()).collect())
 }
