@@ -112,8 +112,11 @@ enum Command {
     ///
     /// Each picture goes through the MNIST-style preprocessing (see `gcnn preprocess`)
     /// and one private session; prints one line per picture on stdout: the class only.
+    ///
+    /// With --stdin, the pictures are named on standard input as they come, and each
+    /// session is prepared before its picture arrives.
     #[command(group(ArgGroup::new("source").required(true).multiple(true)
-        .args(["images", "image", "mnist_index"])))]
+        .args(["images", "image", "mnist_index", "stdin"])))]
     Evaluator {
         /// Address of the garbler, e.g. 203.0.113.5:7000.
         #[arg(long)]
@@ -141,6 +144,11 @@ enum Command {
         #[arg(long, value_name = "SECS", default_value_t = 3,
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         connect_timeout: u64,
+        /// Classify the pictures named on standard input, one path per line, as they
+        /// come: each session's offline phase runs before its line is read, so only the
+        /// online phase stands between a picture and its class.
+        #[arg(long, conflicts_with_all = ["images", "image", "mnist_index"])]
+        stdin: bool,
     },
     /// Classify digits privately, both roles in this process over loopback TCP.
     ///
@@ -596,6 +604,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             timeout,
             connect_timeout,
             tls_ca,
+            stdin,
         } => {
             // The pictures are checked before anything else, so a bad one fails fast.
             let inputs = infer::load(&images.sources(), images.mnist.as_deref())?;
@@ -611,16 +620,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let tls = tls_ca
                 .map(|ca| gcnn::tls::ClientTls::load(&ca, gcnn::tls::host_of(&connect)))
                 .transpose()?;
-            evaluator::run(
-                &pipeline,
-                &connect,
-                &inputs,
-                waits,
-                tls.as_ref(),
-                images.show(),
-                &mut out,
-                &mut io::stderr(),
-            )?;
+            if stdin {
+                evaluator::run_lines(
+                    &pipeline,
+                    &connect,
+                    &mut io::stdin().lock(),
+                    waits,
+                    tls.as_ref(),
+                    images.show(),
+                    &mut out,
+                    &mut io::stderr(),
+                )?;
+            } else {
+                evaluator::run(
+                    &pipeline,
+                    &connect,
+                    &inputs,
+                    waits,
+                    tls.as_ref(),
+                    images.show(),
+                    &mut out,
+                    &mut io::stderr(),
+                )?;
+            }
         }
         Command::Accuracy {
             model,

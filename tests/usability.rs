@@ -383,3 +383,56 @@ fn a_client_with_another_model_json_is_told_so() {
     assert_ok(&out);
     assert!(child.wait().unwrap().success());
 }
+
+/// `gcnn evaluator --stdin`: the pictures named on standard input, each classified in a
+/// session prepared before its line arrives, as `gcnn infer` classifies them in
+/// plaintext; a line naming no picture is reported and skipped, and the command fails at
+/// the end.
+#[test]
+fn pictures_named_on_stdin_are_classified_in_prepared_sessions() {
+    use std::io::Write;
+    let dir = elsewhere();
+    let d = dir.path();
+    let pictures = [fixture("2-deep.png"), fixture("5-photo.jpg")];
+    let plain = gcnn_in(d, &["infer", &pictures[0], &pictures[1]]);
+    assert_ok(&plain);
+    // One session for each picture, and the one prepared after the last.
+    let (mut garbler, addr) = garbler(d, 3, &[]);
+    let mut evaluator = Command::new(env!("CARGO_BIN_EXE_gcnn"))
+        .current_dir(d)
+        .args(["evaluator", "--connect", &addr, "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start evaluator");
+    let mut stdin = evaluator.stdin.take().expect("piped");
+    for line in [&pictures[0], "no-such-picture.png", &pictures[1]] {
+        writeln!(stdin, "{line}").expect("write a line");
+        // The next session is prepared while the user takes their time.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(stdin);
+    let out = evaluator.wait_with_output().expect("evaluator ends");
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), text(&plain.stdout), "{stderr}");
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.contains("from the picture to the class"))
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: no-such-picture.png: cannot read"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("error: 1 of the 3 pictures named on standard input could not be read\n"),
+        "{stderr}"
+    );
+    let _ = garbler.kill();
+    let _ = garbler.wait();
+}

@@ -1,14 +1,16 @@
-//! `gcnn evaluator`: the client classifies its images privately, one session each.
+//! `gcnn evaluator`: the client classifies its images privately, one session each —
+//! given up front, or named on standard input as they come, each session prepared before
+//! its image (`--stdin`).
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::CliError;
-use super::infer::{Input, Show, text_line};
+use super::infer::{self, ImageSource, Input, Show, text_line};
 use crate::channel::TcpChannel;
-use crate::inference::{Pipeline, classify};
+use crate::inference::{Pipeline, Prepared, classify, prepare};
 use crate::model::PixelView;
 use crate::protocol::{ProtocolError, SessionReport};
 use crate::tls::ClientTls;
@@ -94,14 +96,132 @@ pub fn classify_at<'a>(
     waits: Waits,
     tls: Option<&ClientTls>,
 ) -> Result<(usize, SessionReport), CliError> {
+    classify(pipeline, channel_at(addr, waits, tls)?, image).map_err(session_error)
+}
+
+/// Connects to the garbler at `addr` as [`classify_at`] does and runs a session's
+/// offline phase, before there is an image.
+fn prepare_at<'p>(
+    pipeline: &'p Pipeline,
+    addr: &str,
+    waits: Waits,
+    tls: Option<&ClientTls>,
+) -> Result<Prepared<'p, TcpChannel>, CliError> {
+    prepare(pipeline, channel_at(addr, waits, tls)?).map_err(session_error)
+}
+
+/// A connection to the garbler at `addr` (retrying a refused one for at most
+/// `waits.connect`), over TLS with `tls` if given.
+fn channel_at(addr: &str, waits: Waits, tls: Option<&ClientTls>) -> Result<TcpChannel, CliError> {
     let stream = crate::net::connect_within(addr, waits.connect)?;
-    let channel = match tls {
+    Ok(match tls {
         Some(tls) => tls.channel(stream, waits.io),
         None => TcpChannel::new(stream, waits.io),
     }
-    .map_err(ProtocolError::from)?;
-    classify(pipeline, channel, image).map_err(|e| match e {
+    .map_err(ProtocolError::from)?)
+}
+
+/// A session's failure as the client reports it: a circuit mismatch names the likely
+/// cause.
+fn session_error(e: ProtocolError) -> CliError {
+    match e {
         ProtocolError::CircuitMismatch { ours, theirs } => CliError::ModelMismatch { ours, theirs },
         other => other.into(),
-    })
+    }
+}
+
+/// How long a prepared session may wait for its image before it is replaced by a fresh
+/// one: the garbler ends a session whose next message does not come within its
+/// `--timeout` (30 s by default).
+const STALE: Duration = Duration::from_secs(20);
+
+/// `gcnn evaluator --stdin`: classifies the pictures named on `lines`, one path per line,
+/// as they come. Each session's offline phase runs before its line is read, so only the
+/// online phase stands between a picture and its class; the printed latency is that,
+/// from the decoded picture to the class. A session that waited longer than [`STALE`], or
+/// whose garbler has ended it meanwhile, is replaced by a fresh one (fresh randomness:
+/// nothing of the abandoned session is reused). A picture that cannot be read is
+/// reported and skipped; the command then fails at the end.
+#[allow(clippy::too_many_arguments)]
+pub fn run_lines(
+    pipeline: &Pipeline,
+    addr: &str,
+    lines: &mut dyn BufRead,
+    waits: Waits,
+    tls: Option<&ClientTls>,
+    show: Show,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> Result<(), CliError> {
+    super::infer::check_shape(pipeline.input_shape())?;
+    let (mut read, mut failed) = (0, 0);
+    let mut ready = Some((prepare_at(pipeline, addr, waits, tls)?, Instant::now()));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).map_err(CliError::Input)? == 0 {
+            break;
+        }
+        let path = line.trim_end_matches(['\n', '\r']);
+        if path.trim().is_empty() {
+            continue;
+        }
+        read += 1;
+        let input = match infer::load(&[ImageSource::File(path.into())], None) {
+            Ok(mut inputs) => inputs.remove(0),
+            Err(e) => {
+                failed += 1;
+                writeln!(log, "error: {e}").map_err(CliError::Output)?;
+                continue;
+            }
+        };
+        input.describe(pipeline.input_bits(), show.verbose, log)?;
+        let start = Instant::now();
+        let session = match ready.take() {
+            Some((session, at)) if at.elapsed() < STALE => session,
+            _ => prepare_at(pipeline, addr, waits, tls)?,
+        };
+        let (prediction, r) = match session.classify(&input.image) {
+            // The garbler ended the waiting session (its timeout, a restart): once more,
+            // in a fresh session.
+            Err(ProtocolError::Channel(_)) => prepare_at(pipeline, addr, waits, tls)?
+                .classify(&input.image)
+                .map_err(session_error)?,
+            other => other.map_err(session_error)?,
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        writeln!(
+            log,
+            "private inference of {}: {seconds:.3} s from the picture to the class (online {:.3} s; offline {:.3} s before it), sent {} B, received {} B",
+            input.name(),
+            r.online.as_secs_f64(),
+            r.setup.as_secs_f64(),
+            r.bytes_sent,
+            r.bytes_received
+        )
+        .map_err(CliError::Output)?;
+        let line = if show.json {
+            let mut fields = input.json_fields();
+            fields.insert("prediction".into(), json!(prediction));
+            fields.insert("seconds".into(), json!(seconds));
+            fields.insert("offline_seconds".into(), json!(r.setup.as_secs_f64()));
+            fields.insert("online_seconds".into(), json!(r.online.as_secs_f64()));
+            fields.insert("bytes_sent".into(), json!(r.bytes_sent));
+            fields.insert("bytes_received".into(), json!(r.bytes_received));
+            serde_json::Value::Object(fields).to_string()
+        } else {
+            text_line(&input, prediction)
+        };
+        writeln!(out, "{line}").map_err(CliError::Output)?;
+        out.flush().map_err(CliError::Output)?;
+        // The next picture's session, prepared while this one's class is read.
+        ready = Some((prepare_at(pipeline, addr, waits, tls)?, Instant::now()));
+    }
+    if failed > 0 {
+        return Err(CliError::UnreadLines {
+            failed,
+            lines: read,
+        });
+    }
+    Ok(())
 }

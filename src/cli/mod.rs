@@ -155,6 +155,17 @@ pub enum CliError {
         /// The start of the garbler's.
         theirs: String,
     },
+    /// Some of the pictures named on standard input could not be classified.
+    #[error("{failed} of the {lines} pictures named on standard input could not be read")]
+    UnreadLines {
+        /// Lines whose picture failed.
+        failed: usize,
+        /// Lines read.
+        lines: usize,
+    },
+    /// Standard input could not be read.
+    #[error("cannot read standard input: {0}")]
+    Input(#[source] std::io::Error),
     /// The ONNX model could not be imported.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
