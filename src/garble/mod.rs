@@ -17,6 +17,7 @@
 //! evaluator reads it just before use, so neither side ever holds the garbled circuit.
 //! Both must run the same [`Program`], so they make the same sequence of hash calls.
 
+mod batch;
 mod evaluator;
 mod garbler;
 mod plan;

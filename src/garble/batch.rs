@@ -1,0 +1,103 @@
+//! Gates held back so that their hashes go through AES together.
+//!
+//! One half-gates AND costs the evaluator two TCCR hashes, each two AES calls in a row: on
+//! its own, the gate waits out the AES latency twice. Independent gates have independent
+//! hashes, so both parties queue up to [`GATES`] of them — in program order, reading
+//! their input labels at once — and hash the whole batch in one call. A gate that reads or
+//! writes a queued gate's output slot (or any other instruction that does) first flushes
+//! the batch. Tweaks are still taken in program order and tables still travel in program
+//! order, so batching changes neither the tables nor what the peer must do.
+
+use super::{AND_BYTES, Instr};
+use crate::crypto::{Block, MAX_BATCH, Tweak};
+use zeroize::Zeroize;
+
+/// Gates hashed together at most: eight ANDs are 32 hashes for the garbler
+/// ([`crate::crypto::MAX_BATCH`]), 16 for the evaluator — enough independent AES rounds
+/// to cover the instruction latency.
+pub(super) const GATES: usize = 8;
+
+/// Up to [`GATES`] queued gates of type `G` with the slots they will write, and which
+/// slots those are. The queued gates hold labels: wiped on drop.
+pub(super) struct Batch<G: Copy + Default + Zeroize> {
+    gates: [(G, u32); GATES],
+    len: usize,
+    /// `pending[s]`: a queued gate writes slot `s`.
+    pending: Vec<bool>,
+}
+
+impl<G: Copy + Default + Zeroize> Batch<G> {
+    /// An empty batch for a program with `num_slots` slots.
+    pub(super) fn new(num_slots: usize) -> Self {
+        Batch {
+            gates: [(G::default(), 0); GATES],
+            len: 0,
+            pending: vec![false; num_slots],
+        }
+    }
+
+    /// Whether `instr` reads or writes a queued gate's output: then the batch must be
+    /// flushed before it runs.
+    #[inline(always)]
+    pub(super) fn must_wait(&self, instr: &Instr) -> bool {
+        self.len > 0
+            && instr
+                .slots()
+                .into_iter()
+                .flatten()
+                .any(|s| self.pending[s as usize])
+    }
+
+    /// Queues `gate`, which writes slot `out`; true when the batch is full.
+    #[inline(always)]
+    pub(super) fn push(&mut self, gate: G, out: u32) -> bool {
+        self.gates[self.len] = (gate, out);
+        self.pending[out as usize] = true;
+        self.len += 1;
+        self.len == GATES
+    }
+
+    /// The queued gates, in program order.
+    #[inline(always)]
+    pub(super) fn gates(&self) -> &[(G, u32)] {
+        &self.gates[..self.len]
+    }
+
+    /// Empties the batch once its outputs are written.
+    #[inline(always)]
+    pub(super) fn clear(&mut self) {
+        for &(_, out) in &self.gates[..self.len] {
+            self.pending[out as usize] = false;
+        }
+        self.len = 0;
+    }
+}
+
+impl<G: Copy + Default + Zeroize> Drop for Batch<G> {
+    fn drop(&mut self) {
+        self.gates.iter_mut().for_each(|(g, _)| g.zeroize());
+    }
+}
+
+/// The buffers of one batch, kept from batch to batch so that a flush initialises
+/// nothing: hash inputs, tweaks, hashes and table bytes. They hold labels: wiped on drop.
+#[derive(Zeroize)]
+#[zeroize(drop)]
+pub(super) struct Scratch {
+    pub(super) xs: [Block; MAX_BATCH],
+    #[zeroize(skip)]
+    pub(super) ts: [Tweak; MAX_BATCH],
+    pub(super) hashes: [Block; MAX_BATCH],
+    pub(super) tables: [u8; AND_BYTES as usize * GATES],
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            xs: [Block::ZERO; MAX_BATCH],
+            ts: [Tweak(0); MAX_BATCH],
+            hashes: [Block::ZERO; MAX_BATCH],
+            tables: [0; AND_BYTES as usize * GATES],
+        }
+    }
+}
