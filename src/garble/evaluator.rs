@@ -47,6 +47,13 @@ impl<C: Channel> Evaluator<C> {
         }
     }
 
+    /// The same party hashing on a given AES path, so tests can run every path.
+    #[cfg(test)]
+    pub(crate) fn on_path(mut self, path: crate::crypto::AesPath) -> Self {
+        self.aes = FixedKeyAes::on(path);
+        self
+    }
+
     /// The channel, for the messages around the tables.
     pub fn channel(&mut self) -> &mut C {
         &mut self.channel
@@ -54,16 +61,61 @@ impl<C: Channel> Evaluator<C> {
 
     /// Half-gates AND: reads `T_G`, `T_E` and returns the label of `a ∧ b`.
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
-        let mut out = [Label::default()];
-        self.evaluate_gates(&[(Gate::And(a, b), 0)], &mut out)?;
-        Ok(out[0])
+        self.evaluate_one(Gate::And(a, b))
     }
 
     /// Garbler half gate: reads one ciphertext and returns the label of `a ∧ known`.
     pub fn garbler_half_gate(&mut self, a: Label) -> Result<Label, ChannelError> {
-        let mut out = [Label::default()];
-        self.evaluate_gates(&[(Gate::Half(a), 0)], &mut out)?;
-        Ok(out[0])
+        self.evaluate_one(Gate::Half(a))
+    }
+
+    /// The hash inputs of `gate`, taking its tweaks: `(a, j), (b, k)` for an AND, `(a, j)`
+    /// for a garbler half gate; how many; and the bytes of its table.
+    #[inline(always)]
+    fn hash_inputs(tweak: &mut u64, gate: Gate) -> ([Block; 2], [Tweak; 2], usize, usize) {
+        let j = Tweak::garbling(*tweak);
+        match gate {
+            Gate::And(a, b) => {
+                let k = Tweak::garbling(*tweak + 1);
+                *tweak += 2;
+                ([a.0, b.0], [j, k], 2, 32)
+            }
+            Gate::Half(a) => {
+                *tweak += 1;
+                ([a.0, Block::ZERO], [j, j], 1, 16)
+            }
+        }
+    }
+
+    /// The output label of `gate` from its hashes `h` and its table.
+    #[inline(always)]
+    fn finish(gate: Gate, h: &[Block], table: &[u8]) -> Label {
+        let ciphertext =
+            |at: usize| Block::from_bytes(table[at..at + 16].try_into().expect("16 bytes"));
+        match gate {
+            Gate::And(a, b) => {
+                let wg = h[0] ^ ciphertext(0).select(a.pointer());
+                let we = h[1] ^ (ciphertext(16) ^ a.0).select(b.pointer());
+                Label(wg ^ we)
+            }
+            Gate::Half(a) => Label(h[0] ^ ciphertext(0).select(a.pointer())),
+        }
+    }
+
+    /// One gate, its hashes on the stack: the latency-bound case of a gate that the next
+    /// one waits for.
+    #[inline(always)]
+    fn evaluate_one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
+        let (xs, ts, n, bytes) = Self::hash_inputs(&mut self.tweak, gate);
+        let mut table = [0u8; 32];
+        self.channel.read_bytes(&mut table[..bytes])?;
+        let h = if n == 2 {
+            self.aes.tccr(xs, ts)
+        } else {
+            let [h] = self.aes.tccr([xs[0]], [ts[0]]);
+            [h, Block::ZERO]
+        };
+        Ok(Self::finish(gate, &h, &table))
     }
 
     /// Evaluates independent `gates` in order, their hashes in one batch and their tables
@@ -78,58 +130,40 @@ impl<C: Channel> Evaluator<C> {
         let Scratch {
             xs,
             ts,
-            hashes: h,
+            hashes,
             tables,
         } = &mut *self.scratch;
         let (mut n, mut bytes) = (0, 0);
         for &(gate, _) in gates {
-            match gate {
-                Gate::And(a, b) => {
-                    let (j, k) = (Tweak::garbling(self.tweak), Tweak::garbling(self.tweak + 1));
-                    self.tweak += 2;
-                    xs[n..n + 2].copy_from_slice(&[a.0, b.0]);
-                    ts[n..n + 2].copy_from_slice(&[j, k]);
-                    (n, bytes) = (n + 2, bytes + 32);
-                }
-                Gate::Half(a) => {
-                    (xs[n], ts[n]) = (a.0, Tweak::garbling(self.tweak));
-                    self.tweak += 1;
-                    (n, bytes) = (n + 1, bytes + 16);
-                }
-            }
+            let (x, t, k, b) = Self::hash_inputs(&mut self.tweak, gate);
+            xs[n..n + k].copy_from_slice(&x[..k]);
+            ts[n..n + k].copy_from_slice(&t[..k]);
+            (n, bytes) = (n + k, bytes + b);
         }
         self.channel.read_bytes(&mut tables[..bytes])?;
-        self.aes.tccr_batch(xs, ts, n, h);
-        let ciphertext =
-            |at: usize| Block::from_bytes(tables[at..at + 16].try_into().expect("16 bytes"));
+        self.aes.tccr_batch(xs, ts, n, hashes);
         let (mut i, mut r) = (0, 0);
         for (&(gate, _), out) in gates.iter().zip(outs) {
-            match gate {
-                Gate::And(a, b) => {
-                    let (tg, te) = (ciphertext(r), ciphertext(r + 16));
-                    let wg = h[i] ^ tg.select(a.pointer());
-                    let we = h[i + 1] ^ (te ^ a.0).select(b.pointer());
-                    *out = Label(wg ^ we);
-                    (i, r) = (i + 2, r + 32);
-                }
-                Gate::Half(a) => {
-                    *out = Label(h[i] ^ ciphertext(r).select(a.pointer()));
-                    (i, r) = (i + 1, r + 16);
-                }
-            }
+            // 2 hashes and 32 bytes for an AND, 1 and 16 for a garbler half gate.
+            *out = Self::finish(gate, &hashes[i..], &tables[r..]);
+            let k = if matches!(gate, Gate::And(..)) { 2 } else { 1 };
+            (i, r) = (i + k, r + 16 * k);
         }
         Ok(())
     }
 
     /// Evaluates the queued gates and writes their outputs.
     fn flush(&mut self, batch: &mut Batch<Gate>, labels: &mut [Label]) -> Result<(), ChannelError> {
-        if batch.gates().is_empty() {
-            return Ok(());
-        }
-        let mut outs = [Label::default(); GATES];
-        self.evaluate_gates(batch.gates(), &mut outs)?;
-        for (&(_, slot), label) in batch.gates().iter().zip(outs) {
-            labels[slot as usize] = label;
+        match *batch.gates() {
+            [] => return Ok(()),
+            [(gate, slot)] => labels[slot as usize] = self.evaluate_one(gate)?,
+            _ => {
+                let mut outs = [Label::default(); GATES];
+                self.evaluate_gates(batch.gates(), &mut outs)?;
+                for (&(_, slot), label) in batch.gates().iter().zip(outs) {
+                    labels[slot as usize] = label;
+                }
+            }
         }
         batch.clear();
         Ok(())

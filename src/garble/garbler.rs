@@ -1,7 +1,7 @@
 use super::batch::{Batch, GATES, Scratch};
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
-use crate::crypto::{Delta, FixedKeyAes, Label, Tweak};
+use crate::crypto::{Block, Delta, FixedKeyAes, Label, Tweak};
 use zeroize::{Zeroize, Zeroizing};
 
 /// A gate whose hashes wait in a [`Batch`]: its input zero labels (and the clear bit the
@@ -39,6 +39,13 @@ impl<C: Channel> Garbler<C> {
         }
     }
 
+    /// The same party hashing on a given AES path, so tests can run every path.
+    #[cfg(test)]
+    pub(crate) fn on_path(mut self, path: crate::crypto::AesPath) -> Self {
+        self.aes = FixedKeyAes::on(path);
+        self
+    }
+
     /// The channel, for the messages around the tables.
     pub fn channel(&mut self) -> &mut C {
         &mut self.channel
@@ -73,17 +80,75 @@ impl<C: Channel> Garbler<C> {
     /// Half-gates AND (Zahur–Rosulek–Evans 2015): sends `T_G`, `T_E`; returns the zero
     /// label of `a ∧ b`.
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
-        let mut out = [Label::default()];
-        self.garble_gates(&[(Gate::And(a, b), 0)], &mut out)?;
-        Ok(out[0])
+        self.garble_one(Gate::And(a, b))
     }
 
     /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
     /// ciphertext and returns the zero label of the result.
     pub fn garbler_half_gate(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
-        let mut out = [Label::default()];
-        self.garble_gates(&[(Gate::Half(a, known), 0)], &mut out)?;
-        Ok(out[0])
+        self.garble_one(Gate::Half(a, known))
+    }
+
+    /// The hash inputs of `gate`, taking its tweaks: `(a, j), (a ⊕ Δ, j), (b, k),
+    /// (b ⊕ Δ, k)` for an AND, `(a, j), (a ⊕ Δ, j)` for a garbler half gate; and how many.
+    #[inline(always)]
+    fn hash_inputs(tweak: &mut u64, d: Block, gate: Gate) -> ([Block; 4], [Tweak; 4], usize) {
+        let j = Tweak::garbling(*tweak);
+        match gate {
+            Gate::And(a, b) => {
+                let k = Tweak::garbling(*tweak + 1);
+                *tweak += 2;
+                ([a.0, a.0 ^ d, b.0, b.0 ^ d], [j, j, k, k], 4)
+            }
+            Gate::Half(a, _) => {
+                *tweak += 1;
+                ([a.0, a.0 ^ d, Block::ZERO, Block::ZERO], [j; 4], 2)
+            }
+        }
+    }
+
+    /// The table of `gate` (32 or 16 bytes: the second return) and its output zero label,
+    /// from its hashes `h`.
+    #[inline(always)]
+    fn finish(d: Block, gate: Gate, h: &[Block]) -> ([u8; 32], usize, Label) {
+        let mut table = [0u8; 32];
+        match gate {
+            Gate::And(a, b) => {
+                let (pa, pb) = (a.pointer(), b.pointer());
+                let [ha0, ha1, hb0, hb1] = [h[0], h[1], h[2], h[3]];
+                // Generator half gate: a ∧ pb.
+                let tg = ha0 ^ ha1 ^ d.select(pb);
+                let wg = ha0 ^ tg.select(pa);
+                // Evaluator half gate: a ∧ (b ⊕ pb).
+                let te = hb0 ^ hb1 ^ a.0;
+                let we = hb0 ^ (te ^ a.0).select(pb);
+                table[..16].copy_from_slice(&tg.to_bytes());
+                table[16..].copy_from_slice(&te.to_bytes());
+                (table, 32, Label(wg ^ we))
+            }
+            Gate::Half(a, known) => {
+                let t = h[0] ^ h[1] ^ d.select(known);
+                table[..16].copy_from_slice(&t.to_bytes());
+                (table, 16, Label(h[0] ^ t.select(a.pointer())))
+            }
+        }
+    }
+
+    /// One gate, its hashes on the stack: the latency-bound case of a gate that the next
+    /// one waits for.
+    #[inline(always)]
+    fn garble_one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
+        let d = self.delta.block();
+        let (xs, ts, n) = Self::hash_inputs(&mut self.tweak, d, gate);
+        let h = if n == 4 {
+            self.aes.tccr(xs, ts)
+        } else {
+            let [h0, h1] = self.aes.tccr([xs[0], xs[1]], [ts[0], ts[1]]);
+            [h0, h1, Block::ZERO, Block::ZERO]
+        };
+        let (table, bytes, out) = Self::finish(d, gate, &h);
+        self.channel.write_bytes(&table[..bytes])?;
+        Ok(out)
     }
 
     /// Garbles independent `gates` in order, their hashes in one batch: the same tweaks,
@@ -98,68 +163,40 @@ impl<C: Channel> Garbler<C> {
         let Scratch {
             xs,
             ts,
-            hashes: h,
+            hashes,
             tables,
         } = &mut *self.scratch;
         let mut n = 0;
         for &(gate, _) in gates {
-            match gate {
-                // (a, j), (a ⊕ Δ, j), (b, k), (b ⊕ Δ, k) with the next two tweaks j, k.
-                Gate::And(a, b) => {
-                    let (j, k) = (Tweak::garbling(self.tweak), Tweak::garbling(self.tweak + 1));
-                    self.tweak += 2;
-                    xs[n..n + 4].copy_from_slice(&[a.0, a.0 ^ d, b.0, b.0 ^ d]);
-                    ts[n..n + 4].copy_from_slice(&[j, j, k, k]);
-                    n += 4;
-                }
-                Gate::Half(a, _) => {
-                    let j = Tweak::garbling(self.tweak);
-                    self.tweak += 1;
-                    xs[n..n + 2].copy_from_slice(&[a.0, a.0 ^ d]);
-                    ts[n..n + 2].copy_from_slice(&[j, j]);
-                    n += 2;
-                }
-            }
+            let (x, t, k) = Self::hash_inputs(&mut self.tweak, d, gate);
+            xs[n..n + k].copy_from_slice(&x[..k]);
+            ts[n..n + k].copy_from_slice(&t[..k]);
+            n += k;
         }
-        self.aes.tccr_batch(xs, ts, n, h);
+        self.aes.tccr_batch(xs, ts, n, hashes);
         let (mut i, mut w) = (0, 0);
         for (&(gate, _), out) in gates.iter().zip(outs) {
-            match gate {
-                Gate::And(a, b) => {
-                    let (pa, pb) = (a.pointer(), b.pointer());
-                    let [ha0, ha1, hb0, hb1] = [h[i], h[i + 1], h[i + 2], h[i + 3]];
-                    // Generator half gate: a ∧ pb.
-                    let tg = ha0 ^ ha1 ^ d.select(pb);
-                    let wg = ha0 ^ tg.select(pa);
-                    // Evaluator half gate: a ∧ (b ⊕ pb).
-                    let te = hb0 ^ hb1 ^ a.0;
-                    let we = hb0 ^ (te ^ a.0).select(pb);
-                    tables[w..w + 16].copy_from_slice(&tg.to_bytes());
-                    tables[w + 16..w + 32].copy_from_slice(&te.to_bytes());
-                    *out = Label(wg ^ we);
-                    (i, w) = (i + 4, w + 32);
-                }
-                Gate::Half(a, known) => {
-                    let (h0, h1) = (h[i], h[i + 1]);
-                    let t = h0 ^ h1 ^ d.select(known);
-                    tables[w..w + 16].copy_from_slice(&t.to_bytes());
-                    *out = Label(h0 ^ t.select(a.pointer()));
-                    (i, w) = (i + 2, w + 16);
-                }
-            }
+            // 4 hashes and 32 bytes for an AND, 2 and 16 for a garbler half gate.
+            let (table, bytes, label) = Self::finish(d, gate, &hashes[i..]);
+            tables[w..w + bytes].copy_from_slice(&table[..bytes]);
+            *out = label;
+            (i, w) = (i + bytes / 8, w + bytes);
         }
         self.channel.write_bytes(&tables[..w])
     }
 
     /// Garbles the queued gates and writes their outputs.
     fn flush(&mut self, batch: &mut Batch<Gate>, labels: &mut [Label]) -> Result<(), ChannelError> {
-        if batch.gates().is_empty() {
-            return Ok(());
-        }
-        let mut outs = [Label::default(); GATES];
-        self.garble_gates(batch.gates(), &mut outs)?;
-        for (&(_, slot), label) in batch.gates().iter().zip(outs) {
-            labels[slot as usize] = label;
+        match *batch.gates() {
+            [] => return Ok(()),
+            [(gate, slot)] => labels[slot as usize] = self.garble_one(gate)?,
+            _ => {
+                let mut outs = [Label::default(); GATES];
+                self.garble_gates(batch.gates(), &mut outs)?;
+                for (&(_, slot), label) in batch.gates().iter().zip(outs) {
+                    labels[slot as usize] = label;
+                }
+            }
         }
         batch.clear();
         Ok(())
