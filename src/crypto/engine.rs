@@ -88,7 +88,8 @@ pub(crate) enum Aes {
     /// Invariant: constructed only when [`AesPath::available`] lists `Vaes`.
     #[cfg(target_arch = "x86_64")]
     Vaes(x86::RoundKeys),
-    Portable(Aes128),
+    /// Boxed: the `aes` crate keeps every backend's keys, four times the VAES variant.
+    Portable(Box<Aes128>),
 }
 
 impl Aes {
@@ -107,7 +108,7 @@ impl Aes {
             // SAFETY: `available` lists Vaes only where aes was detected at run time.
             #[cfg(target_arch = "x86_64")]
             AesPath::Vaes => Aes::Vaes(unsafe { x86::expand(key) }),
-            _ => Aes::Portable(Aes128::new(&key.to_le_bytes().into())),
+            _ => Aes::Portable(Box::new(Aes128::new(&key.to_le_bytes().into()))),
         }
     }
 

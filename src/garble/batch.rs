@@ -9,7 +9,8 @@
 //! order, so batching changes neither the tables nor what the peer must do.
 
 use super::{AND_BYTES, Instr};
-use crate::crypto::{Block, MAX_BATCH, Tweak};
+use crate::channel::ChannelError;
+use crate::crypto::{Block, Label, MAX_BATCH, Tweak};
 use zeroize::Zeroize;
 
 /// Gates hashed together at most: eight ANDs are 32 hashes for the garbler
@@ -57,20 +58,41 @@ impl<G: Copy + Default + Zeroize> Batch<G> {
         self.len == GATES
     }
 
-    /// The queued gates, in program order.
-    #[inline(always)]
-    pub(super) fn gates(&self) -> &[(G, u32)] {
-        &self.gates[..self.len]
-    }
-
-    /// Empties the batch once its outputs are written.
-    #[inline(always)]
-    pub(super) fn clear(&mut self) {
+    /// Runs the queued gates on `party` — a lone one (a dependency chain) through
+    /// [`Hasher::one`], several through [`Hasher::many`] — writes their output labels to
+    /// their slots and empties the batch.
+    pub(super) fn flush(
+        &mut self,
+        party: &mut impl Hasher<G>,
+        labels: &mut [Label],
+    ) -> Result<(), ChannelError> {
+        match self.gates[..self.len] {
+            [] => return Ok(()),
+            [(gate, slot)] => labels[slot as usize] = party.one(gate)?,
+            _ => {
+                let mut outs = [Label::default(); GATES];
+                party.many(&self.gates[..self.len], &mut outs)?;
+                for (&(_, slot), label) in self.gates[..self.len].iter().zip(outs) {
+                    labels[slot as usize] = label;
+                }
+            }
+        }
         for &(_, out) in &self.gates[..self.len] {
             self.pending[out as usize] = false;
         }
         self.len = 0;
+        Ok(())
     }
+}
+
+/// A party that hashes queued gates of type `G`: the garbler or the evaluator.
+pub(super) trait Hasher<G> {
+    /// One gate, on its own; returns its output label.
+    fn one(&mut self, gate: G) -> Result<Label, ChannelError>;
+
+    /// Independent `gates` in program order, their hashes in one batch; writes their
+    /// output labels to `outs`.
+    fn many(&mut self, gates: &[(G, u32)], outs: &mut [Label]) -> Result<(), ChannelError>;
 }
 
 impl<G: Copy + Default + Zeroize> Drop for Batch<G> {

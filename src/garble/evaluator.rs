@@ -1,4 +1,4 @@
-use super::batch::{Batch, GATES, Scratch};
+use super::batch::{Batch, Hasher, Scratch};
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, FixedKeyAes, Label, Tweak};
@@ -152,23 +152,6 @@ impl<C: Channel> Evaluator<C> {
         Ok(())
     }
 
-    /// Evaluates the queued gates and writes their outputs.
-    fn flush(&mut self, batch: &mut Batch<Gate>, labels: &mut [Label]) -> Result<(), ChannelError> {
-        match *batch.gates() {
-            [] => return Ok(()),
-            [(gate, slot)] => labels[slot as usize] = self.evaluate_one(gate)?,
-            _ => {
-                let mut outs = [Label::default(); GATES];
-                self.evaluate_gates(batch.gates(), &mut outs)?;
-                for (&(_, slot), label) in batch.gates().iter().zip(outs) {
-                    labels[slot as usize] = label;
-                }
-            }
-        }
-        batch.clear();
-        Ok(())
-    }
-
     /// Evaluates `program` on the labels of the evaluator's input bits (in
     /// [`Program::evaluator_inputs`] order), reading tables as it goes. The garbler's
     /// inputs are hard-wired into the tables: their labels are the zero block. Returns
@@ -195,7 +178,7 @@ impl<C: Channel> Evaluator<C> {
         let mut batch = Batch::new(program.num_slots());
         for instr in program.instrs() {
             if batch.must_wait(&instr) {
-                self.flush(&mut batch, labels)?;
+                batch.flush(self, labels)?;
             }
             let full = match instr {
                 Instr::Xor { a, b, out } => {
@@ -218,14 +201,24 @@ impl<C: Channel> Evaluator<C> {
                 }
             };
             if full {
-                self.flush(&mut batch, labels)?;
+                batch.flush(self, labels)?;
             }
         }
-        self.flush(&mut batch, labels)?;
+        batch.flush(self, labels)?;
         Ok(program
             .outputs()
             .iter()
             .map(|&s| labels[s as usize])
             .collect())
+    }
+}
+
+impl<C: Channel> Hasher<Gate> for Evaluator<C> {
+    fn one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
+        self.evaluate_one(gate)
+    }
+
+    fn many(&mut self, gates: &[(Gate, u32)], outs: &mut [Label]) -> Result<(), ChannelError> {
+        self.evaluate_gates(gates, outs)
     }
 }

@@ -1,4 +1,4 @@
-use super::batch::{Batch, GATES, Scratch};
+use super::batch::{Batch, Hasher, Scratch};
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, Delta, FixedKeyAes, Label, Tweak};
@@ -185,23 +185,6 @@ impl<C: Channel> Garbler<C> {
         self.channel.write_bytes(&tables[..w])
     }
 
-    /// Garbles the queued gates and writes their outputs.
-    fn flush(&mut self, batch: &mut Batch<Gate>, labels: &mut [Label]) -> Result<(), ChannelError> {
-        match *batch.gates() {
-            [] => return Ok(()),
-            [(gate, slot)] => labels[slot as usize] = self.garble_one(gate)?,
-            _ => {
-                let mut outs = [Label::default(); GATES];
-                self.garble_gates(batch.gates(), &mut outs)?;
-                for (&(_, slot), label) in batch.gates().iter().zip(outs) {
-                    labels[slot as usize] = label;
-                }
-            }
-        }
-        batch.clear();
-        Ok(())
-    }
-
     /// Garbles `program`, streaming every table to the channel.
     ///
     /// `garbler_values` are the garbler's clear input bits (in [`Program::garbler_inputs`]
@@ -245,7 +228,7 @@ impl<C: Channel> Garbler<C> {
         let mut batch = Batch::new(program.num_slots());
         for instr in program.instrs() {
             if batch.must_wait(&instr) {
-                self.flush(&mut batch, labels)?;
+                batch.flush(self, labels)?;
             }
             let full = match instr {
                 Instr::Xor { a, b, out } => {
@@ -279,15 +262,25 @@ impl<C: Channel> Garbler<C> {
                 }
             };
             if full {
-                self.flush(&mut batch, labels)?;
+                batch.flush(self, labels)?;
             }
         }
-        self.flush(&mut batch, labels)?;
+        batch.flush(self, labels)?;
         Ok(program
             .outputs()
             .iter()
             .map(|&s| labels[s as usize])
             .collect())
+    }
+}
+
+impl<C: Channel> Hasher<Gate> for Garbler<C> {
+    fn one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
+        self.garble_one(gate)
+    }
+
+    fn many(&mut self, gates: &[(Gate, u32)], outs: &mut [Label]) -> Result<(), ChannelError> {
+        self.garble_gates(gates, outs)
     }
 }
 

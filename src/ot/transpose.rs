@@ -32,7 +32,7 @@ pub fn transpose_128(m: &mut [u128; 128]) {
 /// `columns` (column `i` is `columns[i·stride..(i+1)·stride]`, row `r` at byte `r / 8`,
 /// bit `r % 8`). Only the first `rows` rows are kept; `stride` covers a multiple of 128.
 pub fn columns_to_rows(columns: &[u8], stride: usize, rows: usize, out: &mut Vec<Block>) {
-    assert!(columns.len() == 128 * stride && stride % 16 == 0 && rows <= 8 * stride);
+    assert!(columns.len() == 128 * stride && stride.is_multiple_of(16) && rows <= 8 * stride);
     #[cfg(target_arch = "x86_64")]
     let avx2 = is_x86_feature_detected!("avx2");
     for block in 0..rows.div_ceil(128) {
