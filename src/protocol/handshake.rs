@@ -5,8 +5,9 @@ use crate::channel::Channel;
 
 /// Bumped whenever the messages of a session change (2: private inference runs the mixed
 /// protocol of [`crate::inference`]; 3: with an offline phase; 4: the garbler answers the
-/// evaluator's handshake, or says it is busy).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// evaluator's handshake, or says it is busy; 5: IKNP sends its columns in batches of
+/// 4 096 OTs instead of 65 536).
+pub const PROTOCOL_VERSION: u32 = 5;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
