@@ -41,12 +41,9 @@ impl<G: Copy + Default + Zeroize> Batch<G> {
     /// flushed before it runs.
     #[inline(always)]
     pub(super) fn must_wait(&self, instr: &Instr) -> bool {
-        self.len > 0
-            && instr
-                .slots()
-                .into_iter()
-                .flatten()
-                .any(|s| self.pending[s as usize])
+        let pending = |s: Option<u32>| s.is_some_and(|s| self.pending[s as usize]);
+        let [a, b, c] = instr.slots();
+        self.len > 0 && (pending(a) | pending(b) | pending(c))
     }
 
     /// Queues `gate`, which writes slot `out`; true when the batch is full.
