@@ -39,6 +39,13 @@ impl Block {
     }
 }
 
+impl From<Block> for u128 {
+    #[inline(always)]
+    fn from(b: Block) -> u128 {
+        b.0
+    }
+}
+
 impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Block(<secret>)")

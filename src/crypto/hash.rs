@@ -1,12 +1,7 @@
 //! Fixed-key AES as a random permutation π, and the hashes built on it.
 
 use super::Block;
-use aes::Aes128;
-use aes::cipher::consts::U16;
-use aes::cipher::{
-    BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, KeyInit,
-    ParBlocks,
-};
+use super::engine::{Aes, AesPath, MAX_BATCH};
 
 /// A hash tweak: a gate's position in the garbling order, or an OT index.
 ///
@@ -31,6 +26,13 @@ impl Tweak {
     }
 }
 
+impl From<Tweak> for u128 {
+    #[inline(always)]
+    fn from(t: Tweak) -> u128 {
+        t.0
+    }
+}
+
 /// The fixed public AES-128 key (the first 16 bytes of the fractional part of π).
 /// Any public constant works: security rests on modelling AES under a fixed key as a
 /// random permutation (Bellare–Hoang–Keelveedhi–Rogaway 2013).
@@ -48,7 +50,7 @@ const FIXED_KEY: [u8; 16] = [
 /// how [`crate::garble`] uses it. A plain `π(x) ⊕ x` without the tweak is not enough.
 #[derive(Clone)]
 pub struct FixedKeyAes {
-    cipher: Aes128,
+    cipher: Aes,
 }
 
 impl Default for FixedKeyAes {
@@ -58,74 +60,60 @@ impl Default for FixedKeyAes {
 }
 
 impl FixedKeyAes {
-    /// The key schedule of the fixed key.
+    /// The key schedule of the fixed key, on the widest AES path of this CPU
+    /// ([`AesPath::detected`]).
     pub fn new() -> Self {
+        Self::on(AesPath::detected())
+    }
+
+    /// The same permutation on a given path, so tests can run every path.
+    ///
+    /// # Panics
+    /// If this CPU does not support `path` (see [`AesPath::available`]).
+    pub fn on(path: AesPath) -> Self {
         FixedKeyAes {
-            cipher: Aes128::new(&FIXED_KEY.into()),
+            cipher: Aes::new_on(path, u128::from_le_bytes(FIXED_KEY)),
         }
     }
 
-    /// The TCCR hash `H(x_k, i_k) = π(π(x_k) ⊕ i_k) ⊕ π(x_k)` of `N` inputs at once.
+    /// The TCCR hash `H(x_k, i_k) = π(π(x_k) ⊕ i_k) ⊕ π(x_k)` of `N` inputs at once,
+    /// `N` a power of two up to [`MAX_BATCH`].
     ///
-    /// Both layers of π run inside one call into the AES backend (a private closure type), so
-    /// the round instructions of the `N` independent blocks are compiled together, with the
-    /// backend's target features (AES-NI) enabled, instead of one out-of-line call per
-    /// layer that then encrypts the blocks one at a time.
+    /// The `N` blocks go through each AES round together (two to an instruction on VAES),
+    /// so their rounds overlap in the pipeline instead of waiting on one another: callers
+    /// batch independent hashes to fill it.
     #[inline(always)]
     pub fn tccr<const N: usize>(&self, xs: [Block; N], tweaks: [Tweak; N]) -> [Block; N] {
-        let mut job = TccrBlocks {
-            blocks: std::array::from_fn(|k| xs[k].to_bytes().into()),
-            tweaks,
-        };
-        self.cipher.encrypt_with_backend(&mut job);
-        std::array::from_fn(|k| Block::from_bytes(job.blocks[k].into()))
+        let mut out = [Block::ZERO; N];
+        self.cipher.tccr::<N, N>(&xs, &tweaks, &mut out);
+        out
     }
-}
 
-/// The two π layers of [`FixedKeyAes::tccr`] as a closure handed to the AES backend.
-///
-/// The `aes` crate picks its backend (AES-NI or software) at run time and calls
-/// [`BlockCipherEncClosure::call`] from inside a function compiled with the backend's
-/// target features, so everything here is inlined into AES-NI code. Whole groups of the
-/// backend's parallel width (8 blocks for AES-NI) go through its interleaved routine,
-/// the rest one block at a time; the blocks are independent either way, so the CPU
-/// overlaps them.
-struct TccrBlocks<const N: usize> {
-    blocks: [aes::Block; N],
-    tweaks: [Tweak; N],
-}
-
-impl<const N: usize> BlockSizeUser for &mut TccrBlocks<N> {
-    type BlockSize = U16;
-}
-
-impl<const N: usize> BlockCipherEncClosure for &mut TccrBlocks<N> {
+    /// [`Self::tccr`] of the first `n` inputs of a batch, `n` at most [`MAX_BATCH`]:
+    /// `out[k] = H(xs[k], tweaks[k])` for `k < n`; the rest of `out` is unspecified. The
+    /// batch goes through AES at the next power-of-two width.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`MAX_BATCH`].
     #[inline(always)]
-    fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
-        let mut first = self.blocks;
-        encrypt_all(backend, &mut first);
-        for ((b, f), t) in self.blocks.iter_mut().zip(&first).zip(&self.tweaks) {
-            *b = (u128::from_le_bytes((*f).into()) ^ t.0)
-                .to_le_bytes()
-                .into();
+    pub fn tccr_batch(
+        &self,
+        xs: &[Block; MAX_BATCH],
+        tweaks: &[Tweak; MAX_BATCH],
+        n: usize,
+        out: &mut [Block; MAX_BATCH],
+    ) {
+        const M: usize = MAX_BATCH;
+        match n {
+            0 => {}
+            1 => self.cipher.tccr::<1, M>(xs, tweaks, out),
+            2 => self.cipher.tccr::<2, M>(xs, tweaks, out),
+            3..=4 => self.cipher.tccr::<4, M>(xs, tweaks, out),
+            5..=8 => self.cipher.tccr::<8, M>(xs, tweaks, out),
+            9..=16 => self.cipher.tccr::<16, M>(xs, tweaks, out),
+            17..=M => self.cipher.tccr::<M, M>(xs, tweaks, out),
+            _ => panic!("TCCR batch of {n} > {M}"),
         }
-        encrypt_all(backend, &mut self.blocks);
-        for (b, f) in self.blocks.iter_mut().zip(&first) {
-            let out = u128::from_le_bytes((*b).into()) ^ u128::from_le_bytes((*f).into());
-            *b = out.to_le_bytes().into();
-        }
-    }
-}
-
-/// π on every block, in place, inside the backend.
-#[inline(always)]
-fn encrypt_all<B: BlockCipherEncBackend<BlockSize = U16>>(backend: &B, blocks: &mut [aes::Block]) {
-    let (chunks, tail) = ParBlocks::<B>::slice_as_chunks_mut(blocks);
-    for chunk in chunks {
-        backend.encrypt_par_blocks_inplace(chunk);
-    }
-    for b in tail {
-        backend.encrypt_block_inplace(b);
     }
 }
 
@@ -133,29 +121,60 @@ fn encrypt_all<B: BlockCipherEncBackend<BlockSize = U16>>(backend: &B, blocks: &
 mod tests {
     use super::*;
 
-    /// π through the plain one-block API, independent of [`TccrBlocks`].
-    fn pi(aes: &FixedKeyAes, x: Block) -> Block {
+    /// π through the `aes` crate's one-block API, independent of the TCCR code.
+    fn pi(x: Block) -> Block {
+        use aes::cipher::{BlockCipherEncrypt, KeyInit};
         let mut b = x.to_bytes().into();
-        aes.cipher.encrypt_block(&mut b);
+        aes::Aes128::new(&FIXED_KEY.into()).encrypt_block(&mut b);
         Block::from_bytes(b.into())
     }
 
     #[test]
     fn tccr_is_pi_of_pi_x_xor_tweak_xor_pi_x() {
-        let aes = FixedKeyAes::new();
-        let xs: [Block; 4] = std::array::from_fn(|k| Block(0x0123_4567_89ab_cdef << k ^ k as u128));
-        let tweaks = [
-            Tweak::garbling(0),
-            Tweak::garbling(7),
-            Tweak::ot(0),
-            Tweak::ot(7),
-        ];
-        let hashed = aes.tccr(xs, tweaks);
-        for k in 0..4 {
-            let p = pi(&aes, xs[k]);
-            assert_eq!(hashed[k], pi(&aes, p ^ Block(tweaks[k].0)) ^ p, "input {k}");
+        for &path in AesPath::available() {
+            let aes = FixedKeyAes::on(path);
+            let xs: [Block; 4] =
+                std::array::from_fn(|k| Block(0x0123_4567_89ab_cdef << k ^ k as u128));
+            let tweaks = [
+                Tweak::garbling(0),
+                Tweak::garbling(7),
+                Tweak::ot(0),
+                Tweak::ot(7),
+            ];
+            let hashed = aes.tccr(xs, tweaks);
+            for k in 0..4 {
+                let p = pi(xs[k]);
+                assert_eq!(
+                    hashed[k],
+                    pi(p ^ Block(tweaks[k].0)) ^ p,
+                    "{path}, input {k}"
+                );
+            }
+            // Batch width does not change the hash.
+            assert_eq!(aes.tccr([xs[2]], [tweaks[2]]), [hashed[2]], "{path}");
+            let many = |xs: &[Block], tw: &[Tweak]| {
+                let mut x = [Block(0xdead); MAX_BATCH];
+                let mut t = [Tweak(0xbeef); MAX_BATCH];
+                x[..xs.len()].copy_from_slice(xs);
+                t[..tw.len()].copy_from_slice(tw);
+                let mut out = [Block::ZERO; MAX_BATCH];
+                aes.tccr_batch(&x, &t, xs.len(), &mut out);
+                out[..xs.len()].to_vec()
+            };
+            for n in 0..=4 {
+                assert_eq!(many(&xs[..n], &tweaks[..n]), hashed[..n], "{path}, {n}");
+            }
+            // Every batch width up to the largest, each input hashed as if alone.
+            let ins: Vec<Block> = (0..MAX_BATCH as u128)
+                .map(|k| Block(k * 0x9e37_79b9))
+                .collect();
+            let tw: Vec<Tweak> = (0..MAX_BATCH as u64).map(Tweak::garbling).collect();
+            for n in [5, 8, 9, 16, 17, MAX_BATCH] {
+                let got = many(&ins[..n], &tw[..n]);
+                for k in 0..n {
+                    assert_eq!(got[k], aes.tccr([ins[k]], [tw[k]])[0], "{path}, {k} of {n}");
+                }
+            }
         }
-        // Batch width does not change the hash.
-        assert_eq!(aes.tccr([xs[2]], [tweaks[2]]), [hashed[2]]);
     }
 }

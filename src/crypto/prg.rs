@@ -1,8 +1,7 @@
 //! An AES-CTR pseudorandom generator and fresh OS randomness.
 
 use super::Block;
-use aes::Aes128;
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use super::engine::Aes;
 
 /// A fresh 128-bit seed from the operating system's CSPRNG.
 ///
@@ -18,18 +17,18 @@ pub fn random_seed() -> Result<Block, getrandom::Error> {
 /// Used to expand one OS seed into many labels, and for the IKNP column expansion.
 /// Never reuse a seed: two PRGs with the same seed produce the same stream.
 pub struct Prg {
-    cipher: Aes128,
+    cipher: Aes,
     counter: u128,
 }
 
-/// Blocks produced per AES call; enough for AES-NI to pipeline.
-const BATCH: usize = 8;
+/// Blocks staged per call into the cipher by [`Prg::fill`].
+const BATCH: usize = 16;
 
 impl Prg {
     /// A generator keyed by `seed`.
     pub fn new(seed: Block) -> Self {
         Prg {
-            cipher: Aes128::new(&seed.to_bytes().into()),
+            cipher: Aes::new(seed.0),
             counter: 0,
         }
     }
@@ -48,30 +47,26 @@ impl Prg {
 
     /// Fills `out` with the next blocks of the stream.
     pub fn fill(&mut self, out: &mut [Block]) {
-        let mut raw = [aes::Block::default(); BATCH];
+        let mut raw = [0u8; 16 * BATCH];
         for chunk in out.chunks_mut(BATCH) {
-            for r in raw.iter_mut().take(chunk.len()) {
-                *r = self.counter.to_le_bytes().into();
-                self.counter += 1;
-            }
-            self.cipher.encrypt_blocks(&mut raw[..chunk.len()]);
-            for (c, r) in chunk.iter_mut().zip(raw) {
-                *c = Block::from_bytes(r.into());
+            let raw = &mut raw[..16 * chunk.len()];
+            self.cipher.ctr(self.counter, raw);
+            self.counter += chunk.len() as u128;
+            for (c, r) in chunk.iter_mut().zip(raw.chunks_exact(16)) {
+                *c = Block::from_bytes(r.try_into().expect("16-byte chunk"));
             }
         }
     }
 
     /// Fills `out` with the next bytes of the stream (whole blocks are consumed).
     ///
-    /// The counters are written straight into `out` and encrypted in place, so the IKNP
-    /// column expansion makes one pass over its memory.
+    /// The blocks are encrypted straight into `out`, so the IKNP column expansion makes
+    /// one pass over its memory.
     pub fn fill_bytes(&mut self, out: &mut [u8]) {
-        let (blocks, tail) = aes::Block::slice_as_chunks_mut(out);
-        for b in blocks.iter_mut() {
-            *b = self.counter.to_le_bytes().into();
-            self.counter += 1;
-        }
-        self.cipher.encrypt_blocks(blocks);
+        self.cipher.ctr(self.counter, out);
+        let whole = out.len() / 16;
+        self.counter += whole as u128;
+        let tail = &mut out[16 * whole..];
         if !tail.is_empty() {
             let last = self.block().to_bytes();
             tail.copy_from_slice(&last[..tail.len()]);

@@ -1,7 +1,22 @@
+use super::batch::{Batch, Hasher, Scratch};
 use super::{Instr, Program};
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, Delta, FixedKeyAes, Label, Tweak};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
+
+/// A gate whose hashes wait in a [`Batch`]: its input zero labels (and the clear bit the
+/// garbler knows, for a garbler half gate).
+#[derive(Clone, Copy, Zeroize)]
+enum Gate {
+    And(Label, Label),
+    Half(Label, bool),
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate::Half(Label::default(), false)
+    }
+}
 
 /// The garbler: knows Δ and every wire's zero label, writes garbled tables as it goes.
 pub struct Garbler<C> {
@@ -9,6 +24,7 @@ pub struct Garbler<C> {
     delta: Delta,
     aes: FixedKeyAes,
     tweak: u64,
+    scratch: Box<Scratch>,
 }
 
 impl<C: Channel> Garbler<C> {
@@ -19,7 +35,15 @@ impl<C: Channel> Garbler<C> {
             delta,
             aes: FixedKeyAes::new(),
             tweak: 0,
+            scratch: Box::default(),
         }
+    }
+
+    /// The same party hashing on a given AES path, so tests can run every path.
+    #[cfg(test)]
+    pub(crate) fn on_path(mut self, path: crate::crypto::AesPath) -> Self {
+        self.aes = FixedKeyAes::on(path);
+        self
     }
 
     /// The channel, for the messages around the tables.
@@ -55,80 +79,110 @@ impl<C: Channel> Garbler<C> {
 
     /// Half-gates AND (Zahur–Rosulek–Evans 2015): sends `T_G`, `T_E`; returns the zero
     /// label of `a ∧ b`.
-    #[inline(always)]
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
-        let (xs, tweaks) = self.and_hash_inputs(a, b);
-        let hashes = self.aes.tccr(xs, tweaks);
-        let ([tg, te], out) = self.and_from_hashes(a, b, hashes);
-        let mut table = [0u8; 32];
-        table[..16].copy_from_slice(&tg.to_bytes());
-        table[16..].copy_from_slice(&te.to_bytes());
-        self.channel.write_bytes(&table)?;
-        Ok(out)
-    }
-
-    /// Two half-gates ANDs, `a0 ∧ b0` then `a1 ∧ b1`, the second not reading the first's
-    /// output: the same tables, tweaks and order as two calls to [`Self::and`], with the
-    /// eight hashes in one batch so that their AES rounds overlap.
-    #[inline(always)]
-    pub fn and_pair(
-        &mut self,
-        (a0, b0): (Label, Label),
-        (a1, b1): (Label, Label),
-    ) -> Result<[Label; 2], ChannelError> {
-        let (x0, t0) = self.and_hash_inputs(a0, b0);
-        let (x1, t1) = self.and_hash_inputs(a1, b1);
-        let hashes: [Block; 8] = self.aes.tccr(
-            std::array::from_fn(|k| if k < 4 { x0[k] } else { x1[k - 4] }),
-            std::array::from_fn(|k| if k < 4 { t0[k] } else { t1[k - 4] }),
-        );
-        let (h0, h1) = hashes.split_at(4);
-        let ([tg0, te0], out0) = self.and_from_hashes(a0, b0, h0.try_into().expect("4"));
-        let ([tg1, te1], out1) = self.and_from_hashes(a1, b1, h1.try_into().expect("4"));
-        let mut tables = [0u8; 64];
-        for (chunk, t) in tables.chunks_exact_mut(16).zip([tg0, te0, tg1, te1]) {
-            chunk.copy_from_slice(&t.to_bytes());
-        }
-        self.channel.write_bytes(&tables)?;
-        Ok([out0, out1])
-    }
-
-    /// The four hash inputs of an AND, `(a, j), (a ⊕ Δ, j), (b, k), (b ⊕ Δ, k)`, taking
-    /// the next two tweaks `j`, `k`.
-    #[inline(always)]
-    fn and_hash_inputs(&mut self, a: Label, b: Label) -> ([Block; 4], [Tweak; 4]) {
-        let d = self.delta.block();
-        let (j, k) = (Tweak::garbling(self.tweak), Tweak::garbling(self.tweak + 1));
-        self.tweak += 2;
-        ([a.0, a.0 ^ d, b.0, b.0 ^ d], [j, j, k, k])
-    }
-
-    /// `T_G`, `T_E` and the output zero label of an AND from its four hashes.
-    #[inline(always)]
-    fn and_from_hashes(&self, a: Label, b: Label, h: [Block; 4]) -> ([Block; 2], Label) {
-        let [ha0, ha1, hb0, hb1] = h;
-        let (pa, pb) = (a.pointer(), b.pointer());
-        let d = self.delta.block();
-        // Generator half gate: a ∧ pb.
-        let tg = ha0 ^ ha1 ^ d.select(pb);
-        let wg = ha0 ^ tg.select(pa);
-        // Evaluator half gate: a ∧ (b ⊕ pb).
-        let te = hb0 ^ hb1 ^ a.0;
-        let we = hb0 ^ (te ^ a.0).select(pb);
-        ([tg, te], Label(wg ^ we))
+        self.garble_one(Gate::And(a, b))
     }
 
     /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
     /// ciphertext and returns the zero label of the result.
-    #[inline(always)]
     pub fn garbler_half_gate(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
+        self.garble_one(Gate::Half(a, known))
+    }
+
+    /// The hash inputs of `gate`, taking its tweaks: `(a, j), (a ⊕ Δ, j), (b, k),
+    /// (b ⊕ Δ, k)` for an AND, `(a, j), (a ⊕ Δ, j)` for a garbler half gate; and how many.
+    #[inline(always)]
+    fn hash_inputs(tweak: &mut u64, d: Block, gate: Gate) -> ([Block; 4], [Tweak; 4], usize) {
+        let j = Tweak::garbling(*tweak);
+        match gate {
+            Gate::And(a, b) => {
+                let k = Tweak::garbling(*tweak + 1);
+                *tweak += 2;
+                ([a.0, a.0 ^ d, b.0, b.0 ^ d], [j, j, k, k], 4)
+            }
+            Gate::Half(a, _) => {
+                *tweak += 1;
+                ([a.0, a.0 ^ d, Block::ZERO, Block::ZERO], [j; 4], 2)
+            }
+        }
+    }
+
+    /// The table of `gate` (32 or 16 bytes: the second return) and its output zero label,
+    /// from its hashes `h`.
+    #[inline(always)]
+    fn finish(d: Block, gate: Gate, h: &[Block]) -> ([u8; 32], usize, Label) {
+        let mut table = [0u8; 32];
+        match gate {
+            Gate::And(a, b) => {
+                let (pa, pb) = (a.pointer(), b.pointer());
+                let [ha0, ha1, hb0, hb1] = [h[0], h[1], h[2], h[3]];
+                // Generator half gate: a ∧ pb.
+                let tg = ha0 ^ ha1 ^ d.select(pb);
+                let wg = ha0 ^ tg.select(pa);
+                // Evaluator half gate: a ∧ (b ⊕ pb).
+                let te = hb0 ^ hb1 ^ a.0;
+                let we = hb0 ^ (te ^ a.0).select(pb);
+                table[..16].copy_from_slice(&tg.to_bytes());
+                table[16..].copy_from_slice(&te.to_bytes());
+                (table, 32, Label(wg ^ we))
+            }
+            Gate::Half(a, known) => {
+                let t = h[0] ^ h[1] ^ d.select(known);
+                table[..16].copy_from_slice(&t.to_bytes());
+                (table, 16, Label(h[0] ^ t.select(a.pointer())))
+            }
+        }
+    }
+
+    /// One gate, its hashes on the stack: the latency-bound case of a gate that the next
+    /// one waits for.
+    #[inline(always)]
+    fn garble_one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
         let d = self.delta.block();
-        let j = Tweak::garbling(self.tweak);
-        self.tweak += 1;
-        let [h0, h1] = self.aes.tccr([a.0, a.0 ^ d], [j, j]);
-        let t = h0 ^ h1 ^ d.select(known);
-        self.channel.write_block(t)?;
-        Ok(Label(h0 ^ t.select(a.pointer())))
+        let (xs, ts, n) = Self::hash_inputs(&mut self.tweak, d, gate);
+        let h = if n == 4 {
+            self.aes.tccr(xs, ts)
+        } else {
+            let [h0, h1] = self.aes.tccr([xs[0], xs[1]], [ts[0], ts[1]]);
+            [h0, h1, Block::ZERO, Block::ZERO]
+        };
+        let (table, bytes, out) = Self::finish(d, gate, &h);
+        self.channel.write_bytes(&table[..bytes])?;
+        Ok(out)
+    }
+
+    /// Garbles independent `gates` in order, their hashes in one batch: the same tweaks,
+    /// tables and outputs as one call per gate. Writes the output zero labels to `outs`.
+    #[inline(always)]
+    fn garble_gates(
+        &mut self,
+        gates: &[(Gate, u32)],
+        outs: &mut [Label],
+    ) -> Result<(), ChannelError> {
+        let d = self.delta.block();
+        let Scratch {
+            xs,
+            ts,
+            hashes,
+            tables,
+        } = &mut *self.scratch;
+        let mut n = 0;
+        for &(gate, _) in gates {
+            let (x, t, k) = Self::hash_inputs(&mut self.tweak, d, gate);
+            xs[n..n + k].copy_from_slice(&x[..k]);
+            ts[n..n + k].copy_from_slice(&t[..k]);
+            n += k;
+        }
+        self.aes.tccr_batch(xs, ts, n, hashes);
+        let (mut i, mut w) = (0, 0);
+        for (&(gate, _), out) in gates.iter().zip(outs) {
+            // 4 hashes and 32 bytes for an AND, 2 and 16 for a garbler half gate.
+            let (table, bytes, label) = Self::finish(d, gate, &hashes[i..]);
+            tables[w..w + bytes].copy_from_slice(&table[..bytes]);
+            *out = label;
+            (i, w) = (i + bytes / 8, w + bytes);
+        }
+        self.channel.write_bytes(&tables[..w])
     }
 
     /// Garbles `program`, streaming every table to the channel.
@@ -171,61 +225,62 @@ impl<C: Channel> Garbler<C> {
         for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = zero;
         }
-        // An AND whose labels are read but whose hashes wait for the next instruction: if
-        // that is an AND not touching its output slot, the two go through AES together;
-        // any other instruction garbles it alone first.
-        let mut pending: Option<(Label, Label, u32)> = None;
+        let mut batch = Batch::new(program.num_slots());
         for instr in program.instrs() {
-            if let Some((a, b, out)) = pending {
-                if !matches!(instr, Instr::And { .. }) || instr.touches(out) {
-                    pending = None;
-                    labels[out as usize] = self.and(a, b)?;
-                }
+            if batch.must_wait(&instr) {
+                batch.flush(self, labels)?;
             }
-            match instr {
+            let full = match instr {
                 Instr::Xor { a, b, out } => {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
                     clear[out as usize] = clear[a as usize] ^ clear[b as usize];
+                    false
                 }
                 Instr::Not { a, out } => {
                     labels[out as usize] = self.not(labels[a as usize]);
                     clear[out as usize] = !clear[a as usize];
+                    false
                 }
                 Instr::Const { value, out } => {
                     labels[out as usize] = self.constant(value);
                     clear[out as usize] = value;
+                    false
                 }
                 Instr::And { a, b, out } => {
-                    let (la, lb) = (labels[a as usize], labels[b as usize]);
-                    match pending.take() {
-                        None => pending = Some((la, lb, out)),
-                        Some((pa, pb, pout)) => {
-                            let [w0, w1] = self.and_pair((pa, pb), (la, lb))?;
-                            labels[pout as usize] = w0;
-                            labels[out as usize] = w1;
-                        }
-                    }
+                    batch.push(Gate::And(labels[a as usize], labels[b as usize]), out)
                 }
                 Instr::AndClear { a, b, out } => {
                     let v = clear[a as usize] & clear[b as usize];
                     labels[out as usize] = self.constant(v);
                     clear[out as usize] = v;
+                    false
                 }
                 Instr::GarblerHalfGate { secret, known, out } => {
                     let k = clear[known as usize];
-                    labels[out as usize] = self.garbler_half_gate(labels[secret as usize], k)?;
                     clear[out as usize] = clear[secret as usize] & k;
+                    batch.push(Gate::Half(labels[secret as usize], k), out)
                 }
+            };
+            if full {
+                batch.flush(self, labels)?;
             }
         }
-        if let Some((a, b, out)) = pending {
-            labels[out as usize] = self.and(a, b)?;
-        }
+        batch.flush(self, labels)?;
         Ok(program
             .outputs()
             .iter()
             .map(|&s| labels[s as usize])
             .collect())
+    }
+}
+
+impl<C: Channel> Hasher<Gate> for Garbler<C> {
+    fn one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
+        self.garble_one(gate)
+    }
+
+    fn many(&mut self, gates: &[(Gate, u32)], outs: &mut [Label]) -> Result<(), ChannelError> {
+        self.garble_gates(gates, outs)
     }
 }
 

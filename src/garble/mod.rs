@@ -17,6 +17,7 @@
 //! evaluator reads it just before use, so neither side ever holds the garbled circuit.
 //! Both must run the same [`Program`], so they make the same sequence of hash calls.
 
+mod batch;
 mod evaluator;
 mod garbler;
 mod plan;
@@ -30,3 +31,114 @@ pub(crate) use program::ProgramBuilder;
 pub use program::{Instr, Program, ProgramError};
 
 pub use crate::circuit::{AND_BYTES, GARBLER_HALF_GATE_BYTES};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::Buffer;
+    use crate::crypto::{AesPath, Block, Delta, Label, Prg};
+
+    /// Slots `0..KNOWN` hold the garbler's inputs and are never written, so every garbler
+    /// half gate and clear AND reads a wire the garbler knows.
+    const KNOWN: u32 = 4;
+
+    /// A random program of `n` instructions of every kind over `width` slots: a narrow one
+    /// makes most gates depend on a queued one (batches of one), a wide one fills batches.
+    fn random_program(n: usize, width: u32, prg: &mut Prg) -> Program {
+        let mut pick = |lo: u32, hi: u32| lo + (prg.block().0 % u128::from(hi - lo)) as u32;
+        let instrs = (0..n)
+            .map(|_| {
+                let (a, b, out) = (pick(0, width), pick(0, width), pick(KNOWN, width));
+                match pick(0, 6) {
+                    0 => Instr::Xor { a, b, out },
+                    1 => Instr::Not { a, out },
+                    2 => Instr::Const {
+                        value: a % 2 == 1,
+                        out,
+                    },
+                    3 => Instr::AndClear {
+                        a: a % KNOWN,
+                        b: b % KNOWN,
+                        out,
+                    },
+                    4 => Instr::GarblerHalfGate {
+                        secret: a,
+                        known: b % KNOWN,
+                        out,
+                    },
+                    _ => Instr::And { a, b, out },
+                }
+            })
+            .collect();
+        Program::new(
+            instrs,
+            width,
+            (0..KNOWN).collect(),
+            (KNOWN..width).collect(),
+            (0..width).collect(),
+        )
+        .expect("slots below width")
+    }
+
+    /// The program on clear bits.
+    fn plaintext(program: &Program, garbler: &[bool], evaluator: &[bool]) -> Vec<bool> {
+        let mut v = vec![false; program.num_slots()];
+        let inputs = program.garbler_inputs().iter().zip(garbler);
+        for (&s, &b) in inputs.chain(program.evaluator_inputs().iter().zip(evaluator)) {
+            v[s as usize] = b;
+        }
+        for instr in program.instrs() {
+            let (out, bit) = match instr {
+                Instr::Xor { a, b, out } => (out, v[a as usize] ^ v[b as usize]),
+                Instr::Not { a, out } => (out, !v[a as usize]),
+                Instr::Const { value, out } => (out, value),
+                Instr::And { a, b, out } | Instr::AndClear { a, b, out } => {
+                    (out, v[a as usize] & v[b as usize])
+                }
+                Instr::GarblerHalfGate { secret, known, out } => {
+                    (out, v[secret as usize] & v[known as usize])
+                }
+            };
+            v[out as usize] = bit;
+        }
+        program.outputs().iter().map(|&s| v[s as usize]).collect()
+    }
+
+    #[test]
+    fn every_aes_path_garbles_the_same_tables_and_evaluates_to_the_plaintext() {
+        let mut prg = Prg::new(Block(0x5eed));
+        for (n, width) in [(2000, 8), (2000, 40), (3000, 600)] {
+            let program = random_program(n, width, &mut prg);
+            let garbler_bits: Vec<bool> = (0..KNOWN).map(|_| prg.bit()).collect();
+            let evaluator_bits: Vec<bool> = (KNOWN..width).map(|_| prg.bit()).collect();
+            let want = plaintext(&program, &garbler_bits, &evaluator_bits);
+            let delta = Delta::new(prg.block());
+            let zeros: Vec<Label> = evaluator_bits.iter().map(|_| Label(prg.block())).collect();
+            let garbled: Vec<(Vec<u8>, Vec<Label>)> = AesPath::available()
+                .iter()
+                .map(|&path| {
+                    let mut g = Garbler::new(Buffer::new(), delta.clone()).on_path(path);
+                    let out = g.garble(&program, &garbler_bits, &zeros).unwrap();
+                    (std::mem::take(g.channel()).into_bytes(), out)
+                })
+                .collect();
+            let (tables, out_zeros) = &garbled[0];
+            assert_eq!(tables.len() as u64, program.table_bytes());
+            for (path, other) in AesPath::available().iter().zip(&garbled) {
+                assert_eq!(other, &garbled[0], "{path}: tables and output labels");
+            }
+            let g = Garbler::new(Buffer::new(), delta.clone());
+            let labels: Vec<Label> = zeros
+                .iter()
+                .zip(&evaluator_bits)
+                .map(|(&z, &b)| g.encode(z, b))
+                .collect();
+            for &path in AesPath::available() {
+                let mut e = Evaluator::new(Buffer::from_bytes(tables.clone())).on_path(path);
+                let got = e.evaluate(&program, &labels).unwrap();
+                assert_eq!(decode(&got, &decoding_bits(out_zeros)), want, "{path}");
+                assert_eq!(e.channel().unread(), 0, "{path}: every table read");
+            }
+        }
+    }
+}

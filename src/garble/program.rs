@@ -62,13 +62,9 @@ pub enum Instr {
 }
 
 impl Instr {
-    /// Whether the instruction reads or writes `slot`.
+    /// The slots the instruction reads or writes.
     #[inline(always)]
-    pub(crate) fn touches(&self, slot: u32) -> bool {
-        self.slots().contains(&Some(slot))
-    }
-
-    fn slots(&self) -> [Option<u32>; 3] {
+    pub(crate) fn slots(&self) -> [Option<u32>; 3] {
         match *self {
             Instr::Xor { a, b, out } | Instr::And { a, b, out } | Instr::AndClear { a, b, out } => {
                 [Some(a), Some(b), Some(out)]

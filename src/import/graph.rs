@@ -768,10 +768,10 @@ impl<'a> Walker<'a> {
             return Err(at.attr_err("dilations", attr_ints(node, "dilations"), "[1, 1]"));
         }
         let kernel = [kh, kw];
-        if let Some(k) = attr_ints(node, "kernel_shape") {
-            if k != [kh as i64, kw as i64] {
-                return Err(at.attr_err("kernel_shape", k, "the weights' kernel size"));
-            }
+        if let Some(k) = attr_ints(node, "kernel_shape")
+            && k != [kh as i64, kw as i64]
+        {
+            return Err(at.attr_err("kernel_shape", k, "the weights' kernel size"));
         }
         let stride = pair(at, node, "strides", 1)?;
         let padding = pads(at, node, [*h, *w], kernel, stride)?;

@@ -262,7 +262,7 @@ pub fn reshape_target(input: &[usize], target: &[i64]) -> Result<Vec<usize>, Fol
     }
     let known = element_count(&out).unwrap_or(0);
     if let Some(i) = infer {
-        if known == 0 || n % known != 0 {
+        if known == 0 || !n.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {target:?}"));
         }
         out[i] = n / known;

@@ -24,8 +24,9 @@ use zeroize::Zeroizing;
 /// Base OTs, one per bit of Δ.
 pub const BASE_OTS: usize = 128;
 
-/// OTs extended per batch: bounds memory to 128 columns × 8 KiB each side.
-const BATCH: usize = 1 << 16;
+/// OTs extended per batch: 128 columns of 512 bytes each side, 64 KiB, so a batch's
+/// columns are still in the core's cache when they are transposed.
+const BATCH: usize = 1 << 12;
 
 fn padded(m: usize) -> usize {
     m.div_ceil(128) * 128
@@ -61,8 +62,20 @@ impl IknpSender {
         channel: &mut C,
         m: usize,
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let s = self.delta.block().0;
         let mut rows = Zeroizing::new(Vec::with_capacity(m));
+        self.extend_correlated_into(channel, m, &mut rows)?;
+        Ok(rows)
+    }
+
+    /// [`Self::extend_correlated`], appending the `q_j` to `rows`, so that one buffer can
+    /// serve many calls. The `q_j` are secrets: the caller wipes `rows`.
+    pub fn extend_correlated_into<C: Channel>(
+        &mut self,
+        channel: &mut C,
+        m: usize,
+        rows: &mut Vec<Block>,
+    ) -> Result<(), OtError> {
+        let s = self.delta.block().0;
         let stride = padded(m.min(BATCH)) / 8;
         // The columns become the garbler's zero labels: wiped when done.
         let mut q_wiped = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
@@ -78,9 +91,9 @@ impl IknpSender {
                     col.iter_mut().zip(&u).for_each(|(q, u)| *q ^= u);
                 }
             }
-            columns_to_rows(q, stride, n, &mut rows);
+            columns_to_rows(q, stride, n, rows);
         }
-        Ok(rows)
+        Ok(())
     }
 
     /// Random OT: for `m` choices held by the receiver, the key pairs
@@ -158,6 +171,18 @@ impl IknpReceiver {
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         let mut rows = Zeroizing::new(Vec::with_capacity(choices.len()));
+        self.extend_correlated_into(channel, choices, &mut rows)?;
+        Ok(rows)
+    }
+
+    /// [`Self::extend_correlated`], appending the `t_j` to `rows`, so that one buffer can
+    /// serve many calls. The `t_j` are secrets: the caller wipes `rows`.
+    pub fn extend_correlated_into<C: Channel>(
+        &mut self,
+        channel: &mut C,
+        choices: &[bool],
+        rows: &mut Vec<Block>,
+    ) -> Result<(), OtError> {
         let stride = padded(choices.len().min(BATCH)) / 8;
         // The columns become the evaluator's labels: wiped when done.
         let mut t_wiped = Zeroizing::new(vec![0u8; BASE_OTS * stride]);
@@ -176,10 +201,10 @@ impl IknpReceiver {
                 }
                 channel.write_bytes(&u[..bytes])?;
             }
-            columns_to_rows(t, stride, batch.len(), &mut rows);
+            columns_to_rows(t, stride, batch.len(), rows);
         }
         channel.flush()?;
-        Ok(rows)
+        Ok(())
     }
 
     /// Random OT: the key `H(q_j ⊕ r_j·Δ, t_j)` that choice `r_j` selects from the

@@ -7,8 +7,9 @@ use crate::channel::Channel;
 /// protocol of [`crate::inference`]; 3: with an offline phase; 4: the garbler answers the
 /// evaluator's handshake, or says it is busy; 5: the product OTs complete offline, one
 /// online round trip per layer, the handshake shares a round trip with the base OTs; 6:
-/// inference extends its OTs with SoftSpoken instead of IKNP).
-pub const PROTOCOL_VERSION: u32 = 6;
+/// inference extends its OTs with SoftSpoken instead of IKNP; 7: IKNP, for the Yao path,
+/// sends its columns in batches of 4 096 OTs instead of 65 536).
+pub const PROTOCOL_VERSION: u32 = 7;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
