@@ -55,21 +55,34 @@ pub fn run(
             r.bytes_received
         )
         .map_err(CliError::Output)?;
-        let line = if show.json {
-            let mut fields = input.json_fields();
-            fields.insert("prediction".into(), json!(prediction));
-            fields.insert("seconds".into(), json!(seconds));
-            fields.insert("offline_seconds".into(), json!(r.setup.as_secs_f64()));
-            fields.insert("online_seconds".into(), json!(r.online.as_secs_f64()));
-            fields.insert("bytes_sent".into(), json!(r.bytes_sent));
-            fields.insert("bytes_received".into(), json!(r.bytes_received));
-            serde_json::Value::Object(fields).to_string()
-        } else {
-            text_line(input, prediction)
-        };
-        writeln!(out, "{line}").map_err(CliError::Output)?;
+        print_result(input, prediction, seconds, &r, show, out)?;
     }
     Ok(())
+}
+
+/// Prints one picture's result on `out`: the text line, or with `--json` one object with
+/// the time (`seconds`, as the command measures it), the phases and the bytes.
+fn print_result(
+    input: &Input,
+    prediction: usize,
+    seconds: f64,
+    r: &SessionReport,
+    show: Show,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let line = if show.json {
+        let mut fields = input.json_fields();
+        fields.insert("prediction".into(), json!(prediction));
+        fields.insert("seconds".into(), json!(seconds));
+        fields.insert("offline_seconds".into(), json!(r.setup.as_secs_f64()));
+        fields.insert("online_seconds".into(), json!(r.online.as_secs_f64()));
+        fields.insert("bytes_sent".into(), json!(r.bytes_sent));
+        fields.insert("bytes_received".into(), json!(r.bytes_received));
+        serde_json::Value::Object(fields).to_string()
+    } else {
+        text_line(input, prediction)
+    };
+    writeln!(out, "{line}").map_err(CliError::Output)
 }
 
 /// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
@@ -200,19 +213,7 @@ pub fn run_lines(
             r.bytes_received
         )
         .map_err(CliError::Output)?;
-        let line = if show.json {
-            let mut fields = input.json_fields();
-            fields.insert("prediction".into(), json!(prediction));
-            fields.insert("seconds".into(), json!(seconds));
-            fields.insert("offline_seconds".into(), json!(r.setup.as_secs_f64()));
-            fields.insert("online_seconds".into(), json!(r.online.as_secs_f64()));
-            fields.insert("bytes_sent".into(), json!(r.bytes_sent));
-            fields.insert("bytes_received".into(), json!(r.bytes_received));
-            serde_json::Value::Object(fields).to_string()
-        } else {
-            text_line(&input, prediction)
-        };
-        writeln!(out, "{line}").map_err(CliError::Output)?;
+        print_result(&input, prediction, seconds, &r, show, out)?;
         out.flush().map_err(CliError::Output)?;
         // The next picture's session, prepared while this one's class is read.
         ready = Some((prepare_at(pipeline, addr, waits, tls)?, Instant::now()));
