@@ -18,7 +18,7 @@
 use super::transpose::columns_to_rows;
 use super::{OtError, base};
 use crate::channel::{Channel, pack_bits};
-use crate::crypto::{Block, Delta, FixedKeyAes, Prg, Tweak};
+use crate::crypto::{Block, Delta, FixedKeyAes, Prg};
 use zeroize::Zeroizing;
 
 /// Base OTs, one per bit of Δ.
@@ -106,14 +106,12 @@ impl IknpSender {
         m: usize,
     ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
         let q = self.extend_correlated(channel, m)?;
-        let d = self.delta.block();
-        let mut keys = Zeroizing::new(Vec::with_capacity(m));
-        for &qj in q.iter() {
-            let t = Tweak::ot(self.counter);
-            self.counter += 1;
-            keys.push(self.aes.tccr([qj, qj ^ d], [t, t]));
-        }
-        Ok(keys)
+        Ok(super::random_pairs(
+            &self.aes,
+            &q,
+            &self.delta,
+            &mut self.counter,
+        ))
     }
 
     /// Chosen-message OT: the receiver learns `messages[j][r_j]` and nothing about the
@@ -215,14 +213,7 @@ impl IknpReceiver {
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         let t = self.extend_correlated(channel, choices)?;
-        let mut keys = Zeroizing::new(Vec::with_capacity(choices.len()));
-        for &tj in t.iter() {
-            let tweak = Tweak::ot(self.counter);
-            self.counter += 1;
-            let [h] = self.aes.tccr([tj], [tweak]);
-            keys.push(h);
-        }
-        Ok(keys)
+        Ok(super::random_keys(&self.aes, &t, &mut self.counter))
     }
 
     /// Chosen-message OT: returns `messages[j][choices[j]]` of the sender's pairs.

@@ -1,9 +1,11 @@
 //! Oblivious transfer: how the evaluator gets the labels of its own input bits without the
 //! garbler learning those bits.
 //!
-//! [`base`] runs 128 public-key OTs (Chou–Orlandi over Ristretto); [`iknp`] extends them
-//! to any number of OTs with symmetric crypto only (Ishai–Kilian–Nissim–Petrank 2003,
-//! semi-honest). The extension's natural output is Δ-correlated OT: the sender's strings
+//! [`base`] runs 128 public-key OTs (Chou–Orlandi over Ristretto); [`softspoken`] (in
+//! inference) and [`iknp`] (in the Yao path) extend them to any number of OTs with
+//! symmetric crypto only (Roy 2022; Ishai–Kilian–Nissim–Petrank 2003; semi-honest), and
+//! [`lookup`] builds 1-out-of-2^n OTs of one bit from random ones. An extension's natural
+//! output is Δ-correlated OT: the sender's strings
 //! are `q_j` and the receiver's are `q_j ⊕ r_j·Δ`, which are exactly free-XOR labels when
 //! the garbler is the sender and Δ its global offset.
 
@@ -17,3 +19,40 @@ mod transpose;
 pub use error::OtError;
 pub use iknp::{IknpReceiver, IknpSender};
 pub use softspoken::{SoftSpokenReceiver, SoftSpokenSender};
+
+use crate::crypto::{Block, Delta, FixedKeyAes, Tweak};
+use zeroize::Zeroizing;
+
+/// Random OT from the sender's Δ-correlated ends `q`: the key pairs
+/// `(H(q_j, t_j), H(q_j ⊕ Δ, t_j))` with the OT tweaks `t_j` counted on from `counter`.
+/// The hash (TCCR, Guo–Katz–Wang–Yu 2020) breaks the Δ correlation, so the receiver, who
+/// holds `q_j ⊕ r_j·Δ`, learns the key its choice selects and nothing of the other, and
+/// the keys of different OTs are independent.
+fn random_pairs(
+    aes: &FixedKeyAes,
+    q: &[Block],
+    delta: &Delta,
+    counter: &mut u64,
+) -> Zeroizing<Vec<[Block; 2]>> {
+    let (d, first) = (delta.block(), *counter);
+    *counter += q.len() as u64;
+    Zeroizing::new(
+        q.iter()
+            .zip(first..)
+            .map(|(&qj, t)| aes.tccr([qj, qj ^ d], [Tweak::ot(t); 2]))
+            .collect(),
+    )
+}
+
+/// Random OT from the receiver's ends `t_j = q_j ⊕ r_j·Δ`: the keys `H(t_j, t_j)` its
+/// choices select from the pairs of [`random_pairs`], with the same tweaks.
+fn random_keys(aes: &FixedKeyAes, t: &[Block], counter: &mut u64) -> Zeroizing<Vec<Block>> {
+    let first = *counter;
+    *counter += t.len() as u64;
+    Zeroizing::new(
+        t.iter()
+            .zip(first..)
+            .map(|(&tj, tweak)| aes.tccr([tj], [Tweak::ot(tweak)])[0])
+            .collect(),
+    )
+}

@@ -37,7 +37,7 @@
 use super::transpose::columns_to_rows;
 use super::{OtError, base};
 use crate::channel::{Channel, pack_bits};
-use crate::crypto::{Block, Delta, FixedKeyAes, Prg, Tweak};
+use crate::crypto::{Block, Delta, FixedKeyAes, Prg};
 use zeroize::Zeroizing;
 
 /// Bits of Δ per chunk in the session: 32 correction bits per OT instead of IKNP's 128,
@@ -265,14 +265,11 @@ impl SoftSpokenSender {
         m: usize,
     ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
         let q = self.extend_correlated(channel, m)?;
-        let d = self.delta.block();
-        let first = self.counter;
-        self.counter += m as u64;
-        Ok(Zeroizing::new(
-            q.iter()
-                .zip(first..)
-                .map(|(&qj, t)| self.aes.tccr([qj, qj ^ d], [Tweak::ot(t); 2]))
-                .collect(),
+        Ok(super::random_pairs(
+            &self.aes,
+            &q,
+            &self.delta,
+            &mut self.counter,
         ))
     }
 }
@@ -375,14 +372,7 @@ impl SoftSpokenReceiver {
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         let t = self.extend_correlated(channel, choices)?;
-        let first = self.counter;
-        self.counter += choices.len() as u64;
-        Ok(Zeroizing::new(
-            t.iter()
-                .zip(first..)
-                .map(|(&tj, tweak)| self.aes.tccr([tj], [Tweak::ot(tweak)])[0])
-                .collect(),
-        ))
+        Ok(super::random_keys(&self.aes, &t, &mut self.counter))
     }
 }
 
