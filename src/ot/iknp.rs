@@ -141,16 +141,7 @@ pub struct IknpReceiver {
 impl IknpReceiver {
     /// Runs the 128 base OTs as sender.
     pub fn setup<C: Channel>(channel: &mut C) -> Result<Self, OtError> {
-        Self::setup_then(channel, |_| Ok::<_, OtError>(()))
-    }
-
-    /// [`IknpReceiver::setup`], running `between` once its first message is flushed and
-    /// before the answer is read (see [`base::send_then`]).
-    pub fn setup_then<C: Channel, E: From<OtError>>(
-        channel: &mut C,
-        between: impl FnOnce(&mut C) -> Result<(), E>,
-    ) -> Result<Self, E> {
-        let seeds = Zeroizing::new(base::send_then(channel, BASE_OTS, between)?);
+        let seeds = Zeroizing::new(base::send(channel, BASE_OTS)?);
         Ok(IknpReceiver {
             columns: seeds
                 .iter()

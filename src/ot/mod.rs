@@ -44,8 +44,9 @@ fn random_pairs(
     )
 }
 
-/// Random OT from the receiver's ends `t_j = q_j ⊕ r_j·Δ`: the keys `H(t_j, t_j)` its
-/// choices select from the pairs of [`random_pairs`], with the same tweaks.
+/// Random OT from the receiver's ends `t_j = q_j ⊕ r_j·Δ`: the keys `H(t_j, tweak_j)`
+/// its choices select from the pairs of [`random_pairs`], with the same tweaks counted on
+/// from `counter`.
 fn random_keys(aes: &FixedKeyAes, t: &[Block], counter: &mut u64) -> Zeroizing<Vec<Block>> {
     let first = *counter;
     *counter += t.len() as u64;

@@ -43,7 +43,7 @@ fn random_words(prg: &mut Prg, n: usize, m: u32) -> (Zeroizing<Vec<u64>>, Zeroiz
             .map(|_| prg.block().0 as u64 & ring::mask(m))
             .collect(),
     );
-    let bits = super::bits_of(&words, m, 0);
+    let bits = super::bits_of(&words, m);
     (words, bits)
 }
 

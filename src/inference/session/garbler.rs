@@ -4,7 +4,7 @@
 use super::super::linear::Products;
 use super::super::pipeline::Pipeline;
 use super::super::ring;
-use super::bits_of;
+use super::{bits_of, random_bits};
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Delta, Label, Prg, random_seed};
 use crate::garble::{Garbler, decoding_bits};
@@ -67,7 +67,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         } else {
             stage.program.outputs().len()
         };
-        masks = Zeroizing::new((0..outputs).map(|_| prg.bit()).collect());
+        masks = random_bits(&mut prg, outputs);
         let zeros: Zeroizing<Vec<Label>> =
             Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
         // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
@@ -97,7 +97,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
             .iter_mut()
             .zip(&f)
             .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
-        let bits = bits_of(&share, stage.ring_bits, 0);
+        let bits = bits_of(&share, stage.ring_bits);
         for (&zero, &b) in off.zeros.iter().zip(bits.iter()) {
             channel.write_block(zero.0 ^ delta.select(b))?;
         }

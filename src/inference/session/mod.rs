@@ -35,10 +35,10 @@ pub(super) use garbler::run_garbler;
 
 use zeroize::Zeroizing;
 
-/// The bits of `values` (each `m` bits, least significant first), with room for `extra`
-/// more: allocated once, so no reallocation leaves a copy of a secret behind.
-pub(super) fn bits_of(values: &[u64], m: u32, extra: usize) -> Zeroizing<Vec<bool>> {
-    let mut bits = Zeroizing::new(Vec::with_capacity(values.len() * m as usize + extra));
+/// The bits of `values` (each `m` bits, least significant first): allocated once, so no
+/// reallocation leaves a copy of a secret behind.
+pub(super) fn bits_of(values: &[u64], m: u32) -> Zeroizing<Vec<bool>> {
+    let mut bits = Zeroizing::new(Vec::with_capacity(values.len() * m as usize));
     for &v in values {
         bits.extend((0..m).map(|j| v >> j & 1 == 1));
     }
