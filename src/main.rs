@@ -620,29 +620,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let tls = tls_ca
                 .map(|ca| gcnn::tls::ClientTls::load(&ca, gcnn::tls::host_of(&connect)))
                 .transpose()?;
-            if stdin {
-                evaluator::run_lines(
-                    &pipeline,
-                    &connect,
-                    &mut io::stdin().lock(),
-                    waits,
-                    tls.as_ref(),
-                    images.show(),
-                    &mut out,
-                    &mut io::stderr(),
-                )?;
+            let peer = evaluator::Peer {
+                addr: &connect,
+                waits,
+                tls: tls.as_ref(),
+            };
+            let mut stdin_lines = io::stdin().lock();
+            let pictures = if stdin {
+                evaluator::Pictures::Lines(&mut stdin_lines)
             } else {
-                evaluator::run(
-                    &pipeline,
-                    &connect,
-                    &inputs,
-                    waits,
-                    tls.as_ref(),
-                    images.show(),
-                    &mut out,
-                    &mut io::stderr(),
-                )?;
-            }
+                evaluator::Pictures::Given(&inputs)
+            };
+            evaluator::run(
+                &pipeline,
+                peer,
+                pictures,
+                images.show(),
+                &mut out,
+                &mut io::stderr(),
+            )?;
         }
         Command::Accuracy {
             model,

@@ -24,21 +24,53 @@ pub struct Waits {
     pub io: Duration,
 }
 
-/// Classifies each input privately with the garbler at `addr` (over TLS with `tls` if
-/// given), printing one line (or JSON object) per image on `out`: the class, time and
-/// bytes — never logits, which the client does not learn.
-#[allow(clippy::too_many_arguments)]
+/// The pictures of one `gcnn evaluator` run.
+pub enum Pictures<'a> {
+    /// Given up front (arguments): one session each, connected when its turn comes.
+    Given(&'a [Input]),
+    /// Named one path per line as they come (`--stdin`): each session prepared before
+    /// its line is read.
+    Lines(&'a mut dyn BufRead),
+}
+
+/// Where the garbler is and how to reach it.
+#[derive(Clone, Copy)]
+pub struct Peer<'a> {
+    /// Its address, e.g. 203.0.113.5:7000.
+    pub addr: &'a str,
+    /// How long to wait for it.
+    pub waits: Waits,
+    /// TLS, if the garbler speaks it.
+    pub tls: Option<&'a ClientTls>,
+}
+
+/// Classifies each picture privately with the garbler `peer`, printing one line (or JSON
+/// object) per picture on `out`: the class, time and bytes — never logits, which the
+/// client does not learn — and what each session did on `log`.
 pub fn run(
     pipeline: &Pipeline,
-    addr: &str,
-    inputs: &[Input],
-    waits: Waits,
-    tls: Option<&ClientTls>,
+    peer: Peer<'_>,
+    pictures: Pictures<'_>,
     show: Show,
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
     super::infer::check_shape(pipeline.input_shape())?;
+    match pictures {
+        Pictures::Given(inputs) => run_given(pipeline, peer, inputs, show, out, log),
+        Pictures::Lines(lines) => run_lines(pipeline, peer, lines, show, out, log),
+    }
+}
+
+/// Classifies `inputs` one after another, one whole session each.
+fn run_given(
+    pipeline: &Pipeline,
+    Peer { addr, waits, tls }: Peer<'_>,
+    inputs: &[Input],
+    show: Show,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> Result<(), CliError> {
     for input in inputs {
         input.describe(pipeline.input_bits(), show.verbose, log)?;
         let start = Instant::now();
@@ -155,18 +187,14 @@ const STALE: Duration = Duration::from_secs(20);
 /// whose garbler has ended it meanwhile, is replaced by a fresh one (fresh randomness:
 /// nothing of the abandoned session is reused). A picture that cannot be read is
 /// reported and skipped; the command then fails at the end.
-#[allow(clippy::too_many_arguments)]
-pub fn run_lines(
+fn run_lines(
     pipeline: &Pipeline,
-    addr: &str,
+    Peer { addr, waits, tls }: Peer<'_>,
     lines: &mut dyn BufRead,
-    waits: Waits,
-    tls: Option<&ClientTls>,
     show: Show,
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
-    super::infer::check_shape(pipeline.input_shape())?;
     let (mut read, mut failed) = (0, 0);
     let mut ready = Some((prepare_at(pipeline, addr, waits, tls)?, Instant::now()));
     let mut line = String::new();
