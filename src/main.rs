@@ -213,6 +213,15 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 20,
               value_parser = clap::value_parser!(u64).range(1..=10_000))]
         images: u64,
+        /// Classify the images as a stream instead: split over --lanes sessions run at
+        /// once, each taking its share one after another over one connection (one
+        /// handshake, one set of base OTs); reports inferences per second.
+        #[arg(long)]
+        batch: bool,
+        /// With --batch, how many sessions run at once.
+        #[arg(long, value_name = "N", default_value_t = 2, requires = "batch",
+              value_parser = clap::value_parser!(u64).range(1..=64))]
+        lanes: u64,
         /// Print only one JSON object on stdout instead of the text report.
         #[arg(long)]
         json: bool,
@@ -504,12 +513,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             what: None,
             images,
+            batch,
+            lanes,
             json,
             setup,
         } => {
             let (setup, timeout) = setup.split();
             let images = usize::try_from(images)?;
-            let result = gcnn::cli::bench::run(&setup, images, timeout, &mut io::stderr())?;
+            let grouping = if batch {
+                gcnn::cli::bench::Grouping::Batch(usize::try_from(lanes)?)
+            } else {
+                gcnn::cli::bench::Grouping::Each
+            };
+            let result =
+                gcnn::cli::bench::run(&setup, images, grouping, timeout, &mut io::stderr())?;
             if json {
                 writeln!(out, "{}", result.to_json())?;
             } else {

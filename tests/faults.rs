@@ -182,6 +182,7 @@ fn a_different_protocol_version_or_shape_fails_the_handshake_on_both_sides() {
         version: PROTOCOL_VERSION,
         circuit_hash: HASH,
         shape: [10, 20, 4],
+        images: 1,
     };
     assert_eq!(exchange(&ours, &ours.clone()), [None, None]);
     let newer = Handshake {

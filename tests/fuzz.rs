@@ -15,7 +15,7 @@ use gcnn::garble::Program;
 use gcnn::inference::{Pipeline, classify};
 use gcnn::model::Model;
 use gcnn::ot::IknpSender;
-use gcnn::protocol::{Handshake, PROTOCOL_VERSION, ProtocolError, run_evaluator};
+use gcnn::protocol::{HANDSHAKE_BYTES, Handshake, PROTOCOL_VERSION, ProtocolError, run_evaluator};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -87,9 +87,10 @@ const OURS: Handshake = Handshake {
     version: PROTOCOL_VERSION,
     circuit_hash: HASH,
     shape: [100, 200, 4],
+    images: 1,
 };
 
-/// The handshake's wire format: magic, version, circuit hash, shape.
+/// The handshake's wire format: magic, version, circuit hash, shape, images.
 fn encoded(h: &Handshake) -> Vec<u8> {
     let mut out = b"GCNN2PC\0".to_vec();
     out.extend_from_slice(&h.version.to_le_bytes());
@@ -97,6 +98,7 @@ fn encoded(h: &Handshake) -> Vec<u8> {
     for v in h.shape {
         out.extend_from_slice(&v.to_le_bytes());
     }
+    out.extend_from_slice(&h.images.to_le_bytes());
     out
 }
 
@@ -108,11 +110,11 @@ fn exchange_with(bytes: &[u8]) -> Result<(), ProtocolError> {
         s.spawn(move || {
             peer.write_bytes(bytes)?;
             peer.flush()?;
-            peer.read_bytes(&mut [0; 68])
+            peer.read_bytes(&mut [0; HANDSHAKE_BYTES])
         });
         OURS.exchange(&mut ours)
     });
-    if bytes.len() >= 68 {
+    if bytes.len() >= HANDSHAKE_BYTES {
         assert!(
             matches!(
                 result,
@@ -159,6 +161,7 @@ fn noisy_garbler<C: Channel>(mut channel: C, program: &Program, hash: [u8; 32], 
             program.evaluator_inputs().len() as u64,
             program.outputs().len() as u64,
         ],
+        images: 1,
     };
     let mut honest = || -> Result<(), ProtocolError> {
         handshake.exchange(&mut channel)?;
@@ -205,7 +208,7 @@ proptest! {
 /// where the correction vectors, tables and the rest belong, and hangs up.
 fn noisy_lenet_garbler<C: Channel>(mut channel: C, pipeline: &Pipeline, noise: &[u8]) {
     let mut honest = || -> Result<(), ProtocolError> {
-        pipeline.handshake().exchange(&mut channel)?;
+        pipeline.handshake(1).exchange(&mut channel)?;
         let mut ot = IknpSender::setup(&mut channel, Delta::new(Block(0x1234_5678)))?;
         ot.random(&mut channel, pipeline.pixel_bits())?;
         channel.write_bytes(noise)?;

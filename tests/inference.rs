@@ -7,16 +7,19 @@ mod common;
 
 use std::thread;
 
+use common::Rng;
 use common::lenet::{
     TIMEOUT, assert_predicts, evaluator, garbler, gcnn, model, one_error_line, path, pipeline,
     repo, test_set, text,
 };
+use common::nets::{random_network, random_pixels};
 
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify;
 use gcnn::compiler::network::Arch;
-use gcnn::inference::{ModelOwner, Pipeline, classify};
+use gcnn::inference::{Batch, MAX_IMAGES, ModelOwner, Pipeline, classify};
 use gcnn::model::{Layer, Model};
+use gcnn::protocol::ProtocolError;
 
 /// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
 fn random_indices(n: usize) -> Vec<usize> {
@@ -224,6 +227,25 @@ fn bench_json_last_line_reports_full_agreement() {
     }
 }
 
+/// `gcnn bench --batch`: the images split over sessions run at once, every private
+/// prediction equal to the plaintext one, and a rate reported.
+#[test]
+fn bench_batch_reports_agreement_and_a_rate() {
+    let Some(_) = model() else { return };
+    let out = gcnn(&[
+        "bench", "--images", "5", "--batch", "--lanes", "2", "--json",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(json["images"], 5);
+    assert_eq!(json["agree"], 5);
+    assert_eq!(json["batch"]["sessions"], 2);
+    assert!(json["batch"]["inferences_per_second"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn a_different_architecture_fails_the_handshake_on_both_sides() {
     let Some(_) = model() else { return };
@@ -272,7 +294,7 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
 }
 
 /// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly:
-/// beyond them only the handshake (68 bytes each way), the 128 base OTs (the
+/// beyond them only the handshake (72 bytes each way), the 128 base OTs (the
 /// evaluator's one point, the garbler's 128) and the SoftSpoken set-up (the evaluator's
 /// two masked GGM level sums per base OT).
 #[test]
@@ -290,6 +312,89 @@ fn layer_costs_account_for_every_byte() {
     assert_eq!(costs.len(), 4);
     let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
     let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
-    assert_eq!(report.bytes_sent, to_garbler + 68 + 32 + 128 * 32);
-    assert_eq!(report.bytes_received, to_evaluator + 68 + 128 * 32);
+    assert_eq!(report.bytes_sent, to_garbler + 72 + 32 + 128 * 32);
+    assert_eq!(report.bytes_received, to_evaluator + 72 + 128 * 32);
+}
+
+/// One session, several images: one handshake and one set of base OTs, then each image's
+/// own offline and online phase under the session's Δ with the tweak counter running on.
+/// Every class equals the plaintext model's, on random networks and on LeNet; the
+/// garbler's report sums the images' bytes.
+#[test]
+fn a_session_of_several_images_classifies_each_like_the_plaintext_model() {
+    let run = |net: &Model, images: &[gcnn::model::Pixels]| {
+        let owner = ModelOwner::new(net).unwrap();
+        let (g, e) = memory::pair(TIMEOUT);
+        thread::scope(|s| {
+            let garbler = s.spawn(|| owner.serve(g).unwrap());
+            let count = u32::try_from(images.len()).unwrap();
+            let mut batch = Batch::open(owner.pipeline(), e, count).unwrap();
+            let mut sent = 0;
+            for (k, image) in images.iter().enumerate() {
+                assert_eq!(batch.left(), count - k as u32);
+                let (class, report) = batch.classify(image).unwrap();
+                assert_eq!(class, net.predict(image), "image {k}");
+                sent += report.bytes_sent + report.bytes_received;
+            }
+            assert!(matches!(
+                batch.classify(&images[0]),
+                Err(ProtocolError::NoImagesLeft(n)) if n == count
+            ));
+            let served = garbler.join().unwrap();
+            assert_eq!(served.bytes_sent + served.bytes_received, sent);
+        });
+    };
+    let mut rng = Rng(77);
+    for images in [1, 3] {
+        let net = random_network(&mut rng, None);
+        let pictures: Vec<_> = (0..images).map(|_| random_pixels(&mut rng, &net)).collect();
+        run(&net, &pictures);
+    }
+    let Some(lenet) = model() else { return };
+    let pictures: Vec<_> = random_indices(6)
+        .into_iter()
+        .map(|i| gcnn::model::Pixels::from(&test_set().images[i]))
+        .collect();
+    run(&lenet, &pictures);
+}
+
+/// A client that leaves a session before its last image makes the garbler's session
+/// fail saying so, not hang; one asking for more images than a garbler
+/// serves fails the handshake on both sides, saying so.
+#[test]
+fn a_session_ends_cleanly_short_of_its_images_or_beyond_the_limit() {
+    let net = random_network(&mut Rng(78), None);
+    let owner = ModelOwner::new(&net).unwrap();
+    let image = random_pixels(&mut Rng(79), &net);
+    let (g, e) = memory::pair(TIMEOUT);
+    thread::scope(|s| {
+        let garbler = s.spawn(|| owner.serve(g));
+        let mut batch = Batch::open(owner.pipeline(), e, 2).unwrap();
+        assert_eq!(batch.classify(&image).unwrap().0, net.predict(&image));
+        drop(batch);
+        let err = garbler.join().unwrap().unwrap_err().to_string();
+        assert!(err.contains("peer closed the connection"), "{err}");
+    });
+    let (g, e) = memory::pair(TIMEOUT);
+    thread::scope(|s| {
+        let garbler = s.spawn(|| owner.serve(g));
+        let Err(err) = Batch::open(owner.pipeline(), e, MAX_IMAGES + 1) else {
+            panic!("more than MAX_IMAGES opened");
+        };
+        assert!(
+            err.to_string().contains(&format!("1 to {MAX_IMAGES}")),
+            "{err}"
+        );
+        drop(garbler);
+    });
+    // The garbler answers a request beyond its limit with the limit: both sides fail.
+    let (mut g, mut e) = memory::pair(TIMEOUT);
+    let ours = owner.pipeline().handshake(MAX_IMAGES + 1);
+    thread::scope(|s| {
+        let client = s.spawn(move || ours.exchange(&mut e));
+        let err = owner.admit(&mut g).err().expect("refused");
+        assert!(err.to_string().contains("image count mismatch"), "{err}");
+        let theirs = client.join().unwrap().unwrap_err().to_string();
+        assert!(theirs.contains(&format!("peer's {MAX_IMAGES}")), "{theirs}");
+    });
 }

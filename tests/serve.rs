@@ -27,7 +27,7 @@ fn raw_client(addr: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream
-        .write_all(&pipeline().handshake().to_bytes())
+        .write_all(&pipeline().handshake(1).to_bytes())
         .unwrap();
     let mut answer = [0; HANDSHAKE_BYTES];
     stream
@@ -48,7 +48,7 @@ fn the_garbler_serves_the_next_client_after_bad_ones() {
     let (mut child, addr, lines) = garbler(2, &["--workers", "1"]);
 
     // A client of another protocol version: refused at the handshake, no session.
-    let mut newer = pipeline().handshake().to_bytes();
+    let mut newer = pipeline().handshake(1).to_bytes();
     newer[8..12].copy_from_slice(&(PROTOCOL_VERSION + 1).to_le_bytes());
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
@@ -269,7 +269,7 @@ impl LogLines {
 fn trickle(addr: &str) -> Duration {
     let start = Instant::now();
     let mut stream = TcpStream::connect(addr).unwrap();
-    for byte in pipeline().handshake().to_bytes() {
+    for byte in pipeline().handshake(1).to_bytes() {
         if stream.write_all(&[byte]).is_err() {
             break;
         }

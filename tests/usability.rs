@@ -177,7 +177,8 @@ fn json_output_is_one_object_per_image_and_nothing_else() {
     assert_eq!(accuracy[4]["index"], 4);
     assert_eq!(accuracy[5]["total"], 5);
 
-    let (mut child, addr) = garbler(d, 2, &[]);
+    // Both pictures in one session.
+    let (mut child, addr) = garbler(d, 1, &[]);
     let private = parse(&gcnn_in(
         d,
         &[

@@ -17,6 +17,12 @@ impl<C: Channel> Counting<C> {
         }
     }
 
+    /// Counts from zero again, e.g. for the next part of a session.
+    pub fn reset_counts(&mut self) {
+        self.sent = 0;
+        self.received = 0;
+    }
+
     /// The wrapped channel.
     pub fn inner_mut(&mut self) -> &mut C {
         &mut self.inner

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::evaluator::connect_and_classify;
+use super::evaluator::{Waits, batch_at, connect_and_classify};
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
 use crate::inference::LayerCost;
@@ -61,6 +61,9 @@ pub struct InferenceBench {
     /// Peak resident set size of this (evaluator) process, MB; includes the test set and
     /// the model it loads for plaintext predictions.
     pub evaluator_peak_rss_mb: f64,
+    /// With `--batch`: the sessions the images were split over, run at once, and the
+    /// images classified per second, from the first connection to the last class.
+    pub batch: Option<(usize, f64)>,
 }
 
 impl InferenceBench {
@@ -103,6 +106,10 @@ impl InferenceBench {
                 "garbler": self.garbler_peak_rss_mb,
                 "evaluator": self.evaluator_peak_rss_mb,
             },
+            "batch": self.batch.map(|(lanes, rate)| json!({
+                "sessions": lanes,
+                "inferences_per_second": rate,
+            })),
         })
     }
 }
@@ -127,7 +134,14 @@ impl fmt::Display for InferenceBench {
             "{:.1} ms median, {:.1} ms max",
             self.latency_ms_median, self.latency_ms_max
         );
-        row(f, "latency per inference", latency)?;
+        match self.batch {
+            Some((lanes, rate)) => row(
+                f,
+                "throughput",
+                format!("{rate:.1} inferences/s ({n} images in {lanes} sessions at once)"),
+            )?,
+            None => row(f, "latency per inference", latency)?,
+        }
         let bytes = format!(
             "{} (evaluator->garbler {}, garbler->evaluator {})",
             human_bytes(total),
@@ -274,11 +288,24 @@ struct Sample {
     received: u64,
 }
 
+/// How `gcnn bench` groups its images into sessions.
+#[derive(Clone, Copy, Debug)]
+pub enum Grouping {
+    /// One whole session (connection, handshake, base OTs) per image, one after another:
+    /// what one picture costs.
+    Each,
+    /// The images split over this many sessions run at once, each classifying its
+    /// share one after another over one connection: what a stream of pictures costs.
+    Batch(usize),
+}
+
 /// Classifies `images` random test images (indices drawn from the OS generator) with the
-/// garbler as a child process; progress to `log`.
+/// garbler as a child process, grouped into sessions as `grouping` says; progress to
+/// `log`.
 pub fn run(
     setup: &Setup,
     images: usize,
+    grouping: Grouping,
     timeout: Duration,
     log: &mut impl Write,
 ) -> Result<InferenceBench, CliError> {
@@ -289,53 +316,60 @@ pub fn run(
         .collect::<Result<Vec<_>, getrandom::Error>>()?;
     let say = |w: &mut dyn Write, line: String| writeln!(w, "{line}").map_err(CliError::Output);
     say(log, format!("images: {indices:?}"))?;
-    say(log, "starting the garbler process …".into())?;
-    let garbler = GarblerProcess::spawn(setup, images, timeout)?;
-    let addr = garbler.address(timeout)?;
-    let (mut samples, mut agree, mut correct) = (Vec::with_capacity(images), 0, 0);
     // A model that does not take MNIST digits gets random images of its input shape.
     let mnist = loaded.model.input == Pixels::mnist_shape();
-    for (k, &index) in indices.iter().enumerate() {
-        let image = if mnist {
-            Pixels::from(&loaded.test_set.images[index])
-        } else {
-            let mut data = vec![0u8; loaded.model.input.len()];
-            getrandom::fill(&mut data)?;
-            Pixels::new(loaded.model.input, data).expect("the model's input shape")
-        };
-        let start = Instant::now();
-        let (private, report) = connect_and_classify(&loaded.pipeline, &addr, &image, timeout)?;
-        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
-        let plaintext = loaded.model.predict(&image);
+    let pictures = indices
+        .iter()
+        .map(|&index| {
+            Ok(if mnist {
+                Pixels::from(&loaded.test_set.images[index])
+            } else {
+                let mut data = vec![0u8; loaded.model.input.len()];
+                getrandom::fill(&mut data)?;
+                Pixels::new(loaded.model.input, data).expect("the model's input shape")
+            })
+        })
+        .collect::<Result<Vec<_>, getrandom::Error>>()?;
+    let lanes = match grouping {
+        Grouping::Each => images,
+        Grouping::Batch(lanes) => lanes.clamp(1, images),
+    };
+    say(log, "starting the garbler process …".into())?;
+    let garbler = GarblerProcess::spawn(setup, lanes, timeout)?;
+    let addr = garbler.address(timeout)?;
+    let start = Instant::now();
+    let results = match grouping {
+        Grouping::Each => each(&loaded.pipeline, &addr, &pictures, timeout, log)?,
+        Grouping::Batch(_) => batch(&loaded.pipeline, &addr, &pictures, lanes, timeout)?,
+    };
+    let rate = images as f64 / start.elapsed().as_secs_f64();
+    let (mut samples, mut agree, mut correct) = (Vec::with_capacity(images), 0, 0);
+    for (k, ((&index, image), (private, sample))) in
+        indices.iter().zip(&pictures).zip(results).enumerate()
+    {
+        let plaintext = loaded.model.predict(image);
         agree += usize::from(private == plaintext);
         correct += usize::from(mnist && private == usize::from(loaded.test_set.labels[index]));
-        say(
-            log,
-            format!(
-                "[{}/{images}] image {index}: private {private}, plaintext {plaintext}, {latency_ms:.1} ms",
-                k + 1
-            ),
-        )?;
-        samples.push(Sample {
-            latency_ms,
-            setup_ms: report.setup.as_secs_f64() * 1e3,
-            online_ms: report.online.as_secs_f64() * 1e3,
-            layer_ms: report
-                .layers
-                .iter()
-                .map(|(_, t)| t.as_secs_f64() * 1e3)
-                .collect(),
-            sent: report.bytes_sent,
-            received: report.bytes_received,
-        });
+        if matches!(grouping, Grouping::Batch(_)) {
+            say(
+                log,
+                format!(
+                    "[{}/{images}] image {index}: private {private}, plaintext {plaintext}",
+                    k + 1
+                ),
+            )?;
+        }
+        samples.push(sample);
     }
     let sessions = garbler.finish(timeout)?;
-    if sessions.len() != images {
+    if sessions.len() != lanes {
         return Err(CliError::Garbler(format!(
-            "logged {} successful sessions, expected {images}",
+            "logged {} successful sessions, expected {lanes}",
             sessions.len()
         )));
     }
+    // The garbler logs whole sessions: per image, a batch's times divide by its images.
+    let per_image = |secs: f64| secs * 1e3 * lanes as f64 / images as f64;
     let layers = loaded.pipeline.layer_costs();
     let and_gates = layers.iter().map(|l| l.and_gates).sum();
     let garbler_half_gates = layers.iter().map(|l| l.garbler_half_gates).sum();
@@ -353,15 +387,101 @@ pub fn run(
         garbler_half_gates,
         evaluator_setup_ms: median(samples.iter().map(|s| s.setup_ms).collect()),
         evaluator_online_ms: median(samples.iter().map(|s| s.online_ms).collect()),
-        garbler_setup_ms: median(sessions.iter().map(|s| s.setup_s * 1e3).collect()),
-        garbler_online_ms: median(sessions.iter().map(|s| s.online_s * 1e3).collect()),
+        garbler_setup_ms: median(sessions.iter().map(|s| per_image(s.setup_s)).collect()),
+        garbler_online_ms: median(sessions.iter().map(|s| per_image(s.online_s)).collect()),
         layer_ms: (0..layers.len())
             .map(|k| median(samples.iter().map(|s| s.layer_ms[k]).collect()))
             .collect(),
         layers,
         garbler_peak_rss_mb: sessions.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max),
         evaluator_peak_rss_mb: crate::sys::peak_rss_bytes().map_or(0.0, |b| b as f64 / 1e6),
+        batch: match grouping {
+            Grouping::Each => None,
+            Grouping::Batch(_) => Some((lanes, rate)),
+        },
     })
+}
+
+/// One whole session per picture, one after another: each picture's class and sample.
+fn each(
+    pipeline: &crate::inference::Pipeline,
+    addr: &str,
+    pictures: &[Pixels],
+    timeout: Duration,
+    log: &mut impl Write,
+) -> Result<Vec<(usize, Sample)>, CliError> {
+    let mut results = Vec::with_capacity(pictures.len());
+    for (k, image) in pictures.iter().enumerate() {
+        let start = Instant::now();
+        let (private, report) = connect_and_classify(pipeline, addr, image, timeout)?;
+        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+        writeln!(
+            log,
+            "[{}/{}] private {private}, {latency_ms:.1} ms",
+            k + 1,
+            pictures.len()
+        )
+        .map_err(CliError::Output)?;
+        results.push((private, Sample::new(latency_ms, &report)));
+    }
+    Ok(results)
+}
+
+/// The pictures split into `lanes` consecutive runs, each one session on its own thread
+/// and connection: each picture's class and sample, in order.
+fn batch(
+    pipeline: &crate::inference::Pipeline,
+    addr: &str,
+    pictures: &[Pixels],
+    lanes: usize,
+    timeout: Duration,
+) -> Result<Vec<(usize, Sample)>, CliError> {
+    let waits = Waits {
+        connect: timeout,
+        io: timeout,
+    };
+    let per_lane = pictures.len().div_ceil(lanes);
+    thread::scope(|scope| {
+        let lanes: Vec<_> = pictures
+            .chunks(per_lane)
+            .map(|run| {
+                scope.spawn(move || {
+                    let count = u32::try_from(run.len()).unwrap_or(u32::MAX);
+                    let mut session = batch_at(pipeline, addr, count, waits, None)?;
+                    run.iter()
+                        .map(|image| {
+                            let start = Instant::now();
+                            let (private, report) = session.classify(image)?;
+                            let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+                            Ok((private, Sample::new(latency_ms, &report)))
+                        })
+                        .collect::<Result<Vec<_>, CliError>>()
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(pictures.len());
+        for lane in lanes {
+            results.extend(lane.join().expect("a bench session thread panicked")?);
+        }
+        Ok(results)
+    })
+}
+
+impl Sample {
+    fn new(latency_ms: f64, report: &crate::protocol::SessionReport) -> Self {
+        Sample {
+            latency_ms,
+            setup_ms: report.setup.as_secs_f64() * 1e3,
+            online_ms: report.online.as_secs_f64() * 1e3,
+            layer_ms: report
+                .layers
+                .iter()
+                .map(|(_, t)| t.as_secs_f64() * 1e3)
+                .collect(),
+            sent: report.bytes_sent,
+            received: report.bytes_received,
+        }
+    }
 }
 
 /// The median of a non-empty list (mean of the middle two for an even count).

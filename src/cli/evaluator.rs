@@ -10,7 +10,7 @@ use serde_json::json;
 use super::CliError;
 use super::infer::{self, ImageSource, Input, Show, text_line};
 use crate::channel::TcpChannel;
-use crate::inference::{Pipeline, Prepared, classify, prepare};
+use crate::inference::{Batch, MAX_IMAGES, Pipeline, Prepared, classify, prepare};
 use crate::model::PixelView;
 use crate::protocol::{ProtocolError, SessionReport};
 use crate::tls::ClientTls;
@@ -62,7 +62,8 @@ pub fn run(
     }
 }
 
-/// Classifies `inputs` one after another, one whole session each.
+/// Classifies `inputs` one after another in one session: one connection, handshake and
+/// set of base OTs for all of them.
 fn run_given(
     pipeline: &Pipeline,
     Peer { addr, waits, tls }: Peer<'_>,
@@ -71,11 +72,19 @@ fn run_given(
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let Ok(images @ 1..=MAX_IMAGES) = u32::try_from(inputs.len()) else {
+        return Err(CliError::TooManyPictures {
+            count: inputs.len(),
+            max: MAX_IMAGES,
+        });
+    };
+    let mut start = Instant::now();
+    let mut batch = batch_at(pipeline, addr, images, waits, tls)?;
     for input in inputs {
         input.describe(pipeline.input_bits(), show.verbose, log)?;
-        let start = Instant::now();
-        let (prediction, r) = classify_at(pipeline, addr, &input.image, waits, tls)?;
+        let (prediction, r) = batch.classify(&input.image).map_err(session_error)?;
         let seconds = start.elapsed().as_secs_f64();
+        start = Instant::now();
         writeln!(
             log,
             "private inference of {}: {:.3} s (offline {:.3} s, online {:.3} s), sent {} B, received {} B",
@@ -153,6 +162,18 @@ fn prepare_at<'p>(
     tls: Option<&ClientTls>,
 ) -> Result<Prepared<'p, TcpChannel>, CliError> {
     prepare(pipeline, channel_at(addr, waits, tls)?).map_err(session_error)
+}
+
+/// Connects to the garbler at `addr` as [`classify_at`] does and opens a session of
+/// `images` images.
+pub fn batch_at<'p>(
+    pipeline: &'p Pipeline,
+    addr: &str,
+    images: u32,
+    waits: Waits,
+    tls: Option<&ClientTls>,
+) -> Result<Batch<'p, TcpChannel>, CliError> {
+    Batch::open(pipeline, channel_at(addr, waits, tls)?, images).map_err(session_error)
 }
 
 /// A connection to the garbler at `addr` (retrying a refused one for at most

@@ -55,11 +55,14 @@ pub struct SessionLog {
     pub rss_mb: f64,
     /// File descriptors the garbler process has open after the session.
     pub fds: usize,
+    /// Images the session classified (its times and bytes are their sum).
+    pub images: u32,
 }
 
 impl SessionLog {
-    fn new(session: u64, peer: String, r: &SessionReport) -> Self {
+    fn new(session: u64, peer: String, images: u32, r: &SessionReport) -> Self {
         SessionLog {
+            images,
             session,
             peer,
             total_s: r.total.as_secs_f64(),
@@ -76,7 +79,7 @@ impl SessionLog {
     /// What the log says after the session's id and peer.
     fn outcome(&self) -> String {
         format!(
-            "ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open",
+            "ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open, {} images",
             self.total_s,
             self.setup_s,
             self.online_s,
@@ -84,7 +87,8 @@ impl SessionLog {
             self.bytes_received,
             self.peak_rss_mb,
             self.rss_mb,
-            self.fds
+            self.fds,
+            self.images
         )
     }
 
@@ -98,7 +102,7 @@ impl SessionLog {
             .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
             .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
             .collect();
-        let [total, ot, garbling, sent, received, peak, rss, fds] = numbers[..] else {
+        let [total, ot, garbling, sent, received, peak, rss, fds, images] = numbers[..] else {
             return None;
         };
         Some(SessionLog {
@@ -112,6 +116,7 @@ impl SessionLog {
             peak_rss_mb: peak.parse().ok()?,
             rss_mb: rss.parse().ok()?,
             fds: fds.parse().ok()?,
+            images: images.parse().ok()?,
         })
     }
 }
@@ -137,7 +142,7 @@ pub struct Limits {
     pub io: Duration,
     /// Minimum average rate of each phase after its first `io`, bytes per second (0: none).
     pub min_rate: u64,
-    /// For the whole session.
+    /// For the whole session, per image it classifies.
     pub session: Duration,
     /// Open connections (in handshake or in session) one IP address may hold.
     pub per_peer: NonZeroUsize,
@@ -194,7 +199,7 @@ pub struct Options {
     /// seconds (0: no minimum), so a client trickling bytes cannot hold a worker.
     #[arg(long, value_name = "KB_PER_S", default_value_t = 16)]
     pub min_rate: u64,
-    /// Seconds one session may take in all.
+    /// Seconds one session may take in all, per image it classifies.
     #[arg(long, value_name = "SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub session_timeout: u64,
@@ -679,16 +684,17 @@ impl<'a, W: Write + Send> Server<'a, W> {
             _worker,
         } = job;
         let (at, limits) = (Some((id, peer)), self.limits);
+        let images = admission.images();
         let channel = admission.channel_mut();
         channel.set_timeout(limits.io);
-        channel.set_deadline(limits.session);
+        channel.set_deadline(limits.session.saturating_mul(images));
         channel.set_min_rate(limits.min_rate);
         let start = Instant::now();
         match admission.serve() {
             Ok(r) => self.log.event(
                 Level::Info,
                 at,
-                &SessionLog::new(id, peer.to_string(), &r).outcome(),
+                &SessionLog::new(id, peer.to_string(), images, &r).outcome(),
             ),
             Err(e) => {
                 self.state.failed.fetch_add(1, Ordering::SeqCst);
@@ -752,6 +758,7 @@ mod tests {
             peak_rss_mb: 331.5,
             rss_mb: 120.5,
             fds: 9,
+            images: 100,
         };
         assert_eq!(SessionLog::parse(&log.to_string()), Some(log));
     }

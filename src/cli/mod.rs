@@ -163,6 +163,14 @@ pub enum CliError {
         /// Lines read.
         lines: usize,
     },
+    /// More pictures than one session classifies.
+    #[error("{count} pictures: one run classifies at most {max}")]
+    TooManyPictures {
+        /// Pictures given.
+        count: usize,
+        /// The most one session takes.
+        max: u32,
+    },
     /// Standard input could not be read.
     #[error("cannot read standard input: {0}")]
     Input(#[source] std::io::Error),

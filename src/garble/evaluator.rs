@@ -47,6 +47,18 @@ impl<C: Channel> Evaluator<C> {
         }
     }
 
+    /// The same evaluator with its tweak counter at `tweak`, matching the garbler's
+    /// ([`crate::garble::Garbler::starting_at`]).
+    pub fn starting_at(mut self, tweak: u64) -> Self {
+        self.tweak = tweak;
+        self
+    }
+
+    /// The tweak counter: every tweak below it has been taken.
+    pub fn tweaks_used(&self) -> u64 {
+        self.tweak
+    }
+
     /// The same party hashing on a given AES path, so tests can run every path.
     #[cfg(test)]
     pub(crate) fn on_path(mut self, path: crate::crypto::AesPath) -> Self {
@@ -57,6 +69,11 @@ impl<C: Channel> Evaluator<C> {
     /// The channel, for the messages around the tables.
     pub fn channel(&mut self) -> &mut C {
         &mut self.channel
+    }
+
+    /// The channel back, once every table has been read.
+    pub fn into_channel(self) -> C {
+        self.channel
     }
 
     /// Half-gates AND: reads `T_G`, `T_E` and returns the label of `a ∧ b`.

@@ -39,6 +39,19 @@ impl<C: Channel> Garbler<C> {
         }
     }
 
+    /// The same garbler with its tweak counter at `tweak`: for the next circuit garbled
+    /// under the same Δ, after one that used [`Garbler::tweaks_used`] tweaks, so that no
+    /// (input, tweak) pair is hashed twice.
+    pub fn starting_at(mut self, tweak: u64) -> Self {
+        self.tweak = tweak;
+        self
+    }
+
+    /// The tweak counter: every tweak below it has been taken.
+    pub fn tweaks_used(&self) -> u64 {
+        self.tweak
+    }
+
     /// The same party hashing on a given AES path, so tests can run every path.
     #[cfg(test)]
     pub(crate) fn on_path(mut self, path: crate::crypto::AesPath) -> Self {

@@ -59,11 +59,13 @@ impl ModelOwner {
 
     /// Reads and checks a client's handshake from `channel`, so a server can decide
     /// whether to commit a worker to it before answering. A client whose handshake
-    /// differs from ours gets ours, so it fails with the same reason.
+    /// differs from ours gets ours, so it fails with the same reason; one asking for
+    /// more than [`MAX_IMAGES`] images gets that number.
     pub fn admit<C: Channel>(&self, channel: C) -> Result<Admission<'_, C>, ProtocolError> {
         let mut channel = Counting::new(channel);
         let offer = Offer::read(&mut channel)?;
-        let ours = self.pipeline.handshake();
+        let images = offer.images().clamp(1, MAX_IMAGES);
+        let ours = self.pipeline.handshake(images);
         if let Err(e) = ours.check_offer(&offer) {
             // Best effort: the session fails with `e` whether or not the client hears.
             let _ = ours.answer(&mut channel);
@@ -72,6 +74,7 @@ impl ModelOwner {
         Ok(Admission {
             owner: self,
             channel,
+            images,
         })
     }
 }
@@ -81,6 +84,7 @@ impl ModelOwner {
 pub struct Admission<'a, C> {
     owner: &'a ModelOwner,
     channel: Counting<C>,
+    images: u32,
 }
 
 impl<C: Channel> Admission<'_, C> {
@@ -89,9 +93,20 @@ impl<C: Channel> Admission<'_, C> {
         self.channel.inner_mut()
     }
 
-    /// Answers the handshake and runs the session.
+    /// The number of images the client asked for (at most [`MAX_IMAGES`]).
+    pub fn images(&self) -> u32 {
+        self.images
+    }
+
+    /// Answers the handshake and runs the session, all its images: the report sums
+    /// them.
     pub fn serve(self) -> Result<SessionReport, ProtocolError> {
-        session::run_garbler(self.channel, &self.owner.pipeline, &self.owner.values)
+        session::run_garbler(
+            self.channel,
+            &self.owner.pipeline,
+            &self.owner.values,
+            self.images,
+        )
     }
 
     /// Tells the client that no worker is free.
@@ -99,6 +114,10 @@ impl<C: Channel> Admission<'_, C> {
         refuse_busy(&mut self.channel)
     }
 }
+
+/// Most images one session classifies: a server commits a worker to a session for as
+/// long as its images take.
+pub const MAX_IMAGES: u32 = 10_000;
 
 /// Classifies `image` privately with the model owner on the other end of `channel`.
 /// Returns the class, the only thing learnt.
@@ -120,7 +139,9 @@ pub fn prepare<C: Channel>(
     pipeline: &Pipeline,
     channel: C,
 ) -> Result<Prepared<'_, C>, ProtocolError> {
-    Ok(Prepared(session::prepare_evaluator(channel, pipeline)?))
+    Ok(Prepared(
+        session::connect(channel, pipeline, 1)?.prepare(pipeline)?,
+    ))
 }
 
 /// A session whose offline phase is done (see [`prepare`]); good for one image.
@@ -134,28 +155,87 @@ impl<C: Channel> Prepared<'_, C> {
         self,
         image: impl Into<PixelView<'a>>,
     ) -> Result<(usize, SessionReport), ProtocolError> {
-        let pipeline = self.0.pipeline();
-        let image = image.into();
-        check_image(pipeline, image)?;
-        let pixels = zeroize::Zeroizing::new(encode_image(pipeline.input_bits(), image));
-        let class_bits = pipeline.class_bits();
-        let classes = pipeline.classes();
-        let (bits, report) = self.0.finish(&pixels)?;
-        if bits.len() != class_bits {
-            return Err(ProtocolError::InvalidOutput(format!(
-                "{} output bits, expected {class_bits}",
-                bits.len(),
+        let (class, report, _) = finish(self.0, image.into())?;
+        Ok((class, report))
+    }
+}
+
+/// A session of several images with the model owner: one handshake and one set of base
+/// OTs for all; each image then has its own offline and online phase, with fresh OTs,
+/// labels and masks, under the session's Δ and a tweak counter that runs on.
+pub struct Batch<'p, C> {
+    pipeline: &'p Pipeline,
+    link: Option<session::Link<C>>,
+    images: u32,
+    left: u32,
+}
+
+impl<'p, C: Channel> Batch<'p, C> {
+    /// Opens a session of `images` images (1 to [`MAX_IMAGES`]) over `channel`.
+    pub fn open(pipeline: &'p Pipeline, channel: C, images: u32) -> Result<Self, ProtocolError> {
+        if !(1..=MAX_IMAGES).contains(&images) {
+            return Err(ProtocolError::Handshake(format!(
+                "a session classifies 1 to {MAX_IMAGES} images, not {images}"
             )));
         }
-        let class = bits
-            .iter()
-            .rev()
-            .fold(0usize, |acc, &b| acc << 1 | usize::from(b));
-        if class >= classes {
-            return Err(ProtocolError::InvalidOutput(format!("class {class}")));
+        Ok(Batch {
+            pipeline,
+            link: Some(session::connect(channel, pipeline, images)?),
+            images,
+            left: images,
+        })
+    }
+
+    /// Images the session has yet to classify.
+    pub fn left(&self) -> u32 {
+        self.left
+    }
+
+    /// Classifies the session's next image privately: its offline and online phase.
+    /// The report is this image's (the first one's includes the handshake and base OTs).
+    pub fn classify<'a>(
+        &mut self,
+        image: impl Into<PixelView<'a>>,
+    ) -> Result<(usize, SessionReport), ProtocolError> {
+        let image = image.into();
+        check_image(self.pipeline, image)?;
+        let Some(link) = self.link.take() else {
+            return Err(ProtocolError::NoImagesLeft(self.images));
+        };
+        let (class, report, link) = finish(link.prepare(self.pipeline)?, image)?;
+        self.left -= 1;
+        if self.left > 0 {
+            self.link = Some(link);
         }
         Ok((class, report))
     }
+}
+
+/// The online phase of a prepared image: its class, its report, and the session.
+fn finish<'p, C: Channel>(
+    prepared: session::PreparedEvaluator<'p, C>,
+    image: PixelView<'_>,
+) -> Result<(usize, SessionReport, session::Link<C>), ProtocolError> {
+    let pipeline = prepared.pipeline();
+    check_image(pipeline, image)?;
+    let pixels = zeroize::Zeroizing::new(encode_image(pipeline.input_bits(), image));
+    let class_bits = pipeline.class_bits();
+    let classes = pipeline.classes();
+    let (bits, report, link) = prepared.finish(&pixels)?;
+    if bits.len() != class_bits {
+        return Err(ProtocolError::InvalidOutput(format!(
+            "{} output bits, expected {class_bits}",
+            bits.len(),
+        )));
+    }
+    let class = bits
+        .iter()
+        .rev()
+        .fold(0usize, |acc, &b| acc << 1 | usize::from(b));
+    if class >= classes {
+        return Err(ProtocolError::InvalidOutput(format!("class {class}")));
+    }
+    Ok((class, report, link))
 }
 
 fn check_image(pipeline: &Pipeline, image: PixelView<'_>) -> Result<(), ProtocolError> {

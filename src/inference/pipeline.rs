@@ -188,9 +188,9 @@ impl Pipeline {
         Pipeline::new(&Arch::of(&Model::load_architecture_from(source)?))
     }
 
-    /// The first message of a session over this pipeline: version, hash, and the shape
-    /// (stages, the evaluator's pixel bits, class bits).
-    pub fn handshake(&self) -> Handshake {
+    /// The first message of a session of `images` over this pipeline: version, hash,
+    /// the shape (stages, the evaluator's pixel bits, class bits) and the image count.
+    pub fn handshake(&self, images: u32) -> Handshake {
         Handshake {
             version: PROTOCOL_VERSION,
             circuit_hash: self.hash,
@@ -199,6 +199,7 @@ impl Pipeline {
                 self.pixel_bits() as u64,
                 self.class_bits() as u64,
             ],
+            images,
         }
     }
 

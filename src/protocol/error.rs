@@ -35,6 +35,9 @@ pub enum ProtocolError {
         /// Bits given.
         got: usize,
     },
+    /// A session was asked for one image more than it was opened for.
+    #[error("the session has classified all the {0} images it was opened for")]
+    NoImagesLeft(u32),
     /// The decoded output is impossible for the circuit: the peer garbled something else.
     #[error("peer's garbled circuit produced an impossible output: {0}")]
     InvalidOutput(String),

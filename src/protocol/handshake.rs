@@ -8,16 +8,20 @@ use crate::channel::Channel;
 /// evaluator's handshake, or says it is busy; 5: the product OTs complete offline, one
 /// online round trip per layer, the handshake shares a round trip with the base OTs; 6:
 /// inference extends its OTs with SoftSpoken instead of IKNP; 7: IKNP, for the Yao path,
-/// sends its columns in batches of 4 096 OTs instead of 65 536).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// sends its columns in batches of 4 096 OTs instead of 65 536; 8: the handshake says how
+/// many images the session classifies).
+pub const PROTOCOL_VERSION: u32 = 8;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
 /// What a garbler with no free worker sends instead of its handshake, then hangs up.
 const BUSY: [u8; 8] = *b"GCNNBUSY";
 
-/// Bytes of a handshake message: magic, version, circuit hash, shape.
-pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24;
+/// Bytes of a handshake message: magic, version, circuit hash, shape, images.
+pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24 + 4;
+
+/// Where the image count sits in the message.
+const IMAGES: std::ops::Range<usize> = 68..72;
 
 /// What both parties must agree on before any secret-dependent byte is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +32,10 @@ pub struct Handshake {
     pub circuit_hash: [u8; 32],
     /// Garbler input bits, evaluator input bits, output bits.
     pub shape: [u64; 3],
+    /// Images the session classifies, one after another over the same base OTs (1 for
+    /// a plain Yao session). The evaluator asks; the garbler answers with the same
+    /// number, or with a different one it is willing to serve, and both sides fail.
+    pub images: u32,
 }
 
 /// A peer's handshake, read but not yet answered: a server reads it before it commits a
@@ -40,6 +48,11 @@ impl Offer {
         let mut theirs = [0u8; HANDSHAKE_BYTES];
         channel.read_bytes(&mut theirs)?;
         Ok(Offer(theirs))
+    }
+
+    /// The number of images the peer asks for (unchecked: any `u32`).
+    pub fn images(&self) -> u32 {
+        u32::from_le_bytes(self.0[IMAGES].try_into().expect("4 bytes"))
     }
 }
 
@@ -61,6 +74,7 @@ impl Handshake {
         for (i, v) in self.shape.iter().enumerate() {
             out[44 + 8 * i..52 + 8 * i].copy_from_slice(&v.to_le_bytes());
         }
+        out[IMAGES].copy_from_slice(&self.images.to_le_bytes());
         out
     }
 
@@ -135,10 +149,18 @@ impl Handshake {
                 theirs: hex(&theirs[12..44]),
             });
         }
-        if *theirs != ours {
+        if theirs[..IMAGES.start] != ours[..IMAGES.start] {
             return Err(ProtocolError::Handshake(
                 "input/output shape mismatch with the peer".into(),
             ));
+        }
+        let images = u32::from_le_bytes(theirs[IMAGES].try_into().expect("4 bytes"));
+        if images != self.images {
+            return Err(ProtocolError::Handshake(format!(
+                "image count mismatch: ours {}, peer's {images} (a garbler answers how many \
+                 it serves per session when asked for more)",
+                self.images
+            )));
         }
         Ok(())
     }

@@ -59,6 +59,7 @@ fn handshake(program: &Program, circuit_hash: [u8; 32]) -> Handshake {
             program.evaluator_inputs().len() as u64,
             program.outputs().len() as u64,
         ],
+        images: 1,
     }
 }
 

@@ -47,11 +47,53 @@ fn random_words(prg: &mut Prg, n: usize, m: u32) -> (Zeroizing<Vec<u64>>, Zeroiz
     (words, bits)
 }
 
-/// A session whose offline phase is done: only the online phase is left, one round trip
-/// per weighted layer. The garbler waits for it at most its per-message timeout.
+/// What the images of one session share: the channel, the OT extension, the random
+/// generator, the garbling tweak counter (see the garbler's) and the tables' buffer.
+pub(in crate::inference) struct Link<C> {
+    channel: Counting<C>,
+    ot: SoftSpokenReceiver,
+    prg: Prg,
+    tweak: u64,
+    /// The last image's tables buffer, reused (its pages stay mapped).
+    spare: Vec<u8>,
+    /// When the garbler accepted the session.
+    start: Instant,
+}
+
+/// Opens a session of `images` images over `channel`: the handshake and the base OTs.
+pub(in crate::inference) fn connect<C: Channel>(
+    channel: C,
+    pipeline: &Pipeline,
+    images: u32,
+) -> Result<Link<C>, ProtocolError> {
+    let mut channel = Counting::new(channel);
+    let handshake = pipeline.handshake(images);
+    handshake.offer(&mut channel)?;
+    // The base OTs' first message travels with the handshake; the garbler's answer
+    // comes before its points.
+    // The session's clock starts when the garbler has accepted it.
+    let mut start = Instant::now();
+    let ot = SoftSpokenReceiver::setup_then(&mut channel, DEFAULT_K, |c| {
+        handshake.read_answer(c)?;
+        start = Instant::now();
+        Ok::<_, ProtocolError>(())
+    })?;
+    Ok(Link {
+        channel,
+        ot,
+        prg: Prg::from_os()?,
+        tweak: 0,
+        spare: Vec::new(),
+        start,
+    })
+}
+
+/// An image's session whose offline phase is done: only the online phase is left, one
+/// round trip per weighted layer. The garbler waits for it at most its per-message
+/// timeout.
 pub(in crate::inference) struct PreparedEvaluator<'p, C> {
     pipeline: &'p Pipeline,
-    channel: Counting<C>,
+    link: Link<C>,
     offline: Vec<EvaluatorStage>,
     evaluator: Evaluator<Buffer>,
     tables_len: u64,
@@ -59,73 +101,70 @@ pub(in crate::inference) struct PreparedEvaluator<'p, C> {
     setup: Instant,
 }
 
-/// The evaluator's offline phase, before it has an image.
-pub(in crate::inference) fn prepare_evaluator<C: Channel>(
-    channel: C,
-    pipeline: &Pipeline,
-) -> Result<PreparedEvaluator<'_, C>, ProtocolError> {
-    let mut channel = Counting::new(channel);
-    let handshake = pipeline.handshake();
-    handshake.offer(&mut channel)?;
-    // The base OTs' first message travels with the handshake; the garbler's answer
-    // comes before its points.
-    // The session's clock starts when the garbler has accepted it.
-    let mut start = Instant::now();
-    let mut ot = SoftSpokenReceiver::setup_then(&mut channel, DEFAULT_K, |c| {
-        handshake.read_answer(c)?;
-        start = Instant::now();
-        Ok::<_, ProtocolError>(())
-    })?;
-    let mut prg = Prg::from_os()?;
-    let mut ots = Vec::with_capacity(pipeline.stages.len());
-    for stage in &pipeline.stages {
-        let choices = super::random_bits(&mut prg, stage.choice_bits());
-        let keys = ot.random(&mut channel, &choices)?;
-        let (r, r_bits) = random_words(&mut prg, stage.fanout.outputs(), stage.ring_bits);
-        let t = ot.extend_correlated(&mut channel, &r_bits)?;
-        ots.push((choices, keys, r, t));
+impl<C: Channel> Link<C> {
+    /// The next image's offline phase, before there is an image. The first image's
+    /// report counts the handshake and base OTs in its offline time and bytes.
+    pub(in crate::inference) fn prepare(
+        mut self,
+        pipeline: &Pipeline,
+    ) -> Result<PreparedEvaluator<'_, C>, ProtocolError> {
+        let start = std::mem::replace(&mut self.start, Instant::now());
+        let Link {
+            channel, ot, prg, ..
+        } = &mut self;
+        let mut ots = Vec::with_capacity(pipeline.stages.len());
+        for stage in &pipeline.stages {
+            let choices = super::random_bits(prg, stage.choice_bits());
+            let keys = ot.random(channel, &choices)?;
+            let (r, r_bits) = random_words(prg, stage.fanout.outputs(), stage.ring_bits);
+            let t = ot.extend_correlated(channel, &r_bits)?;
+            ots.push((choices, keys, r, t));
+        }
+        let tables_len = pipeline
+            .stages
+            .iter()
+            .map(|s| s.program.table_bytes())
+            .sum::<u64>();
+        let mut tables = std::mem::take(&mut self.spare);
+        tables.resize(tables_len as usize, 0);
+        let channel = &mut self.channel;
+        let mut at = 0;
+        let mut offline = Vec::with_capacity(pipeline.stages.len());
+        for (stage, (choices, keys, r, t)) in pipeline.stages.iter().zip(ots) {
+            let products = stage.fanout.evaluator_products(
+                channel,
+                stage.in_bits,
+                stage.ring_bits,
+                &keys,
+                &choices,
+            )?;
+            let len = stage.program.table_bytes() as usize;
+            channel.read_bytes(&mut tables[at..at + len])?;
+            at += len;
+            offline.push(EvaluatorStage {
+                choices,
+                products,
+                r,
+                labels: {
+                    // Room for the garbler's labels too: no reallocation copies a label.
+                    let mut labels = Zeroizing::new(Vec::with_capacity(2 * t.len()));
+                    labels.extend(t.iter().map(|&t| Label(t)));
+                    labels
+                },
+                decoding: channel.read_bits(stage.program.outputs().len())?,
+            });
+        }
+        let tweak = self.tweak;
+        Ok(PreparedEvaluator {
+            pipeline,
+            link: self,
+            offline,
+            evaluator: Evaluator::new(Buffer::from_bytes(tables)).starting_at(tweak),
+            tables_len,
+            start,
+            setup: Instant::now(),
+        })
     }
-    let tables_len = pipeline
-        .stages
-        .iter()
-        .map(|s| s.program.table_bytes())
-        .sum::<u64>();
-    let mut tables = vec![0u8; tables_len as usize];
-    let mut at = 0;
-    let mut offline = Vec::with_capacity(pipeline.stages.len());
-    for (stage, (choices, keys, r, t)) in pipeline.stages.iter().zip(ots) {
-        let products = stage.fanout.evaluator_products(
-            &mut channel,
-            stage.in_bits,
-            stage.ring_bits,
-            &keys,
-            &choices,
-        )?;
-        let len = stage.program.table_bytes() as usize;
-        channel.read_bytes(&mut tables[at..at + len])?;
-        at += len;
-        offline.push(EvaluatorStage {
-            choices,
-            products,
-            r,
-            labels: {
-                // Room for the garbler's labels too: no reallocation copies a label.
-                let mut labels = Zeroizing::new(Vec::with_capacity(2 * t.len()));
-                labels.extend(t.iter().map(|&t| Label(t)));
-                labels
-            },
-            decoding: channel.read_bits(stage.program.outputs().len())?,
-        });
-    }
-    Ok(PreparedEvaluator {
-        pipeline,
-        channel,
-        offline,
-        evaluator: Evaluator::new(Buffer::from_bytes(tables)),
-        tables_len,
-        start,
-        setup: Instant::now(),
-    })
 }
 
 impl<'p, C: Channel> PreparedEvaluator<'p, C> {
@@ -134,15 +173,16 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
         self.pipeline
     }
 
-    /// The online phase for `pixels` (H·W·C × input bits): returns the class bits. The
-    /// report's online time starts here, so it is the image-to-class latency.
+    /// The online phase for `pixels` (H·W·C × input bits): returns the class bits, and
+    /// the session for its next image. The report's online time starts here, so it is
+    /// the image-to-class latency; its bytes are this image's.
     pub(in crate::inference) fn finish(
         self,
         pixels: &[bool],
-    ) -> Result<(Vec<bool>, SessionReport), ProtocolError> {
+    ) -> Result<(Vec<bool>, SessionReport, Link<C>), ProtocolError> {
         let PreparedEvaluator {
             pipeline,
-            mut channel,
+            mut link,
             offline,
             mut evaluator,
             tables_len,
@@ -150,6 +190,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
             setup,
         } = self;
         check_pixels(pipeline, pixels)?;
+        let channel = &mut link.channel;
         // Time spent waiting for the image belongs to neither phase.
         let online_start = Instant::now();
         let idle = online_start - setup;
@@ -177,7 +218,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
                 .zip(off.r.iter())
                 .for_each(|(e, r)| *e = e.wrapping_sub(*r) & mask);
             channel.write_bits(&d)?;
-            ring::write(&mut channel, &f, stage.ring_bits, &mut Vec::new())?;
+            ring::write(&mut *channel, &f, stage.ring_bits, &mut Vec::new())?;
             channel.flush()?;
             for _ in 0..stage.share_bits() {
                 off.labels.push(Label(channel.read_block()?));
@@ -196,9 +237,11 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
             layers.push((stage.name.clone(), begin.elapsed()));
         }
         let end = Instant::now();
-        Ok((
-            choices.to_vec(),
-            SessionReport::new(&channel, [start + idle, online_start, end], layers),
-        ))
+        let report = SessionReport::new(channel, [start + idle, online_start, end], layers);
+        link.channel.reset_counts();
+        link.tweak = evaluator.tweaks_used();
+        link.spare = evaluator.into_channel().into_bytes();
+        link.start = end;
+        Ok((choices.to_vec(), report, link))
     }
 }

@@ -11,7 +11,7 @@ use crate::garble::{Garbler, decoding_bits};
 use crate::ot::SoftSpokenSender;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// What the garbler keeps of one stage from the offline phase.
@@ -23,90 +23,152 @@ struct GarblerStage {
 }
 
 /// The garbler's side, once the evaluator's handshake has been read from `channel` and
-/// found to match ours ([`crate::inference::ModelOwner::admit`]): `values` are its weights and biases per weighted layer (see
-/// [`crate::inference::ModelOwner`]). Learns nothing. The offline and the online phase
-/// each begin a channel phase ([`Channel::begin_phase`]).
+/// found to match ours for `images` images ([`crate::inference::ModelOwner::admit`]):
+/// `values` are its weights and biases per weighted layer (see
+/// [`crate::inference::ModelOwner`]). Learns nothing. Each image's offline and online
+/// phase begin a channel phase ([`Channel::begin_phase`]); the report sums them.
 pub(in crate::inference) fn run_garbler<C: Channel>(
     mut channel: Counting<C>,
     pipeline: &Pipeline,
     values: &[(Vec<i64>, Vec<i64>)],
+    images: u32,
 ) -> Result<SessionReport, ProtocolError> {
     let start = Instant::now();
     // Flushed at once: the client waits for it, and its base-OT point is already on
     // the way, so the points follow without a round trip of their own.
-    pipeline.handshake().answer(&mut channel)?;
+    pipeline.handshake(images).answer(&mut channel)?;
     channel.begin_phase();
     let delta = Delta::new(random_seed()?);
-    let mut ot = SoftSpokenSender::setup(&mut channel, delta.clone(), DEFAULT_K)?;
-    let mut prg = Prg::from_os()?;
-    // The OTs first, all of them: their matrices are the evaluator's only offline
-    // message after the base OTs, and the shares' OT ends are the zero labels of its
-    // share inputs.
-    let mut ots = Vec::with_capacity(pipeline.stages.len());
-    for stage in &pipeline.stages {
-        let keys = ot.random(&mut channel, stage.choice_bits())?;
-        let q = ot.extend_correlated(&mut channel, stage.share_bits())?;
-        ots.push((keys, q));
-    }
-    // The pixels reach the first layer unmasked: the evaluator knows them.
-    let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
-    let mut offline = Vec::with_capacity(pipeline.stages.len());
-    let mut garbler = Garbler::new(&mut channel, delta.clone());
-    for ((stage, (weights, bias)), (keys, q)) in pipeline.stages.iter().zip(values).zip(ots) {
-        let products = stage.fanout.garbler_products(
-            garbler.channel(),
-            (weights, bias),
-            stage.in_bits,
-            stage.ring_bits,
-            &keys,
-            &masks,
-        )?;
-        drop(keys);
-        let outputs = if stage.last {
-            0
-        } else {
-            stage.program.outputs().len()
-        };
-        masks = random_bits(&mut prg, outputs);
-        let zeros: Zeroizing<Vec<Label>> =
-            Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
-        // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
-        // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
-        let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
-        inputs.extend(q.iter().map(|&q| Label(q)));
-        inputs.extend_from_slice(zeros.as_slice());
-        let outputs = Zeroizing::new(garbler.garble(&stage.program, &masks, &inputs)?);
-        garbler.channel().write_bits(&decoding_bits(&outputs))?;
-        offline.push(GarblerStage { products, zeros });
-    }
-    garbler.channel().flush()?;
-    drop(garbler);
-    let setup = Instant::now();
-    channel.begin_phase();
-
-    let mut layers = Vec::with_capacity(pipeline.stages.len());
-    for (stage, off) in pipeline.stages.iter().zip(offline) {
+    let ot = SoftSpokenSender::setup(&mut channel, delta.clone(), DEFAULT_K)?;
+    let mut link = Link {
+        channel,
+        ot,
+        delta,
+        prg: Prg::from_os()?,
+        tweak: 0,
+    };
+    let (mut offline, mut online) = (Duration::ZERO, Duration::ZERO);
+    let mut layers: Vec<(String, Duration)> = Vec::new();
+    for _ in 0..images {
         let begin = Instant::now();
-        let d = channel.read_bits(stage.choice_bits())?;
-        let mut f = vec![0u64; stage.fanout.outputs()];
-        ring::read(&mut channel, &mut f, stage.ring_bits, &mut Vec::new())?;
-        // `G + f = acc − R`, the word whose labels the garbler sends.
-        let mut share = off.products.share(&stage.fanout, stage.in_bits, &d);
-        let mask = ring::mask(stage.ring_bits);
-        share
-            .iter_mut()
-            .zip(&f)
-            .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
-        let bits = bits_of(&share, stage.ring_bits);
-        for (&zero, &b) in off.zeros.iter().zip(bits.iter()) {
-            channel.write_block(zero.0 ^ delta.select(b))?;
+        let kept = link.offline(pipeline, values)?;
+        let setup = Instant::now();
+        let times = link.online(pipeline, kept)?;
+        offline += setup - begin;
+        online += setup.elapsed();
+        if layers.is_empty() {
+            layers = times;
+        } else {
+            layers.iter_mut().zip(times).for_each(|(l, t)| l.1 += t.1);
         }
-        channel.flush()?;
-        layers.push((stage.name.clone(), begin.elapsed()));
     }
-    Ok(SessionReport::new(
-        &channel,
-        [start, setup, Instant::now()],
-        layers,
-    ))
+    let mut report = SessionReport::new(&link.channel, [start, start, Instant::now()], layers);
+    // The set-up (handshake, base OTs) counts as offline.
+    report.setup = report.total - online;
+    report.online = online;
+    debug_assert!(offline <= report.setup);
+    Ok(report)
+}
+
+/// What the images of one session share: the channel, the OT extension, Δ, the mask
+/// generator and the garbling tweak counter, which runs on from image to image so that
+/// no (input, tweak) pair is hashed twice under the one Δ.
+struct Link<C> {
+    channel: Counting<C>,
+    ot: SoftSpokenSender,
+    delta: Delta,
+    prg: Prg,
+    tweak: u64,
+}
+
+impl<C: Channel> Link<C> {
+    /// One image's offline phase: its OTs, products, garbled stages and decoding bits.
+    fn offline(
+        &mut self,
+        pipeline: &Pipeline,
+        values: &[(Vec<i64>, Vec<i64>)],
+    ) -> Result<Vec<GarblerStage>, ProtocolError> {
+        let Link {
+            channel,
+            ot,
+            delta,
+            prg,
+            tweak,
+        } = self;
+        channel.begin_phase();
+        // The OTs first, all of them: their matrices are the evaluator's only offline
+        // message after the base OTs, and the shares' OT ends are the zero labels of its
+        // share inputs.
+        let mut ots = Vec::with_capacity(pipeline.stages.len());
+        for stage in &pipeline.stages {
+            let keys = ot.random(channel, stage.choice_bits())?;
+            let q = ot.extend_correlated(channel, stage.share_bits())?;
+            ots.push((keys, q));
+        }
+        // The pixels reach the first layer unmasked: the evaluator knows them.
+        let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
+        let mut offline = Vec::with_capacity(pipeline.stages.len());
+        let mut garbler = Garbler::new(&mut *channel, delta.clone()).starting_at(*tweak);
+        for ((stage, (weights, bias)), (keys, q)) in pipeline.stages.iter().zip(values).zip(ots) {
+            let products = stage.fanout.garbler_products(
+                garbler.channel(),
+                (weights, bias),
+                stage.in_bits,
+                stage.ring_bits,
+                &keys,
+                &masks,
+            )?;
+            drop(keys);
+            let outputs = if stage.last {
+                0
+            } else {
+                stage.program.outputs().len()
+            };
+            masks = random_bits(prg, outputs);
+            let zeros: Zeroizing<Vec<Label>> =
+                Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
+            // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
+            // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
+            let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
+            inputs.extend(q.iter().map(|&q| Label(q)));
+            inputs.extend_from_slice(zeros.as_slice());
+            let outputs = Zeroizing::new(garbler.garble(&stage.program, &masks, &inputs)?);
+            garbler.channel().write_bits(&decoding_bits(&outputs))?;
+            offline.push(GarblerStage { products, zeros });
+        }
+        garbler.channel().flush()?;
+        *tweak = garbler.tweaks_used();
+        Ok(offline)
+    }
+
+    /// One image's online phase, one round trip per layer: returns each layer's time.
+    fn online(
+        &mut self,
+        pipeline: &Pipeline,
+        offline: Vec<GarblerStage>,
+    ) -> Result<Vec<(String, Duration)>, ProtocolError> {
+        let Link { channel, delta, .. } = self;
+        channel.begin_phase();
+        let mut layers = Vec::with_capacity(pipeline.stages.len());
+        for (stage, off) in pipeline.stages.iter().zip(offline) {
+            let begin = Instant::now();
+            let d = channel.read_bits(stage.choice_bits())?;
+            let mut f = vec![0u64; stage.fanout.outputs()];
+            ring::read(&mut *channel, &mut f, stage.ring_bits, &mut Vec::new())?;
+            // `G + f = acc − R`, the word whose labels the garbler sends.
+            let mut share = off.products.share(&stage.fanout, stage.in_bits, &d);
+            let mask = ring::mask(stage.ring_bits);
+            share
+                .iter_mut()
+                .zip(&f)
+                .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
+            let bits = bits_of(&share, stage.ring_bits);
+            for (&zero, &b) in off.zeros.iter().zip(bits.iter()) {
+                channel.write_block(zero.0 ^ delta.select(b))?;
+            }
+            channel.flush()?;
+            layers.push((stage.name.clone(), begin.elapsed()));
+        }
+        Ok(layers)
+    }
 }

@@ -24,13 +24,20 @@
 //!    adds, and decodes the masked outputs: its choice bits for the next layer (or, at the
 //!    end, the class).
 //!
-//! One Δ, one OT extension instance and one garbler (so one tweak counter per domain) serve the
-//! whole session, so no (input, tweak) pair is hashed twice; all are fresh per session.
+//! **Several images** (the handshake says how many, at most
+//! [`crate::inference::MAX_IMAGES`]): the handshake and the base OTs happen once; each
+//! image then runs the offline phase (step 2) and the online phase above, in turn, on the
+//! same connection. Each image draws fresh random choices, shares, labels and masks; they
+//! are exactly a one-image session's messages, so the argument for one image covers each.
+//!
+//! One Δ, one OT extension instance and one garbling tweak counter, running on from image
+//! to image, serve the whole session, so no (input, tweak) pair is hashed twice (the
+//! images' circuits are, to the hash, one larger circuit); all are fresh per session.
 
 mod evaluator;
 mod garbler;
 
-pub(super) use evaluator::{PreparedEvaluator, prepare_evaluator};
+pub(super) use evaluator::{Link, PreparedEvaluator, connect};
 pub(super) use garbler::run_garbler;
 
 use zeroize::Zeroizing;
