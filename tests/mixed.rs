@@ -151,7 +151,7 @@ fn malformed_circuit_files_fail_with_one_line() {
     }
     // Well-hashed but lying: a stage count beyond the cap, with a valid hash.
     let mut lying = b"GCNNMIXD".to_vec();
-    lying.extend_from_slice(&[1, 28, 28, 1, 1, 0xff, 0xff, 0x03]);
+    lying.extend_from_slice(&[2, 28, 28, 1, 1, 0xff, 0xff, 0x03]);
     let hash = blake3::hash(&lying);
     lying.extend_from_slice(hash.as_bytes());
     let err = MixedCircuit::from_bytes(&lying).err().expect("refused");
@@ -229,14 +229,20 @@ fn check_costs_against_a_session(owner: &ModelOwner, pixels: gcnn::model::PixelV
     });
     let costs = pipeline.layer_costs();
     let setup = pipeline.setup_cost();
-    // Online, per layer: d and f →, ← labels.
-    let online = &view.steps[view.steps.len() - 2 * costs.len()..];
-    for (c, steps) in costs.iter().zip(online.chunks(2)) {
-        let [Step::Write(df), Step::Read(w)] = *steps else {
-            panic!("layer {}: unexpected messages {steps:?}", c.name);
-        };
-        assert_eq!(c.online_to_garbler, df, "layer {}", c.name);
-        assert_eq!(c.online_to_evaluator, w, "layer {}", c.name);
+    // Online, per layer and round trip a message each way: d and f →, ← labels for a
+    // circuit; d and d' →, ← tables (then d'' →, ← tables with a pool) for lookups.
+    let online_steps = 2 * costs.iter().map(|c| c.round_trips).sum::<u64>() as usize;
+    let mut online = view.steps[view.steps.len() - online_steps..].iter();
+    for c in &costs {
+        let (mut sent, mut received) = (0, 0);
+        for _ in 0..c.round_trips {
+            let (Some(Step::Write(w)), Some(Step::Read(r))) = (online.next(), online.next()) else {
+                panic!("layer {}: unexpected messages {:?}", c.name, view.steps);
+            };
+            (sent, received) = (sent + w, received + r);
+        }
+        assert_eq!(c.online_to_garbler, sent, "layer {}", c.name);
+        assert_eq!(c.online_to_evaluator, received, "layer {}", c.name);
     }
     let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
     let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();

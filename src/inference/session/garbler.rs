@@ -2,12 +2,13 @@
 //! shares' input labels.
 
 use super::super::linear::Products;
-use super::super::pipeline::Pipeline;
+use super::super::pipeline::{NonlinearPlan, Pipeline, StagePlan};
 use super::super::ring;
+use super::lookups::LookupGarbler;
 use super::{bits_of, random_bits};
 use crate::channel::{Channel, Counting};
-use crate::crypto::{Delta, Label, Prg, random_seed};
-use crate::garble::{Garbler, decoding_bits};
+use crate::crypto::{Block, Delta, Label, Prg, random_seed};
+use crate::garble::{Garbler, Program, decoding_bits};
 use crate::ot::SoftSpokenSender;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -18,8 +19,21 @@ use zeroize::Zeroizing;
 struct GarblerStage {
     /// Its side of the layer's products for the evaluator's random choices.
     products: Products,
-    /// The zero labels the stage was garbled with for its own share bits.
-    zeros: Zeroizing<Vec<Label>>,
+    nonlinear: Offline,
+}
+
+/// The offline state of a stage's non-linear part.
+enum Offline {
+    /// The zero labels the stage circuit was garbled with for the garbler's share bits.
+    Circuit(Zeroizing<Vec<Label>>),
+    Lookup(LookupGarbler),
+}
+
+/// The sender's ends of a stage's OTs beyond its products: the Δ-correlated ends `q` of
+/// the evaluator's share bits (a circuit), or the random-OT key pairs of its lookups.
+enum Ends {
+    Correlated(Zeroizing<Vec<Block>>),
+    Random(Zeroizing<Vec<[Block; 2]>>),
 }
 
 /// The garbler's side, once the evaluator's handshake has been read from `channel` and
@@ -45,14 +59,19 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
     let mut ots = Vec::with_capacity(pipeline.stages.len());
     for stage in &pipeline.stages {
         let keys = ot.random(&mut channel, stage.choice_bits())?;
-        let q = ot.extend_correlated(&mut channel, stage.share_bits())?;
-        ots.push((keys, q));
+        let ends = match stage.nonlinear {
+            NonlinearPlan::Circuit(_) => {
+                Ends::Correlated(ot.extend_correlated(&mut channel, stage.share_bits())?)
+            }
+            NonlinearPlan::Lookup(_) => Ends::Random(ot.random(&mut channel, stage.lookup_ots())?),
+        };
+        ots.push((keys, ends));
     }
     // The pixels reach the first layer unmasked: the evaluator knows them.
     let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
     let mut offline = Vec::with_capacity(pipeline.stages.len());
     let mut garbler = Garbler::new(&mut channel, delta.clone());
-    for ((stage, (weights, bias)), (keys, q)) in pipeline.stages.iter().zip(values).zip(ots) {
+    for ((stage, (weights, bias)), (keys, ends)) in pipeline.stages.iter().zip(values).zip(ots) {
         let products = stage.fanout.garbler_products(
             garbler.channel(),
             (weights, bias),
@@ -62,22 +81,21 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
             &masks,
         )?;
         drop(keys);
-        let outputs = if stage.last {
-            0
-        } else {
-            stage.program.outputs().len()
-        };
+        let outputs = if stage.last { 0 } else { stage.outputs() };
         masks = random_bits(&mut prg, outputs);
-        let zeros: Zeroizing<Vec<Label>> =
-            Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
-        // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
-        // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
-        let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
-        inputs.extend(q.iter().map(|&q| Label(q)));
-        inputs.extend_from_slice(zeros.as_slice());
-        let outputs = Zeroizing::new(garbler.garble(&stage.program, &masks, &inputs)?);
-        garbler.channel().write_bits(&decoding_bits(&outputs))?;
-        offline.push(GarblerStage { products, zeros });
+        let nonlinear = match (&stage.nonlinear, ends) {
+            (NonlinearPlan::Circuit(program), Ends::Correlated(q)) => {
+                Offline::Circuit(garble(&mut garbler, program, &masks, &q, &mut prg)?)
+            }
+            (NonlinearPlan::Lookup(_), Ends::Random(pairs)) => {
+                Offline::Lookup(LookupGarbler::new(stage, &pairs, &masks, &mut prg))
+            }
+            _ => unreachable!("each stage's OTs follow its kind"),
+        };
+        offline.push(GarblerStage {
+            products,
+            nonlinear,
+        });
     }
     garbler.channel().flush()?;
     drop(garbler);
@@ -88,20 +106,11 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
     for (stage, off) in pipeline.stages.iter().zip(offline) {
         let begin = Instant::now();
         let d = channel.read_bits(stage.choice_bits())?;
-        let mut f = vec![0u64; stage.fanout.outputs()];
-        ring::read(&mut channel, &mut f, stage.ring_bits, &mut Vec::new())?;
-        // `G + f = acc − R`, the word whose labels the garbler sends.
-        let mut share = off.products.share(&stage.fanout, stage.in_bits, &d);
-        let mask = ring::mask(stage.ring_bits);
-        share
-            .iter_mut()
-            .zip(&f)
-            .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
-        let bits = bits_of(&share, stage.ring_bits);
-        for (&zero, &b) in off.zeros.iter().zip(bits.iter()) {
-            channel.write_block(zero.0 ^ delta.select(b))?;
+        let share = off.products.share(&stage.fanout, stage.in_bits, &d);
+        match &off.nonlinear {
+            Offline::Circuit(zeros) => send_share(&mut channel, stage, &delta, zeros, share)?,
+            Offline::Lookup(lookups) => lookups.answer(&mut channel, stage, &share)?,
         }
-        channel.flush()?;
         layers.push((stage.name.clone(), begin.elapsed()));
     }
     Ok(SessionReport::new(
@@ -109,4 +118,49 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         [start, setup, Instant::now()],
         layers,
     ))
+}
+
+/// Garbles a stage circuit with the output masks `masks`, the OT ends `q` as the zero
+/// labels of the evaluator's share bits and fresh ones for the garbler's; sends the
+/// tables and the decoding bits. Returns the garbler's zero labels.
+fn garble<C: Channel>(
+    garbler: &mut Garbler<C>,
+    program: &Program,
+    masks: &[bool],
+    q: &[Block],
+    prg: &mut Prg,
+) -> Result<Zeroizing<Vec<Label>>, ProtocolError> {
+    let zeros: Zeroizing<Vec<Label>> =
+        Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
+    // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
+    // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
+    let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
+    inputs.extend(q.iter().map(|&q| Label(q)));
+    inputs.extend_from_slice(zeros.as_slice());
+    let outputs = Zeroizing::new(garbler.garble(program, masks, &inputs)?);
+    garbler.channel().write_bits(&decoding_bits(&outputs))?;
+    Ok(zeros)
+}
+
+/// Online for a circuit stage: reads `f = E − R` and sends the labels of
+/// `G + f = acc − R` for its share `G`.
+fn send_share<C: Channel>(
+    channel: &mut C,
+    stage: &StagePlan,
+    delta: &Delta,
+    zeros: &[Label],
+    mut share: Zeroizing<Vec<u64>>,
+) -> Result<(), ProtocolError> {
+    let mut f = vec![0u64; stage.fanout.outputs()];
+    ring::read(channel, &mut f, stage.ring_bits, &mut Vec::new())?;
+    let mask = ring::mask(stage.ring_bits);
+    share
+        .iter_mut()
+        .zip(&f)
+        .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
+    let bits = bits_of(&share, stage.ring_bits);
+    for (&zero, &b) in zeros.iter().zip(bits.iter()) {
+        channel.write_block(zero.0 ^ delta.select(b))?;
+    }
+    Ok(channel.flush()?)
 }

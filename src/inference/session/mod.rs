@@ -29,6 +29,7 @@
 
 mod evaluator;
 mod garbler;
+mod lookups;
 
 pub(super) use evaluator::{PreparedEvaluator, prepare_evaluator};
 pub(super) use garbler::run_garbler;
