@@ -346,6 +346,31 @@ impl Pipeline {
         })
     }
 
+    /// Per weighted layer, its name and what computes its non-linear part: a garbled
+    /// circuit, or lookups (how many, on how many bits).
+    pub fn nonlinear_parts(&self) -> Vec<(String, String)> {
+        self.stages
+            .iter()
+            .map(|s| {
+                let what = match &s.nonlinear {
+                    NonlinearPlan::Circuit(_) => "garbled circuit".to_string(),
+                    NonlinearPlan::Lookup(l) => {
+                        let mut what = format!(
+                            "lookups: {} thresholds of {}-bit shares",
+                            s.fanout.outputs(),
+                            s.ring_bits
+                        );
+                        if let Some(p) = &l.pool {
+                            what += &format!(", then {} pool windows of {} bits", p.len(), p.width);
+                        }
+                        what
+                    }
+                };
+                (s.name.clone(), what)
+            })
+            .collect()
+    }
+
     /// What a session costs beyond its layers (exact).
     pub fn setup_cost(&self) -> SetupCost {
         let handshake = crate::protocol::HANDSHAKE_BYTES as u64;
