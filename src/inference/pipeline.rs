@@ -402,22 +402,20 @@ impl Pipeline {
                         1,
                         0,
                     ),
-                    // `d'` and back a table per accumulator; then `d''` and a table per
-                    // window.
+                    // `d'` and back a table per accumulator; with a pool then `d''` and
+                    // a table per window.
                     NonlinearPlan::Lookup(l) => {
-                        let m = s.ring_bits;
-                        let windows = l.pool.as_ref().map_or(0, PoolPlan::len);
-                        let w = l.pool.as_ref().map_or(0, |p| p.width);
-                        let pool = l.pool.as_ref().map_or(0, |p| bits(p.windows.len()));
                         let table = |n: u32| lookup::table_bytes(n) as u64;
+                        let (pool_in, pool_out, windows) = l.pool.as_ref().map_or((0, 0, 0), |p| {
+                            (
+                                bits(p.windows.len()),
+                                p.len() as u64 * table(p.width),
+                                p.len(),
+                            )
+                        });
                         (
-                            bits(accumulators * m as usize) + pool,
-                            accumulators as u64 * table(m)
-                                + if windows > 0 {
-                                    windows as u64 * table(w)
-                                } else {
-                                    0
-                                },
+                            bits(accumulators * s.ring_bits as usize) + pool_in,
+                            accumulators as u64 * table(s.ring_bits) + pool_out,
                             0,
                             1 + u64::from(l.pool.is_some()),
                             (accumulators + windows) as u64,

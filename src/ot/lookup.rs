@@ -22,6 +22,14 @@
 //! the table `T_u = f(u ⊕ d) ⊕ m_u` for all `u`; the evaluator reads `f(x) = T_c ⊕ m_c`.
 //! Cost: `n` random OTs offline, `n` bits and `2^n` bits online: for `n = 8`, 1 + 32
 //! bytes, where a garbled 8-bit comparison costs 8 input labels (128 bytes) and its tables.
+//!
+//! **Word-wise.** Masks and tables are `2^n`-bit vectors ([`Truth`], at most four `u64`):
+//! the garbler's masks are the XOR over `i` of the two keys of OT `i` interleaved in
+//! blocks of `2^i` bits, and a table is the function's truth table permuted by `d` (a
+//! swap of adjacent `2^i`-bit blocks for each set bit `i` of `d`) XOR the masks; a
+//! threshold's function is itself a public table rotated by the garbler's share. A few
+//! dozen word operations per instance, where the definition takes `n·2^n` bit steps
+//! (the tests check both agree).
 
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::Block;
