@@ -359,3 +359,49 @@ fn a_prepared_session_classifies_like_the_plaintext_model() {
         run(&lenet, (&test_set().images[i]).into());
     }
 }
+
+/// A circuit file whose lookup stage the protocol cannot run is refused with a reason by
+/// the pipeline, never run: a pool window of more than 8 elements or one that does not
+/// fit the activations, shares wider than 8 bits, lookups as the last stage. The file
+/// itself round-trips (the kind and pool are in the hash) and a changed pool is another
+/// circuit.
+#[test]
+fn lookup_stages_the_protocol_cannot_run_are_refused() {
+    use gcnn::compiler::stages::Nonlinear;
+    let Some(lenet) = model() else { return };
+    let arch = Arch::of(&lenet);
+    let refused = |edit: &dyn Fn(&mut MixedCircuit)| -> String {
+        let mut mixed = MixedCircuit::compile(&arch).unwrap();
+        edit(&mut mixed);
+        let (read, hash) = MixedCircuit::from_bytes(&mixed.to_bytes()).unwrap();
+        assert_ne!(hash, MixedCircuit::compile(&arch).unwrap().hash());
+        match Pipeline::from_circuit(read, hash) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    fn pool(mixed: &mut MixedCircuit) -> &mut gcnn::model::Pool2d {
+        match &mut mixed.stages[0].nonlinear {
+            Nonlinear::Lookup { pool: Some(p) } => p,
+            _ => panic!("conv1 runs on lookups with its pool"),
+        }
+    }
+    let e = refused(&|m| pool(m).size = [3, 3]);
+    assert!(
+        e.contains("conv1") && e.contains("does not fit a lookup"),
+        "{e}"
+    );
+    let e = refused(&|m| pool(m).size = [25, 2]);
+    assert!(e.contains("does not fit a lookup"), "{e}");
+    let e = refused(&|m| m.stages[0].ring_bits = 9);
+    assert!(e.contains("wider than 8 bits"), "{e}");
+    let e = refused(&|m| {
+        let last = m.stages.len() - 1;
+        m.stages[last].ring_bits = 8;
+        m.stages[last].nonlinear = Nonlinear::Lookup { pool: None };
+    });
+    assert!(e.contains("cannot output the class"), "{e}");
+    // Without its pool, conv1's outputs no longer feed conv2.
+    let e = refused(&|m| m.stages[0].nonlinear = Nonlinear::Lookup { pool: None });
+    assert!(e.contains("outputs do not feed conv2"), "{e}");
+}
