@@ -8,7 +8,7 @@ use common::Rng;
 use common::nets::{signed, unsigned, weighted};
 use gcnn::circuit::{Circuit, Owner};
 use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
-use gcnn::compiler::stages::compile_stages;
+use gcnn::compiler::stages::{Nonlinear, Stage, compile_stages, pool_bit, pool_windows};
 use gcnn::inference::linear::Fanout;
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::mnist::{Image, SIDE};
@@ -18,6 +18,7 @@ use ndarray::{Array2, Array4};
 /// Widths of one random architecture: input bits, then per weighted layer (encoding,
 /// weight bits, out bits). Shifts and bias widths are derived so activations spread over
 /// their range instead of saturating (see [`calibrated`]).
+#[derive(Debug)]
 struct Widths {
     input_bits: u32,
     layers: [(WeightEncoding, u32, u32); 4],
@@ -104,6 +105,11 @@ fn configs() -> Vec<Widths> {
             input_bits: 2,
             layers: [(TWOS, 3, 3), (TWOS, 2, 2), (ODD, 1, 3), (TWOS, 4, 0)],
         },
+        // One-bit activations: conv1 on lookups (narrow shares), conv2 a circuit.
+        Widths {
+            input_bits: 1,
+            layers: [(ODD, 2, 1), (TWOS, 2, 1), (ODD, 2, 2), (ODD, 2, 0)],
+        },
     ]
 }
 
@@ -147,6 +153,7 @@ fn compiled_lenet_matches_the_reference_layer_by_layer() {
         let circuit = compile(&arch, true);
         let garbler = encode_model(&model);
         let (mut interior, mut total) = (vec![0; model.layers.len()], vec![0; model.layers.len()]);
+        let (mut ones, mut wide) = (vec![0; model.layers.len()], vec![false; model.layers.len()]);
         for image in test_images(&mut rng, 4) {
             let inputs = inputs_for(&circuit, &garbler, encode_image(arch.input_bits, &image));
             let outputs = circuit.eval(&inputs).unwrap();
@@ -154,6 +161,8 @@ fn compiled_lenet_matches_the_reference_layer_by_layer() {
             for (k, t) in trace.iter().enumerate() {
                 let max = t.iter().max().unwrap();
                 interior[k] += t.iter().filter(|&&v| v != 0 && v != *max).count();
+                ones[k] += t.iter().filter(|&&v| v == 1).count();
+                wide[k] |= *max > 1;
                 total[k] += t.len();
             }
             let mut got = outputs[1..].iter();
@@ -171,13 +180,23 @@ fn compiled_lenet_matches_the_reference_layer_by_layer() {
             assert_eq!(unsigned(&outputs[0]), model.predict(&image) as i64);
         }
         // The check above is only as strong as the values are varied: every layer must
-        // have at least 1 % of values that are neither 0 nor the layer's maximum.
-        for ((layer, i), t) in model.layers.iter().zip(&interior).zip(&total) {
-            assert!(
-                *i * 100 > *t,
-                "{}: only {i}/{t} interior values",
-                layer.name()
-            );
+        // have at least 1 % of values that are neither 0 nor the layer's maximum, or for
+        // one-bit activations at least 1 % of each value.
+        for (k, layer) in model.layers.iter().enumerate() {
+            let (i, t, o) = (interior[k], total[k], ones[k]);
+            if wide[k] {
+                assert!(
+                    i * 100 > t,
+                    "{}: only {i}/{t} interior values",
+                    layer.name()
+                );
+            } else {
+                assert!(
+                    o * 100 > t && (t - o) * 100 > t,
+                    "{}: {o}/{t} ones",
+                    layer.name()
+                );
+            }
         }
     }
 }
@@ -309,11 +328,16 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
 /// The mixed protocol's arithmetic in the clear: every stage circuit fed a random
 /// additive split of the accumulators (computed by [`Fanout::accumulate`]) and random
 /// output masks, 64 images at a time. Checks every stage's unmasked output against the
-/// reference's activations and the final class against its prediction; returns how
-/// many images it checked.
-fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
+/// reference's activations and the final class against its prediction; a lookup stage
+/// is computed as the protocol's tables define it ([`lookups_in_the_clear`]). Returns
+/// how many images it checked and how many stages were lookups.
+fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> (usize, usize) {
     let arch = Arch::of(model);
     let stages = compile_stages(&arch).unwrap();
+    let lookups = stages
+        .iter()
+        .filter(|s| matches!(s.nonlinear, Nonlinear::Lookup { .. }))
+        .count();
     let values: Vec<(Vec<i64>, Vec<i64>)> = model
         .layers
         .iter()
@@ -341,7 +365,21 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
             let fanout = Fanout::new(&stage.linear, stage.input);
             let m = stage.ring_bits as usize;
             let ring = u64::MAX >> (64 - m);
-            let groups = stage.circuit.inputs();
+            let circuit = match &stage.nonlinear {
+                Nonlinear::Circuit(circuit) => circuit,
+                Nonlinear::Lookup { pool } => {
+                    for (lane, x) in xs.iter_mut().enumerate() {
+                        let acc = fanout.accumulate(w, b, x, stage.ring_bits);
+                        let got = lookups_in_the_clear(stage, pool.as_ref(), &acc, rng);
+                        let want: Vec<i64> =
+                            traces[lane][weighted[k + 1] - 1].iter().copied().collect();
+                        assert_eq!(got, want, "stage {k}, image {}", checked + lane);
+                        *x = got.iter().map(|&v| v as u64).collect();
+                    }
+                    continue;
+                }
+            };
+            let groups = circuit.inputs();
             let mut lanes: Vec<Vec<u64>> =
                 groups.iter().map(|g| vec![0; g.width as usize]).collect();
             let mut masks =
@@ -362,7 +400,7 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
                     lanes[2][i] |= u64::from(*r) << lane;
                 }
             }
-            let out = stage.circuit.eval_lanes(&lanes).unwrap();
+            let out = circuit.eval_lanes(&lanes).unwrap();
             let bits = |lane: usize| -> Vec<bool> {
                 out[0]
                     .iter()
@@ -397,7 +435,43 @@ fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> usize {
         }
         checked += chunk.len();
     }
-    checked
+    (checked, lookups)
+}
+
+/// A lookup stage's outputs from its accumulators `acc` (mod `2^m`), as its tables
+/// compute them: a random additive split `E + G` of `acc − θ`, the activation
+/// `[(E + G) mod 2^m < 2^(m−1)]`, then the pool's public function of each window.
+fn lookups_in_the_clear(
+    stage: &Stage,
+    pool: Option<&Pool2d>,
+    acc: &[u64],
+    rng: &mut Rng,
+) -> Vec<i64> {
+    let m = stage.ring_bits;
+    let ring = u64::MAX >> (64 - m);
+    let act: Vec<bool> = acc
+        .iter()
+        .map(|&a| {
+            let e = rng.next() & ring;
+            let g = a.wrapping_sub(stage.offset as u64).wrapping_sub(e) & ring;
+            (e + g) & ring < 1 << (m - 1)
+        })
+        .collect();
+    let Some(pool) = pool else {
+        return act.iter().map(|&a| i64::from(a)).collect();
+    };
+    let shape = stage.linear.output(stage.input).unwrap();
+    let windows = pool_windows(pool, shape).unwrap();
+    windows
+        .chunks(pool.size[0] * pool.size[1])
+        .map(|w| {
+            let v = w
+                .iter()
+                .rev()
+                .fold(0, |v, &i| v << 1 | u32::from(act[i as usize]));
+            i64::from(pool_bit(pool.kind, v))
+        })
+        .collect()
 }
 
 #[test]
@@ -406,7 +480,10 @@ fn mixed_stages_compute_the_reference_on_random_models() {
     for widths in configs() {
         let model = random_model(&mut rng, &widths);
         let images = test_images(&mut rng, 128);
-        assert_eq!(check_mixed(&model, &images, &mut rng), 128);
+        let (checked, lookups) = check_mixed(&model, &images, &mut rng);
+        assert_eq!(checked, 128);
+        // The one-bit configuration runs conv1 on lookups.
+        assert_eq!(lookups, usize::from(widths.layers[0].2 == 1), "{widths:?}");
     }
 }
 
@@ -418,7 +495,8 @@ fn mixed_stages_compute_the_reference_on_all_test_images() {
         return;
     };
     let mut rng = Rng(8);
-    assert_eq!(check_mixed(&model, &set.images, &mut rng), 10_000);
+    // conv1 (one-bit, 8-bit shares, 2×2 max pool) on lookups, the rest circuits.
+    assert_eq!(check_mixed(&model, &set.images, &mut rng), (10_000, 1));
 }
 
 /// Garbled == plaintext through the whole protocol (in memory) on random models of both

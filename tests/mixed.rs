@@ -151,7 +151,7 @@ fn malformed_circuit_files_fail_with_one_line() {
     }
     // Well-hashed but lying: a stage count beyond the cap, with a valid hash.
     let mut lying = b"GCNNMIXD".to_vec();
-    lying.extend_from_slice(&[1, 28, 28, 1, 1, 0xff, 0xff, 0x03]);
+    lying.extend_from_slice(&[2, 28, 28, 1, 1, 0xff, 0xff, 0x03]);
     let hash = blake3::hash(&lying);
     lying.extend_from_slice(hash.as_bytes());
     let err = MixedCircuit::from_bytes(&lying).err().expect("refused");
@@ -229,14 +229,20 @@ fn check_costs_against_a_session(owner: &ModelOwner, pixels: gcnn::model::PixelV
     });
     let costs = pipeline.layer_costs();
     let setup = pipeline.setup_cost();
-    // Online, per layer: d and f →, ← labels.
-    let online = &view.steps[view.steps.len() - 2 * costs.len()..];
-    for (c, steps) in costs.iter().zip(online.chunks(2)) {
-        let [Step::Write(df), Step::Read(w)] = *steps else {
-            panic!("layer {}: unexpected messages {steps:?}", c.name);
-        };
-        assert_eq!(c.online_to_garbler, df, "layer {}", c.name);
-        assert_eq!(c.online_to_evaluator, w, "layer {}", c.name);
+    // Online, per layer and round trip a message each way: d and f →, ← labels for a
+    // circuit; d and d' →, ← tables (then d'' →, ← tables with a pool) for lookups.
+    let online_steps = 2 * costs.iter().map(|c| c.round_trips).sum::<u64>() as usize;
+    let mut online = view.steps[view.steps.len() - online_steps..].iter();
+    for c in &costs {
+        let (mut sent, mut received) = (0, 0);
+        for _ in 0..c.round_trips {
+            let (Some(Step::Write(w)), Some(Step::Read(r))) = (online.next(), online.next()) else {
+                panic!("layer {}: unexpected messages {:?}", c.name, view.steps);
+            };
+            (sent, received) = (sent + w, received + r);
+        }
+        assert_eq!(c.online_to_garbler, sent, "layer {}", c.name);
+        assert_eq!(c.online_to_evaluator, received, "layer {}", c.name);
     }
     let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
     let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
@@ -352,4 +358,50 @@ fn a_prepared_session_classifies_like_the_plaintext_model() {
     for i in [0, 1, 2] {
         run(&lenet, (&test_set().images[i]).into());
     }
+}
+
+/// A circuit file whose lookup stage the protocol cannot run is refused with a reason by
+/// the pipeline, never run: a pool window of more than 8 elements or one that does not
+/// fit the activations, shares wider than 8 bits, lookups as the last stage. The file
+/// itself round-trips (the kind and pool are in the hash) and a changed pool is another
+/// circuit.
+#[test]
+fn lookup_stages_the_protocol_cannot_run_are_refused() {
+    use gcnn::compiler::stages::Nonlinear;
+    let Some(lenet) = model() else { return };
+    let arch = Arch::of(&lenet);
+    let refused = |edit: &dyn Fn(&mut MixedCircuit)| -> String {
+        let mut mixed = MixedCircuit::compile(&arch).unwrap();
+        edit(&mut mixed);
+        let (read, hash) = MixedCircuit::from_bytes(&mixed.to_bytes()).unwrap();
+        assert_ne!(hash, MixedCircuit::compile(&arch).unwrap().hash());
+        match Pipeline::from_circuit(read, hash) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    fn pool(mixed: &mut MixedCircuit) -> &mut gcnn::model::Pool2d {
+        match &mut mixed.stages[0].nonlinear {
+            Nonlinear::Lookup { pool: Some(p) } => p,
+            _ => panic!("conv1 runs on lookups with its pool"),
+        }
+    }
+    let e = refused(&|m| pool(m).size = [3, 3]);
+    assert!(
+        e.contains("conv1") && e.contains("does not fit a lookup"),
+        "{e}"
+    );
+    let e = refused(&|m| pool(m).size = [25, 2]);
+    assert!(e.contains("does not fit a lookup"), "{e}");
+    let e = refused(&|m| m.stages[0].ring_bits = 9);
+    assert!(e.contains("wider than 8 bits"), "{e}");
+    let e = refused(&|m| {
+        let last = m.stages.len() - 1;
+        m.stages[last].ring_bits = 8;
+        m.stages[last].nonlinear = Nonlinear::Lookup { pool: None };
+    });
+    assert!(e.contains("cannot output the class"), "{e}");
+    // Without its pool, conv1's outputs no longer feed conv2.
+    let e = refused(&|m| m.stages[0].nonlinear = Nonlinear::Lookup { pool: None });
+    assert!(e.contains("outputs do not feed conv2"), "{e}");
 }

@@ -13,7 +13,9 @@ use common::lenet::{assert_predicts, garbler, gcnn, path, test_set};
 use common::nets::{random_network, random_pixels, signed, unsigned};
 use common::twoparty::tcp_pair;
 use gcnn::circuit::Owner;
+use gcnn::compiler::mixed::MixedCircuit;
 use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
+use gcnn::compiler::stages::Nonlinear;
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::model::{Hwc, Model};
 use proptest::prelude::*;
@@ -93,6 +95,53 @@ proptest! {
             prop_assert_eq!(private(&owner, pair, &pixels), model.predict(&pixels));
         }
     }
+}
+
+/// Random architectures whose one-bit stages run on lookup OTs (narrow shares, at most
+/// one pool of at most 8 elements): with a pool (max or average) and without, the mixed
+/// protocol's class equals the reference's on random pixels. The random networks of the
+/// proptest above take this path too, whenever a stage qualifies.
+#[test]
+fn lookup_stages_of_random_networks_equal_the_reference() {
+    let mut rng = Rng(0x100c);
+    let (mut networks, mut with_pool, mut without, mut average) = (0, 0, 0, 0);
+    for _ in 0..400 {
+        let model = random_network(&mut rng, None);
+        let mixed = MixedCircuit::compile(&Arch::of(&model)).unwrap();
+        let pools: Vec<_> = mixed
+            .stages
+            .iter()
+            .filter_map(|s| match &s.nonlinear {
+                Nonlinear::Lookup { pool } => Some(pool.clone()),
+                Nonlinear::Circuit(_) => None,
+            })
+            .collect();
+        if pools.is_empty() {
+            continue;
+        }
+        networks += 1;
+        for pool in &pools {
+            match pool {
+                Some(p) => {
+                    with_pool += 1;
+                    average += usize::from(matches!(p.kind, gcnn::model::PoolKind::Avg { .. }));
+                }
+                None => without += 1,
+            }
+        }
+        let owner = ModelOwner::new(&model).unwrap();
+        for _ in 0..3 {
+            let pixels = random_pixels(&mut rng, &model);
+            let pair = gcnn::channel::memory::pair(TIMEOUT);
+            assert_eq!(private(&owner, pair, &pixels), model.predict(&pixels));
+        }
+        if networks >= 40 && with_pool >= 10 && without >= 10 && average >= 4 {
+            return;
+        }
+    }
+    panic!(
+        "{networks} networks with lookups: {with_pool} pooled ({average} average), {without} without a pool"
+    );
 }
 
 /// A sample of random architectures over loopback TCP.

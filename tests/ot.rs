@@ -5,7 +5,7 @@ mod common;
 use common::twoparty::TIMEOUT;
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::crypto::{Block, Delta, Prg};
-use gcnn::ot::lookup::{self, LookupReceiver, LookupSender};
+use gcnn::ot::lookup::{self, LookupReceiver, LookupSender, Truth};
 use gcnn::ot::{
     IknpReceiver, IknpSender, OtError, SoftSpokenReceiver, SoftSpokenSender, base, softspoken,
 };
@@ -358,14 +358,15 @@ fn lookup_offline(n: u32, count: usize) -> (LookupSender, LookupReceiver, usize)
 fn lookup_online(
     sender: &LookupSender,
     receiver: &LookupReceiver,
-    xs: &[usize],
+    xs: &[u64],
     f: impl Fn(usize, usize) -> bool + Sync,
 ) -> (Vec<bool>, usize, usize) {
+    let n = sender.bits();
     let (a, b) = memory::pair(TIMEOUT);
     let (mut a, garbler_sent, _) = Recorder::new(a);
     let (mut b, evaluator_sent, _) = Recorder::new(b);
     let out = std::thread::scope(|s| {
-        let h = s.spawn(|| sender.answer(&mut a, &f));
+        let h = s.spawn(|| sender.answer(&mut a, |j| Truth::from_fn(n, |v| f(j, v))));
         let out = receiver.lookup(&mut b, xs).unwrap();
         h.join().unwrap().unwrap();
         out
@@ -389,10 +390,10 @@ fn lookup_ot_shares_f_of_x_for_every_width_and_input() {
         let (sender, receiver, offline) = lookup_offline(n, count);
         let functions: Vec<Vec<bool>> = (0..count).map(|_| random_bits(&mut prg, count)).collect();
         let masks = random_bits(&mut prg, count);
-        let xs: Vec<usize> = (0..count).collect();
+        let xs: Vec<u64> = (0..count as u64).collect();
         let (out, e, g) = lookup_online(&sender, &receiver, &xs, |j, v| functions[j][v] ^ masks[j]);
         for (j, &x) in xs.iter().enumerate() {
-            assert_eq!(out[j] ^ masks[j], functions[j][x], "n={n} x={x}");
+            assert_eq!(out[j] ^ masks[j], functions[j][x as usize], "n={n} x={x}");
         }
         assert_eq!(e, (n as usize * count).div_ceil(8), "n={n}");
         assert_eq!(g, count * lookup::table_bytes(n), "n={n}");
@@ -412,7 +413,7 @@ fn lookup_ot_messages_are_uniform_for_constant_inputs_and_functions() {
     let (mut a, garbler_sent, garbler_received) = Recorder::new(a);
     let mut b = b;
     let out = std::thread::scope(|s| {
-        let h = s.spawn(|| sender.answer(&mut a, |_, _| false));
+        let h = s.spawn(|| sender.answer(&mut a, |_| Truth::from_fn(8, |_| false)));
         let out = receiver.lookup(&mut b, &[0; COUNT]).unwrap();
         h.join().unwrap().unwrap();
         out
@@ -434,7 +435,7 @@ fn lookup_ot_threshold_then_or_pool_equals_the_plaintext() {
     const POOLS: usize = 500;
     let mut prg = Prg::from_os().unwrap();
     let mut byte = || (prg.block().0 & 0xff) as usize;
-    let e: Vec<usize> = (0..4 * POOLS).map(|_| byte()).collect();
+    let e: Vec<u64> = (0..4 * POOLS).map(|_| byte() as u64).collect();
     let g: Vec<usize> = (0..4 * POOLS).map(|_| byte()).collect();
     let theta: Vec<usize> = (0..4 * POOLS).map(|_| byte()).collect();
     let r: Vec<bool> = (0..4 * POOLS).map(|_| byte() & 1 == 1).collect();
@@ -446,15 +447,16 @@ fn lookup_ot_threshold_then_or_pool_equals_the_plaintext() {
     assert_eq!((e_bytes, g_bytes), (4 * POOLS, 32 * 4 * POOLS));
 
     let (sender, receiver, _) = lookup_offline(4, POOLS);
-    let xs: Vec<usize> = a
+    let xs: Vec<u64> = a
         .chunks(4)
-        .map(|q| q.iter().rev().fold(0, |v, &b| v << 1 | usize::from(b)))
+        .map(|q| q.iter().rev().fold(0, |v, &b| v << 1 | u64::from(b)))
         .collect();
     let pool = |j: usize, v: usize| (0..4).any(|i| (v >> i & 1 == 1) ^ r[4 * j + i]) ^ r2[j];
     let (pooled, e_bytes, g_bytes) = lookup_online(&sender, &receiver, &xs, pool);
     assert_eq!((e_bytes, g_bytes), (POOLS / 2, 2 * POOLS));
     for j in 0..POOLS {
-        let want = (0..4).any(|i| (e[4 * j + i] + g[4 * j + i]) & 0xff >= theta[4 * j + i]);
+        let want =
+            (0..4).any(|i| (e[4 * j + i] as usize + g[4 * j + i]) & 0xff >= theta[4 * j + i]);
         assert_eq!(pooled[j] ^ r2[j], want, "pool {j}");
     }
 }

@@ -98,6 +98,9 @@ impl fmt::Display for Costs<'_> {
         for c in &costs {
             row(f, c)?;
         }
+        for (name, what) in pipeline.nonlinear_parts() {
+            writeln!(f, "{name}: {what}")?;
+        }
         let setup = pipeline.setup_cost();
         let sum = |get: fn(&LayerCost) -> u64| costs.iter().map(get).sum::<u64>();
         let to_garbler = setup.to_garbler + sum(|c| c.to_garbler);

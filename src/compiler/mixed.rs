@@ -4,17 +4,19 @@
 //!
 //! Per weighted layer it holds the public linear structure (the layer's geometry and input
 //! shape, from which the fan-out of its OT-based products follows), the choice bits per
-//! input value, the ring width of the shares, the public offset and the stage circuit in
-//! the binary circuit encoding ([`crate::circuit::format`]). A model's weights change
-//! nothing in it: two models of one architecture compile to byte-identical files.
+//! input value, the ring width of the shares, the public offset and its non-linear part:
+//! the stage circuit in the binary circuit encoding ([`crate::circuit::format`]), or the
+//! lookups that replace it ([`Nonlinear::Lookup`]) with their pool. A model's weights
+//! change nothing in it: two models of one architecture compile to byte-identical files.
 //!
 //! | field | encoding |
 //! |---|---|
 //! | magic | 8 bytes `GCNNMIXD` |
-//! | version | varint, 1 |
+//! | version | varint, 2 (1 had no lookups: every stage a circuit) |
 //! | input | height, width, channels, bits per pixel |
 //! | stages | count `n` (1 ..= 1024), then `n` × stage |
-//! | stage | name (length ≤ 256, UTF-8); kind (0 dense, 1 conv); out channels, kh, kw, in channels; for a conv stride (2) and padding (4); input height, width, channels; bits per input value; ring bits; offset; circuit length ≤ 2^28 and the circuit's binary encoding |
+//! | stage | name (length ≤ 256, UTF-8); kind (0 dense, 1 conv); out channels, kh, kw, in channels; for a conv stride (2) and padding (4); input height, width, channels; bits per input value; ring bits; offset; non-linear part |
+//! | non-linear part | 0, circuit length ≤ 2^28 and the circuit's binary encoding; or 1 (lookups) and 0 (no pool) or 1 and the pool: name (length ≤ 256), kind (0 max, 1 average and its shift ≤ 64), kh, kw, stride (2) |
 //! | hash | BLAKE3 of every byte before it |
 //!
 //! Every integer is a minimal LEB128 varint, so the encoding is canonical. Loading checks
@@ -29,16 +31,16 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::network::Arch;
-use super::stages::{Linear, Stage, StageLimit, compile_stages};
+use super::stages::{Linear, Nonlinear, Stage, StageLimit, compile_stages};
 use crate::circuit::format::varint::{self, Decoder};
 use crate::circuit::format::{self, FormatError};
 use crate::model::limits::{MAX_DIM, MAX_INPUT_CHANNELS, MAX_INPUT_SIDE, MAX_LAYERS};
-use crate::model::{ConvGeometry, Hwc};
+use crate::model::{ConvGeometry, Hwc, Pool2d, PoolKind};
 
 /// The first eight bytes of a mixed circuit file.
 pub const MAGIC: &[u8; 8] = b"GCNNMIXD";
 /// The version this code reads and writes.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 /// Largest file accepted.
 const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Largest embedded stage circuit.
@@ -117,10 +119,35 @@ impl MixedCircuit {
             put(&mut out, u64::from(s.in_bits));
             put(&mut out, u64::from(s.ring_bits));
             put(&mut out, s.offset as u64);
-            let mut circuit = Vec::new();
-            format::write_to(&s.circuit, &mut circuit).expect("writing to memory cannot fail");
-            put(&mut out, circuit.len() as u64);
-            out.extend_from_slice(&circuit);
+            match &s.nonlinear {
+                Nonlinear::Circuit(c) => {
+                    put(&mut out, 0);
+                    let mut circuit = Vec::new();
+                    format::write_to(c, &mut circuit).expect("writing to memory cannot fail");
+                    put(&mut out, circuit.len() as u64);
+                    out.extend_from_slice(&circuit);
+                }
+                Nonlinear::Lookup { pool: None } => {
+                    put(&mut out, 1);
+                    put(&mut out, 0);
+                }
+                Nonlinear::Lookup { pool: Some(p) } => {
+                    put(&mut out, 1);
+                    put(&mut out, 1);
+                    put(&mut out, p.name.len() as u64);
+                    out.extend_from_slice(p.name.as_bytes());
+                    match p.kind {
+                        PoolKind::Max => put(&mut out, 0),
+                        PoolKind::Avg { shift } => {
+                            put(&mut out, 1);
+                            put(&mut out, u64::from(shift));
+                        }
+                    }
+                    for v in p.size.iter().chain(&p.stride) {
+                        put(&mut out, *v as u64);
+                    }
+                }
+            }
         }
         let hash = blake3::hash(&out);
         out.extend_from_slice(hash.as_bytes());
@@ -313,18 +340,48 @@ impl Reader<'_> {
         let in_bits = self.within("input bits", 1, 8).map_err(at)? as u32;
         let ring_bits = self.within("ring bits", 1, 64).map_err(at)? as u32;
         let offset = i128::from(self.within("offset", 0, i64::MAX as u64).map_err(at)?);
-        let len = self
-            .within("circuit length", 1, MAX_CIRCUIT_BYTES)
-            .map_err(at)?;
-        let bytes = self.take(len, "a stage circuit").map_err(at)?;
-        let circuit = format::read_from(bytes).map_err(|e: FormatError| at(e.to_string()))?;
+        let nonlinear = if self.within("non-linear kind", 0, 1).map_err(at)? == 0 {
+            let len = self
+                .within("circuit length", 1, MAX_CIRCUIT_BYTES)
+                .map_err(at)?;
+            let bytes = self.take(len, "a stage circuit").map_err(at)?;
+            Nonlinear::Circuit(
+                format::read_from(bytes).map_err(|e: FormatError| at(e.to_string()))?,
+            )
+        } else if self.within("pool flag", 0, 1).map_err(at)? == 0 {
+            Nonlinear::Lookup { pool: None }
+        } else {
+            Nonlinear::Lookup {
+                pool: Some(self.pool().map_err(at)?),
+            }
+        };
         Ok(Stage {
             linear: Linear { name, shape, conv },
             input: (input[0], input[1], input[2]),
             in_bits,
             ring_bits,
             offset,
-            circuit,
+            nonlinear,
+        })
+    }
+
+    /// A lookup stage's pool (its fit to the activations is the pipeline's check).
+    fn pool(&mut self) -> Result<Pool2d, String> {
+        let len = self.within("pool name length", 1, MAX_NAME)?;
+        let name = std::str::from_utf8(self.take(len, "a pool name")?)
+            .map_err(|_| "the pool name is not UTF-8".to_string())?
+            .to_string();
+        let kind = match self.within("pool kind", 0, 1)? {
+            0 => PoolKind::Max,
+            _ => PoolKind::Avg {
+                shift: self.within("pool shift", 0, 64)? as u32,
+            },
+        };
+        Ok(Pool2d {
+            name,
+            kind,
+            size: [self.dim("pool size", 1)?, self.dim("pool size", 1)?],
+            stride: [self.dim("pool stride", 1)?, self.dim("pool stride", 1)?],
         })
     }
 }

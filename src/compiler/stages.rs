@@ -24,6 +24,18 @@
 //! shares add up to `acc − 2^s` instead ([`Stage::offset`], the garbler subtracts it from
 //! its share) and the activation is the inverted sign bit of the sum: the adder's
 //! `m − 1` carries and nothing else.
+//!
+//! **Lookups instead of a circuit.** When such a one-bit stage is not the last, its shares
+//! are at most [`MAX_LOOKUP_BITS`] wide and what follows it up to the next weighted layer
+//! is at most one pool of at most [`MAX_LOOKUP_BITS`] elements per window (and flattens),
+//! every activation is a public function of the evaluator's `m`-bit share once the
+//! garbler's is fixed, and every pooled bit a public function of its window's activation
+//! bits ([`pool_windows`], [`pool_bit`]: max is an OR, an average a count against
+//! `2^shift`). The stage is then [`Nonlinear::Lookup`]: no circuit, two rounds of table
+//! lookups (one without a pool), run by the protocol as 1-out-of-`2^n` OTs. Per
+//! threshold that is `2^m` table bits instead of `m` share labels and `m − 1` ANDs, per
+//! window `2^w` bits instead of `w − 1` ANDs (see [`crate::inference`]); the choice is a
+//! function of the public architecture, written in the circuit file.
 
 use super::arith;
 use super::builder::{Bit, Builder};
@@ -32,7 +44,7 @@ use super::network::{
     pool_shape, requantize, signed_width,
 };
 use crate::circuit::{Circuit, InputGroup, MAX_INPUT_BITS, Owner};
-use crate::model::ConvGeometry;
+use crate::model::{ConvGeometry, Pool2d, PoolKind};
 
 /// The public linear structure of a weighted layer: which input feeds which accumulator
 /// through which weight follows from it (see [`crate::inference::linear::Fanout`]).
@@ -88,8 +100,79 @@ pub struct Stage {
     pub ring_bits: u32,
     /// Public offset `θ`: the two shares add up to `acc − θ` mod `2^m`.
     pub offset: i128,
-    /// The stage circuit, groups as in the module documentation.
-    pub circuit: Circuit,
+    /// What turns the shares into the next layer's choice bits (or the class).
+    pub nonlinear: Nonlinear,
+}
+
+/// The non-linear part of a stage.
+pub enum Nonlinear {
+    /// A garbled circuit, its input groups as in the module documentation.
+    Circuit(Circuit),
+    /// Table lookups (see the module documentation): each accumulator's activation is
+    /// `[(E + G) mod 2^m < 2^(m−1)]`, the inverted sign of its `m`-bit shares' sum; then,
+    /// with a pool, each output is [`pool_bit`] of its window ([`pool_windows`]).
+    Lookup {
+        /// The pool after the activations, if any.
+        pool: Option<Pool2d>,
+    },
+}
+
+/// Widest input of a lookup: the shares of a threshold, the bits of a pool's window.
+/// A lookup costs `2^n` table bits, a garbled threshold about `52n` bytes; beyond 8 bits
+/// the tables grow past what they save (and the protocol's lookup OT stops at 8).
+pub const MAX_LOOKUP_BITS: u32 = 8;
+
+/// For each output of `pool` on an input of shape `shape` (HWC order, fewer than 2^32
+/// values), the indices of its window's elements, `kh·kw` per output, in the order the
+/// circuit's pooling reads them; `None` if the window does not fit.
+pub fn pool_windows(pool: &Pool2d, shape: (usize, usize, usize)) -> Option<Vec<u32>> {
+    let (_, w, c) = shape;
+    let (oh, ow) = pool.geometry().output(shape.0, shape.1)?;
+    let [kh, kw] = pool.size;
+    let [sh, sw] = pool.stride;
+    let mut out = Vec::with_capacity(oh * ow * c * kh * kw);
+    for y in 0..oh {
+        for x in 0..ow {
+            for ch in 0..c {
+                out.extend(
+                    (0..kh * kw)
+                        .map(|d| (((y * sh + d / kw) * w + x * sw + d % kw) * c + ch) as u32),
+                );
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The pooled value of a window of one-bit activations, `window` holding them from its
+/// least significant bit: max is their OR; an average `min(Σ >> shift, 1)`, a count of
+/// at least `2^shift`.
+pub fn pool_bit(kind: PoolKind, window: u32) -> bool {
+    match kind {
+        PoolKind::Max => window != 0,
+        PoolKind::Avg { shift } => window.count_ones().checked_shr(shift).unwrap_or(0) != 0,
+    }
+}
+
+/// The lookup form of a one-bit stage followed by `tail`, if it has one: at most one
+/// pool, before any flatten, of at most [`MAX_LOOKUP_BITS`] elements per window.
+fn lookup_tail(tail: &[&ArchLayer]) -> Option<Nonlinear> {
+    let mut pool = None;
+    let mut flattened = false;
+    for layer in tail {
+        match layer {
+            ArchLayer::Flatten => flattened = true,
+            ArchLayer::Pool(p)
+                if pool.is_none()
+                    && !flattened
+                    && p.size[0] * p.size[1] <= MAX_LOOKUP_BITS as usize =>
+            {
+                pool = Some(p.clone());
+            }
+            _ => return None,
+        }
+    }
+    Some(Nonlinear::Lookup { pool })
 }
 
 /// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
@@ -168,8 +251,20 @@ pub fn compile_stages(arch: &Arch) -> Result<Vec<Stage>, StageLimit> {
             _ => (0, plan.acc_bits),
         };
         check_limits(w, plan, ring_bits)?;
+        let lookup = match w.requant {
+            Some(r) if r.out_bits == 1 && ring_bits <= MAX_LOOKUP_BITS => lookup_tail(&tail),
+            _ => None,
+        };
         stages.push(Stage {
-            circuit: lower_stage(w, plan.input, ring_bits as usize, offset != 0, &tail),
+            nonlinear: lookup.unwrap_or_else(|| {
+                Nonlinear::Circuit(lower_stage(
+                    w,
+                    plan.input,
+                    ring_bits as usize,
+                    offset != 0,
+                    &tail,
+                ))
+            }),
             linear: Linear::of(w),
             input: plan.input,
             in_bits: plan.in_bits,

@@ -5,7 +5,9 @@
 //! every weighted layer's sums of products are computed on additive shares by
 //! oblivious transfer ([`linear`], Gilboa's multiplication), and only what is not
 //! linear — requantization, ReLU, saturation, max and average pooling, arg-max — runs as a small
-//! garbled circuit per layer ([`crate::compiler::stages`]). Between layers the evaluator
+//! garbled circuit per layer ([`crate::compiler::stages`]), or, for a one-bit activation
+//! of narrow shares and its pool, as table lookups by 1-out-of-`2^n` OT
+//! ([`crate::ot::lookup`]). Between layers the evaluator
 //! decodes the activations XOR fresh garbler masks, uniformly random to it, and uses them
 //! as its choice bits for the next layer's transfers.
 //!
@@ -133,7 +135,7 @@ pub fn classify<'a, C: Channel>(
 
 /// Runs a session's offline phase with the model owner on the other end of `channel`
 /// before there is an image: then only the online phase, one round trip per weighted
-/// layer, stands between an image and its class ([`Prepared::classify`]). The owner waits
+/// layer (two for a layer on lookups with a pool), stands between an image and its class ([`Prepared::classify`]). The owner waits
 /// for the image at most its per-message timeout.
 pub fn prepare<C: Channel>(
     pipeline: &Pipeline,

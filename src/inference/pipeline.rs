@@ -4,15 +4,17 @@
 use super::InferenceError;
 use super::linear::Fanout;
 use super::ring::{self, MAX_RING_BITS};
+use crate::circuit::MAX_INPUT_BITS;
 use crate::compiler::mixed::MixedCircuit;
 use crate::compiler::network::Arch;
-use crate::compiler::stages::{MAX_ENTRIES, Stage};
+use crate::compiler::stages::{MAX_ENTRIES, Nonlinear, Stage, pool_bit, pool_windows};
 use crate::garble::Program;
 use crate::model::{Hwc, Layer, Model, ModelSource};
+use crate::ot::lookup::{self, Truth};
 use crate::ot::softspoken;
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
 
-/// One weighted layer: its products' geometry and its stage circuit, planned.
+/// One weighted layer: its products' geometry and its non-linear part, planned.
 pub(super) struct StagePlan {
     pub(super) name: String,
     pub(super) fanout: Fanout,
@@ -22,9 +24,57 @@ pub(super) struct StagePlan {
     pub(super) ring_bits: u32,
     /// The shares add up to the accumulator minus this (see [`Stage::offset`]).
     pub(super) offset: i128,
-    pub(super) program: Program,
+    pub(super) nonlinear: NonlinearPlan,
     /// Whether this is the last stage (its outputs are the class, not masked bits).
     pub(super) last: bool,
+}
+
+/// A stage's non-linear part, planned: a garbling program, or lookups.
+pub(super) enum NonlinearPlan {
+    Circuit(Program),
+    Lookup(LookupPlan),
+}
+
+/// A lookup stage ([`Nonlinear::Lookup`]): one `m`-bit lookup per accumulator, then
+/// perhaps one per pool window.
+pub(super) struct LookupPlan {
+    /// The activation as a function of the shares' `m`-bit sum: `[v < 2^(m−1)]`.
+    pub(super) activation: Truth,
+    pub(super) pool: Option<PoolPlan>,
+}
+
+/// The pool of a lookup stage.
+pub(super) struct PoolPlan {
+    /// Elements per window.
+    pub(super) width: u32,
+    /// Window `j`'s activations: `windows[j·width..(j + 1)·width]`.
+    pub(super) windows: Vec<u32>,
+    /// The pooled bit as a function of a window's bits.
+    pub(super) function: Truth,
+}
+
+impl PoolPlan {
+    /// Windows (pooled outputs).
+    pub(super) fn len(&self) -> usize {
+        self.windows.len() / self.width as usize
+    }
+
+    /// Window `j`'s bits of `bits` as a value, least significant first.
+    pub(super) fn gather(&self, j: usize, bits: &[bool]) -> usize {
+        let w = self.width as usize;
+        self.windows[j * w..(j + 1) * w]
+            .iter()
+            .rev()
+            .fold(0, |v, &i| v << 1 | usize::from(bits[i as usize]))
+    }
+}
+
+impl LookupPlan {
+    /// Random OTs its lookups take: `m` per accumulator and `w` per window.
+    fn ots(&self, accumulators: usize) -> usize {
+        accumulators * self.activation.bits() as usize
+            + self.pool.as_ref().map_or(0, |p| p.windows.len())
+    }
 }
 
 impl StagePlan {
@@ -33,28 +83,56 @@ impl StagePlan {
         self.fanout.inputs() * self.in_bits as usize
     }
 
-    /// Bits of the evaluator's shares, its inputs to the stage circuit.
+    /// Bits of the evaluator's shares, its inputs to the stage circuit (none for lookups).
     pub(super) fn share_bits(&self) -> usize {
-        self.fanout.outputs() * self.ring_bits as usize
+        match self.nonlinear {
+            NonlinearPlan::Circuit(_) => self.fanout.outputs() * self.ring_bits as usize,
+            NonlinearPlan::Lookup(_) => 0,
+        }
+    }
+
+    /// Random OTs of the lookups (none for a circuit).
+    pub(super) fn lookup_ots(&self) -> usize {
+        match &self.nonlinear {
+            NonlinearPlan::Circuit(_) => 0,
+            NonlinearPlan::Lookup(l) => l.ots(self.fanout.outputs()),
+        }
+    }
+
+    /// Output bits: the next stage's choice bits, or the class.
+    pub(super) fn outputs(&self) -> usize {
+        match &self.nonlinear {
+            NonlinearPlan::Circuit(p) => p.outputs().len(),
+            NonlinearPlan::Lookup(l) => {
+                l.pool.as_ref().map_or(self.fanout.outputs(), PoolPlan::len)
+            }
+        }
     }
 }
 
-/// Every stage's inputs and outputs fit the session: the inputs whose labels the
+/// Every stage's inputs and outputs fit the session: a circuit's inputs whose labels the
 /// evaluator holds are both parties' share bits, the garbler's hard-wired inputs one
-/// mask per output bit (none for the last),
+/// mask per output bit (none for the last); lookups are not last;
 /// each stage's outputs are the next one's choice bits, and the last outputs the class.
 fn check_chain(plans: &[StagePlan]) -> Result<(), InferenceError> {
     let bad = |what: String| Err(InferenceError::Unsupported(what));
     for (k, s) in plans.iter().enumerate() {
-        let outputs = s.program.outputs().len();
+        let outputs = s.outputs();
         let masks = if s.last { 0 } else { outputs };
-        if s.program.evaluator_inputs().len() != 2 * s.share_bits()
-            || s.program.garbler_inputs().len() != masks
-        {
-            return bad(format!(
-                "layer {}: stage inputs do not match its shares",
-                s.name
-            ));
+        match &s.nonlinear {
+            NonlinearPlan::Circuit(p)
+                if p.evaluator_inputs().len() != 2 * s.share_bits()
+                    || p.garbler_inputs().len() != masks =>
+            {
+                return bad(format!(
+                    "layer {}: stage inputs do not match its shares",
+                    s.name
+                ));
+            }
+            NonlinearPlan::Lookup(_) if s.last => {
+                return bad(format!("layer {}: lookups cannot output the class", s.name));
+            }
+            _ => {}
         }
         match plans.get(k + 1) {
             Some(next) if next.choice_bits() != outputs => {
@@ -116,7 +194,7 @@ impl Pipeline {
                 in_bits,
                 ring_bits,
                 offset,
-                circuit,
+                nonlinear,
             } = stage;
             let unsupported = |what: &str| {
                 Err(InferenceError::Unsupported(format!(
@@ -147,13 +225,46 @@ impl Pipeline {
                     max: MAX_ENTRIES,
                 });
             }
+            let nonlinear = match nonlinear {
+                Nonlinear::Circuit(circuit) => NonlinearPlan::Circuit(Program::of(&circuit)),
+                Nonlinear::Lookup { pool } => {
+                    if ring_bits > lookup::MAX_BITS {
+                        return unsupported("lookups on shares wider than 8 bits");
+                    }
+                    // The bound a circuit's share inputs have, before any allocation.
+                    if (h * w * c) as u64 * u64::from(ring_bits) > MAX_INPUT_BITS {
+                        return unsupported("too many accumulators for lookups");
+                    }
+                    let pool = match pool {
+                        None => None,
+                        Some(p) => {
+                            let width = p.size[0] * p.size[1];
+                            let windows = pool_windows(&p, (h, w, c))
+                                .filter(|_| width <= lookup::MAX_BITS as usize);
+                            let Some(windows) = windows else {
+                                return unsupported("its pool does not fit a lookup");
+                            };
+                            let width = width as u32;
+                            Some(PoolPlan {
+                                width,
+                                windows,
+                                function: Truth::from_fn(width, |v| pool_bit(p.kind, v as u32)),
+                            })
+                        }
+                    };
+                    NonlinearPlan::Lookup(LookupPlan {
+                        activation: Truth::from_fn(ring_bits, |v| v < 1 << (ring_bits - 1)),
+                        pool,
+                    })
+                }
+            };
             plans.push(StagePlan {
                 fanout: Fanout::new(&linear, input),
                 name: linear.name,
                 in_bits,
                 ring_bits,
                 offset,
-                program: crate::garble::Program::of(&circuit),
+                nonlinear,
                 last: k + 1 == count,
             });
         }
@@ -228,9 +339,37 @@ impl Pipeline {
         self.input_bits
     }
 
-    /// The stage circuits' garbling programs, in order.
+    /// The stage circuits' garbling programs, in order (lookup stages have none).
     pub fn programs(&self) -> impl Iterator<Item = &Program> {
-        self.stages.iter().map(|s| &s.program)
+        self.stages.iter().filter_map(|s| match &s.nonlinear {
+            NonlinearPlan::Circuit(p) => Some(p),
+            NonlinearPlan::Lookup(_) => None,
+        })
+    }
+
+    /// Per weighted layer, its name and what computes its non-linear part: a garbled
+    /// circuit, or lookups (how many, on how many bits).
+    pub fn nonlinear_parts(&self) -> Vec<(String, String)> {
+        self.stages
+            .iter()
+            .map(|s| {
+                let what = match &s.nonlinear {
+                    NonlinearPlan::Circuit(_) => "garbled circuit".to_string(),
+                    NonlinearPlan::Lookup(l) => {
+                        let mut what = format!(
+                            "lookups: {} thresholds of {}-bit shares",
+                            s.fanout.outputs(),
+                            s.ring_bits
+                        );
+                        if let Some(p) = &l.pool {
+                            what += &format!(", then {} pool windows of {} bits", p.len(), p.width);
+                        }
+                        what
+                    }
+                };
+                (s.name.clone(), what)
+            })
+            .collect()
     }
 
     /// What a session costs beyond its layers (exact).
@@ -251,30 +390,66 @@ impl Pipeline {
         self.stages
             .iter()
             .map(|s| {
-                let (and, half) = s.program.and_counts();
                 let corrections = s.fanout.correction_bytes(s.in_bits, s.ring_bits);
-                // d, one bit per product OT, and f = E − R, one m-bit value per
-                // accumulator; back, one label per bit of the garbler's word.
-                let differences = ring::packed_len(s.fanout.outputs(), s.ring_bits) as u64;
-                let online_to_garbler = bits(s.choice_bits()) + differences;
-                let online_to_evaluator = 16 * s.share_bits() as u64;
+                let accumulators = s.fanout.outputs();
+                // Online, always `d`, one bit per product OT; then per kind.
+                let (mut to_garbler, to_evaluator, offline, rounds, lookups) = match &s.nonlinear {
+                    // `f = E − R`, one m-bit value per accumulator; back, one label per
+                    // bit of the garbler's word. Offline the tables and decoding bits.
+                    NonlinearPlan::Circuit(p) => (
+                        ring::packed_len(accumulators, s.ring_bits) as u64,
+                        16 * s.share_bits() as u64,
+                        p.table_bytes() + bits(p.outputs().len()),
+                        1,
+                        0,
+                    ),
+                    // `d'` and back a table per accumulator; with a pool then `d''` and
+                    // a table per window.
+                    NonlinearPlan::Lookup(l) => {
+                        let table = |n: u32| lookup::table_bytes(n) as u64;
+                        let (pool_in, pool_out, windows) = l.pool.as_ref().map_or((0, 0, 0), |p| {
+                            (
+                                bits(p.windows.len()),
+                                p.len() as u64 * table(p.width),
+                                p.len(),
+                            )
+                        });
+                        (
+                            bits(accumulators * s.ring_bits as usize) + pool_in,
+                            accumulators as u64 * table(s.ring_bits) + pool_out,
+                            0,
+                            1 + u64::from(l.pool.is_some()),
+                            (accumulators + windows) as u64,
+                        )
+                    }
+                };
+                to_garbler += bits(s.choice_bits());
+                let (and, half, tables) = match &s.nonlinear {
+                    NonlinearPlan::Circuit(p) => {
+                        let (and, half) = p.and_counts();
+                        (and, half, p.table_bytes())
+                    }
+                    NonlinearPlan::Lookup(_) => (0, 0, 0),
+                };
                 LayerCost {
                     name: s.name.clone(),
                     product_ots: s.choice_bits() as u64,
                     corrections,
                     share_ots: s.share_bits() as u64,
+                    lookup_ots: s.lookup_ots() as u64,
+                    lookups,
                     and_gates: and,
                     garbler_half_gates: half,
-                    tables: s.program.table_bytes(),
-                    to_garbler: ext(s.choice_bits()) + ext(s.share_bits()) + online_to_garbler,
-                    to_evaluator: online_to_evaluator
-                        + corrections
-                        + s.program.table_bytes()
-                        + bits(s.program.outputs().len()),
-                    online: online_to_garbler + online_to_evaluator,
-                    online_to_garbler,
-                    online_to_evaluator,
-                    round_trips: ONLINE_ROUND_TRIPS,
+                    tables,
+                    to_garbler: ext(s.choice_bits())
+                        + ext(s.share_bits())
+                        + ext(s.lookup_ots())
+                        + to_garbler,
+                    to_evaluator: to_evaluator + corrections + offline,
+                    online: to_garbler + to_evaluator,
+                    online_to_garbler: to_garbler,
+                    online_to_evaluator: to_evaluator,
+                    round_trips: rounds,
                 }
             })
             .collect()
@@ -292,6 +467,10 @@ pub struct LayerCost {
     pub corrections: u64,
     /// Correlated OTs carrying the evaluator's shares into the stage circuit.
     pub share_ots: u64,
+    /// Random OTs of the lookups: `m` per accumulator, `w` per pool window.
+    pub lookup_ots: u64,
+    /// Lookups (1-out-of-`2^n` OTs of a bit): one per accumulator and one per window.
+    pub lookups: u64,
     /// Half-gates ANDs of the stage circuit (2 ciphertexts each).
     pub and_gates: u64,
     /// Garbler half gates of the stage circuit (1 ciphertext each).
@@ -299,23 +478,22 @@ pub struct LayerCost {
     /// Bytes of garbled tables.
     pub tables: u64,
     /// Bytes evaluator → garbler (the OT extension matrices, and online the choice
-    /// differences `d` and the masked share `f`).
+    /// differences `d` and the masked share `f`, or the lookups' `d'` and `d''`).
     pub to_garbler: u64,
     /// Bytes garbler → evaluator (corrections, tables, decoding bits, and online the
-    /// labels of the garbler's share).
+    /// labels of the garbler's share or the lookup tables).
     pub to_evaluator: u64,
     /// Of both directions, the bytes of the online phase (after the image is used).
     pub online: u64,
-    /// Online bytes evaluator → garbler (`d` and `f`).
+    /// Online bytes evaluator → garbler (`d` and `f`, or `d`, `d'` and `d''`).
     pub online_to_garbler: u64,
-    /// Online bytes garbler → evaluator (the labels of the garbler's share).
+    /// Online bytes garbler → evaluator (the labels of the garbler's share, or the
+    /// lookup tables).
     pub online_to_evaluator: u64,
-    /// Online round trips: `d` and `f` → labels.
+    /// Online round trips: `d` and `f` → labels for a circuit; `d` and `d'` →
+    /// threshold tables, then with a pool `d''` → pool tables, for lookups.
     pub round_trips: u64,
 }
-
-/// Online round trips per weighted layer.
-const ONLINE_ROUND_TRIPS: u64 = 1;
 
 /// Round trips of the offline phase: the handshake with the base OTs, then the OT
 /// matrices answered by the corrections and the tables.
@@ -336,10 +514,11 @@ pub struct SetupCost {
 
 impl LayerCost {
     /// Column names of [`LayerCost::columns`].
-    pub const COLUMNS: [&'static str; 11] = [
+    pub const COLUMNS: [&'static str; 12] = [
         "OTs",
         "corrections",
         "share bits",
+        "lookups",
         "ANDs",
         "half gates",
         "tables",
@@ -350,14 +529,15 @@ impl LayerCost {
         "rounds",
     ];
 
-    /// The figures `gcnn inspect` prints per layer: OTs (products and shares),
-    /// correction bytes, share bits, ANDs, garbler half gates, table bytes, online bytes
-    /// each way, total bytes each way, online round trips.
-    pub fn columns(&self) -> [u64; 11] {
+    /// The figures `gcnn inspect` prints per layer: OTs (products, shares and lookups),
+    /// correction bytes, share bits, lookups, ANDs, garbler half gates, table bytes,
+    /// online bytes each way, total bytes each way, online round trips.
+    pub fn columns(&self) -> [u64; 12] {
         [
-            self.product_ots + self.share_ots,
+            self.product_ots + self.share_ots + self.lookup_ots,
             self.corrections,
             self.share_ots,
+            self.lookups,
             self.and_gates,
             self.garbler_half_gates,
             self.tables,
@@ -370,18 +550,19 @@ impl LayerCost {
     }
 
     /// Header matching [`LayerCost`]'s `Display`.
-    pub const HEADER: &'static str = "layer    product OTs  corrections   share OTs        ANDs  half gates      tables   eval->garb   garb->eval       online";
+    pub const HEADER: &'static str = "layer    product OTs  corrections   share OTs  lookup OTs        ANDs  half gates      tables   eval->garb   garb->eval       online";
 }
 
 impl std::fmt::Display for LayerCost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<8} {:>11} {:>12} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>12}",
+            "{:<8} {:>11} {:>12} {:>11} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12} {:>12}",
             self.name,
             self.product_ots,
             self.corrections,
             self.share_ots,
+            self.lookup_ots,
             self.and_gates,
             self.garbler_half_gates,
             self.tables,

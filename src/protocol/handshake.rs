@@ -8,9 +8,10 @@ use crate::channel::Channel;
 /// evaluator's handshake, or says it is busy; 5: the product OTs complete offline, one
 /// online round trip per layer, the handshake shares a round trip with the base OTs; 6:
 /// inference extends its OTs with SoftSpoken instead of IKNP; 7: IKNP, for the Yao path,
-/// sends its columns in batches of 4 096 OTs instead of 65 536; 8: the handshake says how
-/// many images the session classifies).
-pub const PROTOCOL_VERSION: u32 = 8;
+/// sends its columns in batches of 4 096 OTs instead of 65 536; 8: a one-bit stage with
+/// narrow shares runs as lookup OTs, its messages `d'`, tables, `d''`, tables; 9: the
+/// handshake says how many images the session classifies).
+pub const PROTOCOL_VERSION: u32 = 9;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 

@@ -2,11 +2,12 @@
 //! and the stored tables; online its choice differences, shares and evaluation.
 
 use super::super::linear::Products;
-use super::super::pipeline::Pipeline;
+use super::super::pipeline::{NonlinearPlan, Pipeline, StagePlan};
 use super::super::ring;
+use super::lookups::LookupEvaluator;
 use crate::channel::{Buffer, Channel, Counting};
-use crate::crypto::{Label, Prg};
-use crate::garble::{Evaluator, decode};
+use crate::crypto::{Block, Label, Prg};
+use crate::garble::{Evaluator, Program, decode};
 use crate::ot::SoftSpokenReceiver;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -29,11 +30,29 @@ struct EvaluatorStage {
     choices: Zeroizing<Vec<bool>>,
     /// Its side of the products for those choices.
     products: Products,
+    nonlinear: Offline,
+}
+
+/// The offline state of a stage's non-linear part.
+enum Offline {
+    Circuit(CircuitInputs),
+    Lookup(LookupEvaluator),
+}
+
+/// What the evaluator holds for a stage circuit before the image.
+struct CircuitInputs {
     /// Its random share `R` (one `m`-bit word per accumulator), and its labels for it.
     r: Zeroizing<Vec<u64>>,
     labels: Zeroizing<Vec<Label>>,
     /// The decoding bits of the stage's outputs.
     decoding: Vec<bool>,
+}
+
+/// The receiver's side of a stage's OTs beyond its products: its random share `R` and
+/// its Δ-correlated ends for it (a circuit), or its lookups' choices and keys.
+enum Ends {
+    Correlated(Zeroizing<Vec<u64>>, Zeroizing<Vec<Block>>),
+    Random(Zeroizing<Vec<bool>>, Zeroizing<Vec<Block>>),
 }
 
 /// `n` random words of `m` bits and their bits, least significant first.
@@ -56,7 +75,7 @@ pub(in crate::inference) struct Link<C> {
     tweak: u64,
     /// The last image's tables buffer, reused (its pages stay mapped).
     spare: Vec<u8>,
-    /// When the garbler accepted the session.
+    /// When the garbler accepted the session, or the last image ended.
     start: Instant,
 }
 
@@ -88,9 +107,8 @@ pub(in crate::inference) fn connect<C: Channel>(
     })
 }
 
-/// An image's session whose offline phase is done: only the online phase is left, one
-/// round trip per weighted layer. The garbler waits for it at most its per-message
-/// timeout.
+/// An image's session whose offline phase is done: only the online phase is left. The
+/// garbler waits for it at most its per-message timeout.
 pub(in crate::inference) struct PreparedEvaluator<'p, C> {
     pipeline: &'p Pipeline,
     link: Link<C>,
@@ -116,21 +134,26 @@ impl<C: Channel> Link<C> {
         for stage in &pipeline.stages {
             let choices = super::random_bits(prg, stage.choice_bits());
             let keys = ot.random(channel, &choices)?;
-            let (r, r_bits) = random_words(prg, stage.fanout.outputs(), stage.ring_bits);
-            let t = ot.extend_correlated(channel, &r_bits)?;
-            ots.push((choices, keys, r, t));
+            let ends = match stage.nonlinear {
+                NonlinearPlan::Circuit(_) => {
+                    let (r, r_bits) = random_words(prg, stage.fanout.outputs(), stage.ring_bits);
+                    Ends::Correlated(r, ot.extend_correlated(channel, &r_bits)?)
+                }
+                NonlinearPlan::Lookup(_) => {
+                    let c = LookupEvaluator::choices(stage, prg);
+                    let keys = ot.random(channel, &c)?;
+                    Ends::Random(c, keys)
+                }
+            };
+            ots.push((choices, keys, ends));
         }
-        let tables_len = pipeline
-            .stages
-            .iter()
-            .map(|s| s.program.table_bytes())
-            .sum::<u64>();
+        let tables_len = pipeline.programs().map(Program::table_bytes).sum::<u64>();
         let mut tables = std::mem::take(&mut self.spare);
         tables.resize(tables_len as usize, 0);
         let channel = &mut self.channel;
         let mut at = 0;
         let mut offline = Vec::with_capacity(pipeline.stages.len());
-        for (stage, (choices, keys, r, t)) in pipeline.stages.iter().zip(ots) {
+        for (stage, (choices, keys, ends)) in pipeline.stages.iter().zip(ots) {
             let products = stage.fanout.evaluator_products(
                 channel,
                 stage.in_bits,
@@ -138,20 +161,29 @@ impl<C: Channel> Link<C> {
                 &keys,
                 &choices,
             )?;
-            let len = stage.program.table_bytes() as usize;
-            channel.read_bytes(&mut tables[at..at + len])?;
-            at += len;
-            offline.push(EvaluatorStage {
-                choices,
-                products,
-                r,
-                labels: {
+            let nonlinear = match (&stage.nonlinear, ends) {
+                (NonlinearPlan::Circuit(program), Ends::Correlated(r, t)) => {
+                    let len = program.table_bytes() as usize;
+                    channel.read_bytes(&mut tables[at..at + len])?;
+                    at += len;
                     // Room for the garbler's labels too: no reallocation copies a label.
                     let mut labels = Zeroizing::new(Vec::with_capacity(2 * t.len()));
                     labels.extend(t.iter().map(|&t| Label(t)));
-                    labels
-                },
-                decoding: channel.read_bits(stage.program.outputs().len())?,
+                    Offline::Circuit(CircuitInputs {
+                        r,
+                        labels,
+                        decoding: channel.read_bits(program.outputs().len())?,
+                    })
+                }
+                (NonlinearPlan::Lookup(_), Ends::Random(c, keys)) => {
+                    Offline::Lookup(LookupEvaluator::new(stage, &c, &keys))
+                }
+                _ => unreachable!("each stage's OTs follow its kind"),
+            };
+            offline.push(EvaluatorStage {
+                choices,
+                products,
+                nonlinear,
             });
         }
         let tweak = self.tweak;
@@ -197,7 +229,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
         let mut choices = Zeroizing::new(pixels.to_vec());
         let mut layers = Vec::with_capacity(pipeline.stages.len());
         let mut tables_left = tables_len;
-        for (stage, mut off) in pipeline.stages.iter().zip(offline) {
+        for (stage, off) in pipeline.stages.iter().zip(offline) {
             let begin = Instant::now();
             // Each stage's outputs are the next stage's choice bits (checked by the pipeline).
             if choices.len() != stage.choice_bits() {
@@ -211,29 +243,28 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
                 .zip(off.choices.iter())
                 .map(|(a, c)| a ^ c)
                 .collect();
-            // Its share `E` of the accumulators is complete with `d`; it sends `f = E − R`.
-            let mask = ring::mask(stage.ring_bits);
-            let mut f = off.products.share(&stage.fanout, stage.in_bits, &d);
-            f.iter_mut()
-                .zip(off.r.iter())
-                .for_each(|(e, r)| *e = e.wrapping_sub(*r) & mask);
+            // Its share `E` of the accumulators is complete with `d`.
+            let e = off.products.share(&stage.fanout, stage.in_bits, &d);
             channel.write_bits(&d)?;
-            ring::write(&mut *channel, &f, stage.ring_bits, &mut Vec::new())?;
-            channel.flush()?;
-            for _ in 0..stage.share_bits() {
-                off.labels.push(Label(channel.read_block()?));
-            }
-            let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &off.labels)?);
-            // Each stage must have read exactly its own tables, or the next would decrypt
-            // the wrong ones.
-            tables_left -= stage.program.table_bytes();
-            if evaluator.channel().unread() as u64 != tables_left {
-                return Err(ProtocolError::InvalidOutput(format!(
-                    "stage {} read a different number of table bytes than it has",
-                    stage.name
-                )));
-            }
-            choices = Zeroizing::new(decode(&labels, &off.decoding));
+            choices = match (off.nonlinear, &stage.nonlinear) {
+                (Offline::Circuit(inputs), NonlinearPlan::Circuit(program)) => {
+                    let bits = evaluate(&mut *channel, stage, program, &mut evaluator, inputs, e)?;
+                    // Each stage must have read exactly its own tables, or the next would
+                    // decrypt the wrong ones.
+                    tables_left -= program.table_bytes();
+                    if evaluator.channel().unread() as u64 != tables_left {
+                        return Err(ProtocolError::InvalidOutput(format!(
+                            "stage {} read a different number of table bytes than it has",
+                            stage.name
+                        )));
+                    }
+                    bits
+                }
+                (Offline::Lookup(lookups), NonlinearPlan::Lookup(_)) => {
+                    lookups.run(&mut *channel, stage, &e)?
+                }
+                _ => unreachable!("each stage's offline state follows its kind"),
+            };
             layers.push((stage.name.clone(), begin.elapsed()));
         }
         let end = Instant::now();
@@ -244,4 +275,28 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
         link.start = end;
         Ok((choices.to_vec(), report, link))
     }
+}
+
+/// Online for a circuit stage, after `d`: sends `f = E − R` for its share `e`, reads the
+/// labels of the garbler's word `G + f`, evaluates the stored tables and decodes the
+/// masked outputs.
+fn evaluate<C: Channel>(
+    channel: &mut C,
+    stage: &StagePlan,
+    program: &Program,
+    evaluator: &mut Evaluator<Buffer>,
+    mut inputs: CircuitInputs,
+    mut f: Zeroizing<Vec<u64>>,
+) -> Result<Zeroizing<Vec<bool>>, ProtocolError> {
+    let mask = ring::mask(stage.ring_bits);
+    f.iter_mut()
+        .zip(inputs.r.iter())
+        .for_each(|(e, r)| *e = e.wrapping_sub(*r) & mask);
+    ring::write(channel, &f, stage.ring_bits, &mut Vec::new())?;
+    channel.flush()?;
+    for _ in 0..stage.share_bits() {
+        inputs.labels.push(Label(channel.read_block()?));
+    }
+    let labels = Zeroizing::new(evaluator.evaluate(program, &inputs.labels)?);
+    Ok(Zeroizing::new(decode(&labels, &inputs.decoding)))
 }

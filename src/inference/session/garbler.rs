@@ -2,12 +2,13 @@
 //! shares' input labels.
 
 use super::super::linear::Products;
-use super::super::pipeline::Pipeline;
+use super::super::pipeline::{NonlinearPlan, Pipeline, StagePlan};
 use super::super::ring;
+use super::lookups::LookupGarbler;
 use super::{bits_of, random_bits};
 use crate::channel::{Channel, Counting};
-use crate::crypto::{Delta, Label, Prg, random_seed};
-use crate::garble::{Garbler, decoding_bits};
+use crate::crypto::{Block, Delta, Label, Prg, random_seed};
+use crate::garble::{Garbler, Program, decoding_bits};
 use crate::ot::SoftSpokenSender;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -18,8 +19,21 @@ use zeroize::Zeroizing;
 struct GarblerStage {
     /// Its side of the layer's products for the evaluator's random choices.
     products: Products,
-    /// The zero labels the stage was garbled with for its own share bits.
-    zeros: Zeroizing<Vec<Label>>,
+    nonlinear: Offline,
+}
+
+/// The offline state of a stage's non-linear part.
+enum Offline {
+    /// The zero labels the stage circuit was garbled with for the garbler's share bits.
+    Circuit(Zeroizing<Vec<Label>>),
+    Lookup(LookupGarbler),
+}
+
+/// The sender's ends of a stage's OTs beyond its products: the Δ-correlated ends `q` of
+/// the evaluator's share bits (a circuit), or the random-OT key pairs of its lookups.
+enum Ends {
+    Correlated(Zeroizing<Vec<Block>>),
+    Random(Zeroizing<Vec<[Block; 2]>>),
 }
 
 /// The garbler's side, once the evaluator's handshake has been read from `channel` and
@@ -47,14 +61,12 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         prg: Prg::from_os()?,
         tweak: 0,
     };
-    let (mut offline, mut online) = (Duration::ZERO, Duration::ZERO);
+    let mut online = Duration::ZERO;
     let mut layers: Vec<(String, Duration)> = Vec::new();
     for _ in 0..images {
-        let begin = Instant::now();
         let kept = link.offline(pipeline, values)?;
         let setup = Instant::now();
         let times = link.online(pipeline, kept)?;
-        offline += setup - begin;
         online += setup.elapsed();
         if layers.is_empty() {
             layers = times;
@@ -63,10 +75,10 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         }
     }
     let mut report = SessionReport::new(&link.channel, [start, start, Instant::now()], layers);
-    // The set-up (handshake, base OTs) counts as offline.
+    // Everything but the images' online phases counts as offline: the handshake, the
+    // base OTs and each image's offline phase.
     report.setup = report.total - online;
     report.online = online;
-    debug_assert!(offline <= report.setup);
     Ok(report)
 }
 
@@ -82,7 +94,8 @@ struct Link<C> {
 }
 
 impl<C: Channel> Link<C> {
-    /// One image's offline phase: its OTs, products, garbled stages and decoding bits.
+    /// One image's offline phase: its OTs, products, garbled stages or lookup masks, and
+    /// decoding bits.
     fn offline(
         &mut self,
         pipeline: &Pipeline,
@@ -102,14 +115,20 @@ impl<C: Channel> Link<C> {
         let mut ots = Vec::with_capacity(pipeline.stages.len());
         for stage in &pipeline.stages {
             let keys = ot.random(channel, stage.choice_bits())?;
-            let q = ot.extend_correlated(channel, stage.share_bits())?;
-            ots.push((keys, q));
+            let ends = match stage.nonlinear {
+                NonlinearPlan::Circuit(_) => {
+                    Ends::Correlated(ot.extend_correlated(channel, stage.share_bits())?)
+                }
+                NonlinearPlan::Lookup(_) => Ends::Random(ot.random(channel, stage.lookup_ots())?),
+            };
+            ots.push((keys, ends));
         }
         // The pixels reach the first layer unmasked: the evaluator knows them.
         let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
         let mut offline = Vec::with_capacity(pipeline.stages.len());
         let mut garbler = Garbler::new(&mut *channel, delta.clone()).starting_at(*tweak);
-        for ((stage, (weights, bias)), (keys, q)) in pipeline.stages.iter().zip(values).zip(ots) {
+        for ((stage, (weights, bias)), (keys, ends)) in pipeline.stages.iter().zip(values).zip(ots)
+        {
             let products = stage.fanout.garbler_products(
                 garbler.channel(),
                 (weights, bias),
@@ -119,29 +138,28 @@ impl<C: Channel> Link<C> {
                 &masks,
             )?;
             drop(keys);
-            let outputs = if stage.last {
-                0
-            } else {
-                stage.program.outputs().len()
-            };
+            let outputs = if stage.last { 0 } else { stage.outputs() };
             masks = random_bits(prg, outputs);
-            let zeros: Zeroizing<Vec<Label>> =
-                Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
-            // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
-            // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
-            let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
-            inputs.extend(q.iter().map(|&q| Label(q)));
-            inputs.extend_from_slice(zeros.as_slice());
-            let outputs = Zeroizing::new(garbler.garble(&stage.program, &masks, &inputs)?);
-            garbler.channel().write_bits(&decoding_bits(&outputs))?;
-            offline.push(GarblerStage { products, zeros });
+            let nonlinear = match (&stage.nonlinear, ends) {
+                (NonlinearPlan::Circuit(program), Ends::Correlated(q)) => {
+                    Offline::Circuit(garble(&mut garbler, program, &masks, &q, prg)?)
+                }
+                (NonlinearPlan::Lookup(_), Ends::Random(pairs)) => {
+                    Offline::Lookup(LookupGarbler::new(stage, &pairs, &masks, prg))
+                }
+                _ => unreachable!("each stage's OTs follow its kind"),
+            };
+            offline.push(GarblerStage {
+                products,
+                nonlinear,
+            });
         }
         garbler.channel().flush()?;
         *tweak = garbler.tweaks_used();
         Ok(offline)
     }
 
-    /// One image's online phase, one round trip per layer: returns each layer's time.
+    /// One image's online phase: returns each layer's time.
     fn online(
         &mut self,
         pipeline: &Pipeline,
@@ -153,22 +171,58 @@ impl<C: Channel> Link<C> {
         for (stage, off) in pipeline.stages.iter().zip(offline) {
             let begin = Instant::now();
             let d = channel.read_bits(stage.choice_bits())?;
-            let mut f = vec![0u64; stage.fanout.outputs()];
-            ring::read(&mut *channel, &mut f, stage.ring_bits, &mut Vec::new())?;
-            // `G + f = acc − R`, the word whose labels the garbler sends.
-            let mut share = off.products.share(&stage.fanout, stage.in_bits, &d);
-            let mask = ring::mask(stage.ring_bits);
-            share
-                .iter_mut()
-                .zip(&f)
-                .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
-            let bits = bits_of(&share, stage.ring_bits);
-            for (&zero, &b) in off.zeros.iter().zip(bits.iter()) {
-                channel.write_block(zero.0 ^ delta.select(b))?;
+            let share = off.products.share(&stage.fanout, stage.in_bits, &d);
+            match &off.nonlinear {
+                Offline::Circuit(zeros) => send_share(&mut *channel, stage, delta, zeros, share)?,
+                Offline::Lookup(lookups) => lookups.answer(&mut *channel, stage, &share)?,
             }
-            channel.flush()?;
             layers.push((stage.name.clone(), begin.elapsed()));
         }
         Ok(layers)
     }
+}
+
+/// Garbles a stage circuit with the output masks `masks`, the OT ends `q` as the zero
+/// labels of the evaluator's share bits and fresh ones for the garbler's; sends the
+/// tables and the decoding bits. Returns the garbler's zero labels.
+fn garble<C: Channel>(
+    garbler: &mut Garbler<C>,
+    program: &Program,
+    masks: &[bool],
+    q: &[Block],
+    prg: &mut Prg,
+) -> Result<Zeroizing<Vec<Label>>, ProtocolError> {
+    let zeros: Zeroizing<Vec<Label>> =
+        Zeroizing::new((0..q.len()).map(|_| Label(prg.block())).collect());
+    // The evaluator's share bits take the OT ends `q` as zero labels: its own ends
+    // `q ⊕ R·Δ` are then its labels for its random share `R`, with no message.
+    let mut inputs = Zeroizing::new(Vec::with_capacity(2 * q.len()));
+    inputs.extend(q.iter().map(|&q| Label(q)));
+    inputs.extend_from_slice(zeros.as_slice());
+    let outputs = Zeroizing::new(garbler.garble(program, masks, &inputs)?);
+    garbler.channel().write_bits(&decoding_bits(&outputs))?;
+    Ok(zeros)
+}
+
+/// Online for a circuit stage: reads `f = E − R` and sends the labels of
+/// `G + f = acc − R` for its share `G`.
+fn send_share<C: Channel>(
+    channel: &mut C,
+    stage: &StagePlan,
+    delta: &Delta,
+    zeros: &[Label],
+    mut share: Zeroizing<Vec<u64>>,
+) -> Result<(), ProtocolError> {
+    let mut f = vec![0u64; stage.fanout.outputs()];
+    ring::read(channel, &mut f, stage.ring_bits, &mut Vec::new())?;
+    let mask = ring::mask(stage.ring_bits);
+    share
+        .iter_mut()
+        .zip(&f)
+        .for_each(|(g, f)| *g = g.wrapping_add(*f) & mask);
+    let bits = bits_of(&share, stage.ring_bits);
+    for (&zero, &b) in zeros.iter().zip(bits.iter()) {
+        channel.write_block(zero.0 ^ delta.select(b))?;
+    }
+    Ok(channel.flush()?)
 }

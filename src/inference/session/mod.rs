@@ -14,7 +14,11 @@
 //!    labels `L` for the garbler's share bits and fresh output masks, and the decoding
 //!    bits. The evaluator stores the tables.
 //!
-//! **Online**, one round trip per weighted layer:
+//! A stage on lookups ([`crate::compiler::stages::Nonlinear::Lookup`]) takes random OTs
+//! on random choices for its lookups instead of the share OTs, and nothing else: no
+//! tables, no decoding bits ([`lookups`]).
+//!
+//! **Online**, one round trip per weighted layer with a circuit:
 //! 1. the evaluator sends `d = a ⊕ c` (its true choice bits against the random ones) and
 //!    `f = E − R`, where `E`, its share of the accumulators, follows from `d` and the
 //!    offline products alone;
@@ -23,6 +27,10 @@
 //! 3. the evaluator evaluates the stored tables on `R` and `G + f`, which the circuit
 //!    adds, and decodes the masked outputs: its choice bits for the next layer (or, at the
 //!    end, the class).
+//!
+//! A layer on lookups sends `d` with `d' = E ⊕ c'` and gets the threshold tables back;
+//! with a pool a second round trip follows, `d''` and the pool's tables ([`lookups`]).
+//! The default LeNet: 2 round trips offline, 5 online (conv1's 2, then 1 per layer).
 //!
 //! **Several images** (the handshake says how many, at most
 //! [`crate::inference::MAX_IMAGES`]): the handshake and the base OTs happen once; each
@@ -36,6 +44,7 @@
 
 mod evaluator;
 mod garbler;
+mod lookups;
 
 pub(super) use evaluator::{Link, PreparedEvaluator, connect};
 pub(super) use garbler::run_garbler;
