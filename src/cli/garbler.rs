@@ -79,7 +79,7 @@ impl SessionLog {
     /// What the log says after the session's id and peer.
     fn outcome(&self) -> String {
         format!(
-            "ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open, {} images",
+            "ok in {:.4} s (set-up {:.4} s, online {:.4} s), sent {} B, received {} B, peak RSS {:.1} MB, RSS {:.1} MB, {} fds open, images {}",
             self.total_s,
             self.setup_s,
             self.online_s,
