@@ -5,10 +5,11 @@
 //! hashes, so both parties queue up to [`GATES`] of them — in program order, reading
 //! their input labels at once — and hash the whole batch in one call. A gate that reads or
 //! writes a queued gate's output slot (or any other instruction that does) first flushes
-//! the batch. Tweaks are still taken in program order and tables still travel in program
+//! the batch; [`super::Program::steps`] marks those instructions when the program is
+//! built, so the loops keep no record of pending slots. Tweaks are still taken in program order and tables still travel in program
 //! order, so batching changes neither the tables nor what the peer must do.
 
-use super::{AND_BYTES, Instr};
+use super::AND_BYTES;
 use crate::channel::ChannelError;
 use crate::crypto::{Block, Label, MAX_BATCH, Tweak};
 use zeroize::Zeroize;
@@ -18,39 +19,26 @@ use zeroize::Zeroize;
 /// to cover the instruction latency.
 pub(super) const GATES: usize = 8;
 
-/// Up to [`GATES`] queued gates of type `G` with the slots they will write, and which
-/// slots those are. The queued gates hold labels: wiped on drop.
+/// Up to [`GATES`] queued gates of type `G` with the slots they will write. The queued
+/// gates hold labels: wiped on drop.
 pub(super) struct Batch<G: Copy + Default + Zeroize> {
     gates: [(G, u32); GATES],
     len: usize,
-    /// `pending[s]`: a queued gate writes slot `s`.
-    pending: Vec<bool>,
 }
 
 impl<G: Copy + Default + Zeroize> Batch<G> {
-    /// An empty batch for a program with `num_slots` slots.
-    pub(super) fn new(num_slots: usize) -> Self {
+    /// An empty batch.
+    pub(super) fn new() -> Self {
         Batch {
             gates: [(G::default(), 0); GATES],
             len: 0,
-            pending: vec![false; num_slots],
         }
-    }
-
-    /// Whether `instr` reads or writes a queued gate's output: then the batch must be
-    /// flushed before it runs.
-    #[inline(always)]
-    pub(super) fn must_wait(&self, instr: &Instr) -> bool {
-        let pending = |s: Option<u32>| s.is_some_and(|s| self.pending[s as usize]);
-        let [a, b, c] = instr.slots();
-        self.len > 0 && (pending(a) | pending(b) | pending(c))
     }
 
     /// Queues `gate`, which writes slot `out`; true when the batch is full.
     #[inline(always)]
     pub(super) fn push(&mut self, gate: G, out: u32) -> bool {
         self.gates[self.len] = (gate, out);
-        self.pending[out as usize] = true;
         self.len += 1;
         self.len == GATES
     }
@@ -73,9 +61,6 @@ impl<G: Copy + Default + Zeroize> Batch<G> {
                     labels[slot as usize] = label;
                 }
             }
-        }
-        for &(_, out) in &self.gates[..self.len] {
-            self.pending[out as usize] = false;
         }
         self.len = 0;
         Ok(())

@@ -175,9 +175,9 @@ impl<C: Channel> Evaluator<C> {
         for (&slot, &label) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = label;
         }
-        let mut batch = Batch::new(program.num_slots());
-        for instr in program.instrs() {
-            if batch.must_wait(&instr) {
+        let mut batch = Batch::new();
+        for (instr, waits) in program.steps() {
+            if waits {
                 batch.flush(self, labels)?;
             }
             let full = match instr {

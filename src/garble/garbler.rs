@@ -225,9 +225,9 @@ impl<C: Channel> Garbler<C> {
         for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = zero;
         }
-        let mut batch = Batch::new(program.num_slots());
-        for instr in program.instrs() {
-            if batch.must_wait(&instr) {
+        let mut batch = Batch::new();
+        for (instr, waits) in program.steps() {
+            if waits {
                 batch.flush(self, labels)?;
             }
             let full = match instr {
