@@ -133,11 +133,13 @@ impl<C: Channel> Evaluator<C> {
             hashes,
             tables,
         } = &mut *self.scratch;
+        // Fixed-size copies of both inputs, the next gate's overwriting a half gate's
+        // second: no call to memcpy.
         let (mut n, mut bytes) = (0, 0);
         for &(gate, _) in gates {
             let (x, t, k, b) = Self::hash_inputs(&mut self.tweak, gate);
-            xs[n..n + k].copy_from_slice(&x[..k]);
-            ts[n..n + k].copy_from_slice(&t[..k]);
+            xs[n..n + 2].copy_from_slice(&x);
+            ts[n..n + 2].copy_from_slice(&t);
             (n, bytes) = (n + k, bytes + b);
         }
         self.channel.read_bytes(&mut tables[..bytes])?;

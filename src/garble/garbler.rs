@@ -107,11 +107,11 @@ impl<C: Channel> Garbler<C> {
         }
     }
 
-    /// The table of `gate` (32 or 16 bytes: the second return) and its output zero label,
-    /// from its hashes `h`.
+    /// Writes the table of `gate` to the front of `table` (all 32 bytes for an AND, the first
+    /// 16 for a garbler half gate) and returns its length and the output zero label, from
+    /// the gate's hashes `h`.
     #[inline(always)]
-    fn finish(d: Block, gate: Gate, h: &[Block]) -> ([u8; 32], usize, Label) {
-        let mut table = [0u8; 32];
+    fn finish(d: Block, gate: Gate, h: &[Block], table: &mut [u8; 32]) -> (usize, Label) {
         match gate {
             Gate::And(a, b) => {
                 let (pa, pb) = (a.pointer(), b.pointer());
@@ -124,12 +124,12 @@ impl<C: Channel> Garbler<C> {
                 let we = hb0 ^ (te ^ a.0).select(pb);
                 table[..16].copy_from_slice(&tg.to_bytes());
                 table[16..].copy_from_slice(&te.to_bytes());
-                (table, 32, Label(wg ^ we))
+                (32, Label(wg ^ we))
             }
             Gate::Half(a, known) => {
                 let t = h[0] ^ h[1] ^ d.select(known);
                 table[..16].copy_from_slice(&t.to_bytes());
-                (table, 16, Label(h[0] ^ t.select(a.pointer())))
+                (16, Label(h[0] ^ t.select(a.pointer())))
             }
         }
     }
@@ -146,7 +146,8 @@ impl<C: Channel> Garbler<C> {
             let [h0, h1] = self.aes.tccr([xs[0], xs[1]], [ts[0], ts[1]]);
             [h0, h1, Block::ZERO, Block::ZERO]
         };
-        let (table, bytes, out) = Self::finish(d, gate, &h);
+        let mut table = [0u8; 32];
+        let (bytes, out) = Self::finish(d, gate, &h, &mut table);
         self.channel.write_bytes(&table[..bytes])?;
         Ok(out)
     }
@@ -166,19 +167,22 @@ impl<C: Channel> Garbler<C> {
             hashes,
             tables,
         } = &mut *self.scratch;
+        // Every gate copies all four inputs and writes a whole 32-byte table, and the next
+        // one starts where its own inputs and table end: fixed-size copies, no call to
+        // memcpy. At most GATES - 1 gates precede the last, so it stays in bounds.
         let mut n = 0;
         for &(gate, _) in gates {
             let (x, t, k) = Self::hash_inputs(&mut self.tweak, d, gate);
-            xs[n..n + k].copy_from_slice(&x[..k]);
-            ts[n..n + k].copy_from_slice(&t[..k]);
+            xs[n..n + 4].copy_from_slice(&x);
+            ts[n..n + 4].copy_from_slice(&t);
             n += k;
         }
         self.aes.tccr_batch(xs, ts, n, hashes);
         let (mut i, mut w) = (0, 0);
         for (&(gate, _), out) in gates.iter().zip(outs) {
             // 4 hashes and 32 bytes for an AND, 2 and 16 for a garbler half gate.
-            let (table, bytes, label) = Self::finish(d, gate, &hashes[i..]);
-            tables[w..w + bytes].copy_from_slice(&table[..bytes]);
+            let table = (&mut tables[w..w + 32]).try_into().expect("32 bytes");
+            let (bytes, label) = Self::finish(d, gate, &hashes[i..], table);
             *out = label;
             (i, w) = (i + bytes / 8, w + bytes);
         }
