@@ -80,13 +80,17 @@ impl<C: Channel> Garbler<C> {
     /// Half-gates AND (Zahur–Rosulek–Evans 2015): sends `T_G`, `T_E`; returns the zero
     /// label of `a ∧ b`.
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
-        self.garble_one(Gate::And(a, b))
+        let out = self.garble_one(Gate::And(a, b))?;
+        self.scratch.tables.send(&mut self.channel)?;
+        Ok(out)
     }
 
     /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
     /// ciphertext and returns the zero label of the result.
     pub fn garbler_half_gate(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
-        self.garble_one(Gate::Half(a, known))
+        let out = self.garble_one(Gate::Half(a, known))?;
+        self.scratch.tables.send(&mut self.channel)?;
+        Ok(out)
     }
 
     /// The hash inputs of `gate`, taking its tweaks: `(a, j), (a ⊕ Δ, j), (b, k),
@@ -135,7 +139,7 @@ impl<C: Channel> Garbler<C> {
     }
 
     /// One gate, its hashes on the stack: the latency-bound case of a gate that the next
-    /// one waits for.
+    /// one waits for. Its table joins those gathered for the channel.
     #[inline(always)]
     fn garble_one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
         let d = self.delta.block();
@@ -146,14 +150,16 @@ impl<C: Channel> Garbler<C> {
             let [h0, h1] = self.aes.tccr([xs[0], xs[1]], [ts[0], ts[1]]);
             [h0, h1, Block::ZERO, Block::ZERO]
         };
-        let mut table = [0u8; 32];
-        let (bytes, out) = Self::finish(d, gate, &h, &mut table);
-        self.channel.write_bytes(&table[..bytes])?;
+        let tables = &mut self.scratch.tables;
+        let table = (&mut tables.outbox()[..32]).try_into().expect("32 bytes");
+        let (bytes, out) = Self::finish(d, gate, &h, table);
+        tables.wrote(bytes, false, &mut self.channel)?;
         Ok(out)
     }
 
     /// Garbles independent `gates` in order, their hashes in one batch: the same tweaks,
-    /// tables and outputs as one call per gate. Writes the output zero labels to `outs`.
+    /// tables and outputs as one call per gate. Writes the output zero labels to `outs`
+    /// and gathers the tables for the channel.
     #[inline(always)]
     fn garble_gates(
         &mut self,
@@ -178,15 +184,16 @@ impl<C: Channel> Garbler<C> {
             n += k;
         }
         self.aes.tccr_batch(xs, ts, n, hashes);
+        let outbox = tables.outbox();
         let (mut i, mut w) = (0, 0);
         for (&(gate, _), out) in gates.iter().zip(outs) {
             // 4 hashes and 32 bytes for an AND, 2 and 16 for a garbler half gate.
-            let table = (&mut tables[w..w + 32]).try_into().expect("32 bytes");
+            let table = (&mut outbox[w..w + 32]).try_into().expect("32 bytes");
             let (bytes, label) = Self::finish(d, gate, &hashes[i..], table);
             *out = label;
             (i, w) = (i + bytes / 8, w + bytes);
         }
-        self.channel.write_bytes(&tables[..w])
+        tables.wrote(w, true, &mut self.channel)
     }
 
     /// Garbles `program`, streaming every table to the channel.
@@ -270,6 +277,7 @@ impl<C: Channel> Garbler<C> {
             }
         }
         batch.flush(self, labels)?;
+        self.scratch.tables.send(&mut self.channel)?;
         Ok(program
             .outputs()
             .iter()
