@@ -6,8 +6,9 @@
 //! their input labels at once — and hash the whole batch in one call. A gate that reads or
 //! writes a queued gate's output slot (or any other instruction that does) first flushes
 //! the batch; [`super::Program::steps`] marks those instructions when the program is
-//! built, so the loops keep no record of pending slots. Tweaks are still taken in program order and tables still travel in program
-//! order, so batching changes neither the tables nor what the peer must do.
+//! built, so the loops keep no record of pending slots. Tweaks are still taken in program
+//! order and tables still travel in program order, so batching changes neither the tables
+//! nor what the peer must do.
 
 use super::AND_BYTES;
 use crate::channel::{Channel, ChannelError};
@@ -84,8 +85,9 @@ impl<G: Copy + Default + Zeroize> Drop for Batch<G> {
 }
 
 /// Bytes of tables a party gathers before one channel write, or reads ahead in one
-/// channel read: per batch or per chained gate, a call through the channel stack costs
-/// as much as the gate's own arithmetic.
+/// channel read, for gates that run one at a time (a dependency chain): per gate, a call
+/// through the channel stack costs as much as the gate's own arithmetic. A batch writes
+/// (reads) its tables at once; larger chunks measured slower there.
 const CHUNK: usize = 1 << 11;
 
 /// Most table bytes of one batch.
