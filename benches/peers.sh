@@ -105,7 +105,7 @@ echo "|---|---|---|---|"
 row "half-gates ANDs garbled, 1 core" "half-gates AND garbled" "emp half-gates AND garbled" M/s one 1
 row "half-gates ANDs evaluated, 1 core" "half-gates AND evaluated" "emp half-gates AND evaluated" M/s one 1
 row "two-party ANDs over loopback" "two-party ANDs" "two-party ANDs" M/s min 1
-row "IKNP extended OTs over loopback" "extended OTs" "IKNP extended OTs" M/s min 1
+row "IKNP extended OTs over loopback" "IKNP OTs" "IKNP extended OTs" M/s min 1
 row "session set-up" "session set-up" "set-up" ms max 0
 echo
 echo "raw outputs: $LOG"

@@ -4,9 +4,10 @@
 //!
 //! Every function here is compiled with its target features enabled and is only ever
 //! called through [`super::engine::Aes`], whose `Vaes` variant exists only after
-//! `is_x86_feature_detected!` confirmed aes, avx2 and vaes at run time. The only `unsafe`
-//! in this file reinterprets a `u128` as a 128-bit vector and back (same size, every bit
-//! pattern valid for both).
+//! `is_x86_feature_detected!` confirmed aes, avx2 and vaes at run time (avx2 implies the
+//! sse4.1 that [`halves`] uses). The `unsafe` in this file reinterprets a `u128` as a
+//! 128-bit vector and back (same size, every bit pattern valid for both) and reads the two
+//! halves of a borrowed `u128` ([`halves`]).
 //!
 //! The key expansion is FIPS-197 §5.2 in the form of Intel's AES-NI white paper (Gueron,
 //! "Intel Advanced Encryption Standard (AES) New Instructions Set", 2010, §4.1); the
@@ -17,9 +18,9 @@
 use super::{Block, Tweak};
 use core::arch::x86_64::{
     __m128i, __m256i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_aeskeygenassist_si128,
-    _mm_shuffle_epi32, _mm_slli_si128, _mm_xor_si128, _mm256_aesenc_epi128,
-    _mm256_aesenclast_epi128, _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_set_m128i,
-    _mm256_setzero_si256, _mm256_xor_si256,
+    _mm_cvtsi64_si128, _mm_insert_epi64, _mm_shuffle_epi32, _mm_slli_si128, _mm_xor_si128,
+    _mm256_aesenc_epi128, _mm256_aesenclast_epi128, _mm256_castsi256_si128,
+    _mm256_extracti128_si256, _mm256_set_m128i, _mm256_setzero_si256, _mm256_xor_si256,
 };
 use zeroize::Zeroize;
 
@@ -38,6 +39,26 @@ fn v(x: u128) -> __m128i {
 fn u(x: __m128i) -> u128 {
     // SAFETY: as in `v`.
     unsafe { core::mem::transmute::<__m128i, u128>(x) }
+}
+
+/// `x` as a vector, read as its two 64-bit halves.
+///
+/// For the few blocks of a gate on a dependency chain, which the caller has just written
+/// as two 64-bit stores (a `u128` lives in two general registers): a 128-bit load of them
+/// cannot be forwarded from those stores and waits for them to retire, which cost the
+/// chained ANDs of `bench gates`' two-party row about a sixth of their speed (the README's
+/// AMD EPYC). Two 64-bit loads are each forwarded from their store; volatile, because the
+/// compiler would otherwise merge them back into one 128-bit load. In batches the stores
+/// have long retired and the one load is cheaper.
+#[inline]
+#[target_feature(enable = "sse4.1")]
+fn halves(x: &u128) -> __m128i {
+    let p = (x as *const u128).cast::<u64>();
+    // SAFETY: `p` and `p + 1` are the two in-bounds, 8-byte-aligned halves of the `u128`
+    // that `x` borrows (16 bytes, 16-byte alignment or at least 8), live for this call;
+    // every bit pattern is a valid u64.
+    let (lo, hi) = unsafe { (p.read_volatile(), p.add(1).read_volatile()) };
+    _mm_insert_epi64::<1>(_mm_cvtsi64_si128(lo as i64), hi as i64)
 }
 
 /// One step of the key schedule: the next round key from the previous one and the
@@ -149,7 +170,7 @@ fn tccr_group<const P: usize, const M: usize>(
 /// the few blocks of one gate on a dependency chain, where the 256-bit instructions' longer
 /// latency (measured on Zen 3) costs more than their width saves.
 #[inline]
-#[target_feature(enable = "aes")]
+#[target_feature(enable = "aes,sse4.1")]
 fn tccr_narrow<const N: usize, const M: usize>(
     keys: &RoundKeys,
     xs: &[Block; M],
@@ -170,7 +191,7 @@ fn tccr_narrow<const N: usize, const M: usize>(
             *r = _mm_aesenclast_si128(*r, k[10]);
         }
     };
-    let mut first: [__m128i; N] = std::array::from_fn(|i| v(xs[i].0));
+    let mut first: [__m128i; N] = std::array::from_fn(|i| halves(&xs[i].0));
     layer(&mut first);
     let mut second: [__m128i; N] = std::array::from_fn(|i| _mm_xor_si128(first[i], v(ts[i].0)));
     layer(&mut second);

@@ -5,11 +5,13 @@
 //! hashes, so both parties queue up to [`GATES`] of them — in program order, reading
 //! their input labels at once — and hash the whole batch in one call. A gate that reads or
 //! writes a queued gate's output slot (or any other instruction that does) first flushes
-//! the batch. Tweaks are still taken in program order and tables still travel in program
-//! order, so batching changes neither the tables nor what the peer must do.
+//! the batch; [`super::Program::steps`] marks those instructions when the program is
+//! built, so the loops keep no record of pending slots. Tweaks are still taken in program
+//! order and tables still travel in program order, so batching changes neither the tables
+//! nor what the peer must do.
 
-use super::{AND_BYTES, Instr};
-use crate::channel::ChannelError;
+use super::AND_BYTES;
+use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, Label, MAX_BATCH, Tweak};
 use zeroize::Zeroize;
 
@@ -18,39 +20,26 @@ use zeroize::Zeroize;
 /// to cover the instruction latency.
 pub(super) const GATES: usize = 8;
 
-/// Up to [`GATES`] queued gates of type `G` with the slots they will write, and which
-/// slots those are. The queued gates hold labels: wiped on drop.
+/// Up to [`GATES`] queued gates of type `G` with the slots they will write. The queued
+/// gates hold labels: wiped on drop.
 pub(super) struct Batch<G: Copy + Default + Zeroize> {
     gates: [(G, u32); GATES],
     len: usize,
-    /// `pending[s]`: a queued gate writes slot `s`.
-    pending: Vec<bool>,
 }
 
 impl<G: Copy + Default + Zeroize> Batch<G> {
-    /// An empty batch for a program with `num_slots` slots.
-    pub(super) fn new(num_slots: usize) -> Self {
+    /// An empty batch.
+    pub(super) fn new() -> Self {
         Batch {
             gates: [(G::default(), 0); GATES],
             len: 0,
-            pending: vec![false; num_slots],
         }
-    }
-
-    /// Whether `instr` reads or writes a queued gate's output: then the batch must be
-    /// flushed before it runs.
-    #[inline(always)]
-    pub(super) fn must_wait(&self, instr: &Instr) -> bool {
-        let pending = |s: Option<u32>| s.is_some_and(|s| self.pending[s as usize]);
-        let [a, b, c] = instr.slots();
-        self.len > 0 && (pending(a) | pending(b) | pending(c))
     }
 
     /// Queues `gate`, which writes slot `out`; true when the batch is full.
     #[inline(always)]
     pub(super) fn push(&mut self, gate: G, out: u32) -> bool {
         self.gates[self.len] = (gate, out);
-        self.pending[out as usize] = true;
         self.len += 1;
         self.len == GATES
     }
@@ -74,9 +63,6 @@ impl<G: Copy + Default + Zeroize> Batch<G> {
                 }
             }
         }
-        for &(_, out) in &self.gates[..self.len] {
-            self.pending[out as usize] = false;
-        }
         self.len = 0;
         Ok(())
     }
@@ -98,8 +84,17 @@ impl<G: Copy + Default + Zeroize> Drop for Batch<G> {
     }
 }
 
+/// Bytes of tables a party gathers before one channel write, or reads ahead in one
+/// channel read, for gates that run one at a time (a dependency chain): per gate, a call
+/// through the channel stack costs as much as the gate's own arithmetic. A batch writes
+/// (reads) its tables at once; larger chunks measured slower there.
+const CHUNK: usize = 1 << 11;
+
+/// Most table bytes of one batch.
+const BATCH_BYTES: usize = AND_BYTES as usize * GATES;
+
 /// The buffers of one batch, kept from batch to batch so that a flush initialises
-/// nothing: hash inputs, tweaks, hashes and table bytes. They hold labels: wiped on drop.
+/// nothing: hash inputs, tweaks, hashes and tables. They hold labels: wiped on drop.
 #[derive(Zeroize)]
 #[zeroize(drop)]
 pub(super) struct Scratch {
@@ -107,7 +102,20 @@ pub(super) struct Scratch {
     #[zeroize(skip)]
     pub(super) ts: [Tweak; MAX_BATCH],
     pub(super) hashes: [Block; MAX_BATCH],
-    pub(super) tables: [u8; AND_BYTES as usize * GATES],
+    pub(super) tables: Tables,
+}
+
+/// Tables gathered for one channel write (garbler) or read ahead in one channel read
+/// (evaluator).
+#[derive(Zeroize)]
+pub(super) struct Tables {
+    /// `bytes[start..end]`: gathered and not yet written, or read and not yet used.
+    bytes: [u8; CHUNK],
+    start: usize,
+    end: usize,
+    /// Evaluator: table bytes the peer is still known to send, so reading ahead never
+    /// waits for bytes that will not come.
+    ahead: u64,
 }
 
 impl Default for Scratch {
@@ -116,7 +124,82 @@ impl Default for Scratch {
             xs: [Block::ZERO; MAX_BATCH],
             ts: [Tweak(0); MAX_BATCH],
             hashes: [Block::ZERO; MAX_BATCH],
-            tables: [0; AND_BYTES as usize * GATES],
+            tables: Tables::default(),
         }
+    }
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables {
+            bytes: [0; CHUNK],
+            start: 0,
+            end: 0,
+            ahead: 0,
+        }
+    }
+}
+
+impl Tables {
+    /// Garbler: where the next tables go, at most [`BATCH_BYTES`]; [`Self::wrote`] then
+    /// says how many were written.
+    #[inline(always)]
+    pub(super) fn outbox(&mut self) -> &mut [u8; BATCH_BYTES] {
+        (&mut self.bytes[self.end..self.end + BATCH_BYTES])
+            .try_into()
+            .expect("end stays at most CHUNK - BATCH_BYTES")
+    }
+
+    /// Garbler: `n` more table bytes are in [`Self::outbox`]; writes the gathered tables
+    /// to `channel` at once if `now`, else once another batch might not fit.
+    #[inline(always)]
+    pub(super) fn wrote(
+        &mut self,
+        n: usize,
+        now: bool,
+        channel: &mut impl Channel,
+    ) -> Result<(), ChannelError> {
+        self.end += n;
+        if now || self.end > CHUNK - BATCH_BYTES {
+            self.send(channel)?;
+        }
+        Ok(())
+    }
+
+    /// Garbler: writes the gathered tables to `channel`.
+    pub(super) fn send(&mut self, channel: &mut impl Channel) -> Result<(), ChannelError> {
+        let end = std::mem::take(&mut self.end);
+        channel.write_bytes(&self.bytes[..end])
+    }
+
+    /// Evaluator: the peer sends `n` more table bytes after those already expected.
+    pub(super) fn expect(&mut self, n: u64) {
+        self.ahead += n;
+    }
+
+    /// Evaluator: the next `n` table bytes (at most [`BATCH_BYTES`]); if it must read,
+    /// reads ahead as far as the expected bytes and the buffer allow when `ahead`, else
+    /// just what is missing. Fails as a closed channel if the peer was not expected to
+    /// send them (a caller's bug).
+    #[inline(always)]
+    pub(super) fn receive(
+        &mut self,
+        n: usize,
+        ahead: bool,
+        channel: &mut impl Channel,
+    ) -> Result<&[u8], ChannelError> {
+        if self.end - self.start < n {
+            let rest = self.end - self.start;
+            self.bytes.copy_within(self.start..self.end, 0);
+            let room = if ahead { CHUNK - rest } else { n - rest };
+            let more = room.min(usize::try_from(self.ahead).unwrap_or(usize::MAX));
+            if rest + more < n {
+                return Err(ChannelError::Closed);
+            }
+            channel.read_bytes(&mut self.bytes[rest..rest + more])?;
+            (self.ahead, self.start, self.end) = (self.ahead - more as u64, 0, rest + more);
+        }
+        self.start += n;
+        Ok(&self.bytes[self.start - n..self.start])
     }
 }

@@ -78,11 +78,13 @@ impl<C: Channel> Evaluator<C> {
 
     /// Half-gates AND: reads `T_G`, `T_E` and returns the label of `a ∧ b`.
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
+        self.scratch.tables.expect(super::AND_BYTES);
         self.evaluate_one(Gate::And(a, b))
     }
 
     /// Garbler half gate: reads one ciphertext and returns the label of `a ∧ known`.
     pub fn garbler_half_gate(&mut self, a: Label) -> Result<Label, ChannelError> {
+        self.scratch.tables.expect(super::GARBLER_HALF_GATE_BYTES);
         self.evaluate_one(Gate::Half(a))
     }
 
@@ -124,15 +126,17 @@ impl<C: Channel> Evaluator<C> {
     #[inline(always)]
     fn evaluate_one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
         let (xs, ts, n, bytes) = Self::hash_inputs(&mut self.tweak, gate);
-        let mut table = [0u8; 32];
-        self.channel.read_bytes(&mut table[..bytes])?;
+        let table = self
+            .scratch
+            .tables
+            .receive(bytes, true, &mut self.channel)?;
         let h = if n == 2 {
             self.aes.tccr(xs, ts)
         } else {
             let [h] = self.aes.tccr([xs[0]], [ts[0]]);
             [h, Block::ZERO]
         };
-        Ok(Self::finish(gate, &h, &table))
+        Ok(Self::finish(gate, &h, table))
     }
 
     /// Evaluates independent `gates` in order, their hashes in one batch and their tables
@@ -150,14 +154,16 @@ impl<C: Channel> Evaluator<C> {
             hashes,
             tables,
         } = &mut *self.scratch;
+        // Fixed-size copies of both inputs, the next gate's overwriting a half gate's
+        // second: no call to memcpy.
         let (mut n, mut bytes) = (0, 0);
         for &(gate, _) in gates {
             let (x, t, k, b) = Self::hash_inputs(&mut self.tweak, gate);
-            xs[n..n + k].copy_from_slice(&x[..k]);
-            ts[n..n + k].copy_from_slice(&t[..k]);
+            xs[n..n + 2].copy_from_slice(&x);
+            ts[n..n + 2].copy_from_slice(&t);
             (n, bytes) = (n + k, bytes + b);
         }
-        self.channel.read_bytes(&mut tables[..bytes])?;
+        let tables = tables.receive(bytes, false, &mut self.channel)?;
         self.aes.tccr_batch(xs, ts, n, hashes);
         let (mut i, mut r) = (0, 0);
         for (&(gate, _), out) in gates.iter().zip(outs) {
@@ -192,9 +198,10 @@ impl<C: Channel> Evaluator<C> {
         for (&slot, &label) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = label;
         }
-        let mut batch = Batch::new(program.num_slots());
-        for instr in program.instrs() {
-            if batch.must_wait(&instr) {
+        self.scratch.tables.expect(program.table_bytes());
+        let mut batch = Batch::new();
+        for (instr, waits) in program.steps() {
+            if waits {
                 batch.flush(self, labels)?;
             }
             let full = match instr {

@@ -93,13 +93,17 @@ impl<C: Channel> Garbler<C> {
     /// Half-gates AND (Zahur–Rosulek–Evans 2015): sends `T_G`, `T_E`; returns the zero
     /// label of `a ∧ b`.
     pub fn and(&mut self, a: Label, b: Label) -> Result<Label, ChannelError> {
-        self.garble_one(Gate::And(a, b))
+        let out = self.garble_one(Gate::And(a, b))?;
+        self.scratch.tables.send(&mut self.channel)?;
+        Ok(out)
     }
 
     /// Garbler half gate: `a ∧ known` where the garbler knows `known`; sends one
     /// ciphertext and returns the zero label of the result.
     pub fn garbler_half_gate(&mut self, a: Label, known: bool) -> Result<Label, ChannelError> {
-        self.garble_one(Gate::Half(a, known))
+        let out = self.garble_one(Gate::Half(a, known))?;
+        self.scratch.tables.send(&mut self.channel)?;
+        Ok(out)
     }
 
     /// The hash inputs of `gate`, taking its tweaks: `(a, j), (a ⊕ Δ, j), (b, k),
@@ -120,11 +124,11 @@ impl<C: Channel> Garbler<C> {
         }
     }
 
-    /// The table of `gate` (32 or 16 bytes: the second return) and its output zero label,
-    /// from its hashes `h`.
+    /// Writes the table of `gate` to the front of `table` (all 32 bytes for an AND, the first
+    /// 16 for a garbler half gate) and returns its length and the output zero label, from
+    /// the gate's hashes `h`.
     #[inline(always)]
-    fn finish(d: Block, gate: Gate, h: &[Block]) -> ([u8; 32], usize, Label) {
-        let mut table = [0u8; 32];
+    fn finish(d: Block, gate: Gate, h: &[Block], table: &mut [u8; 32]) -> (usize, Label) {
         match gate {
             Gate::And(a, b) => {
                 let (pa, pb) = (a.pointer(), b.pointer());
@@ -137,18 +141,18 @@ impl<C: Channel> Garbler<C> {
                 let we = hb0 ^ (te ^ a.0).select(pb);
                 table[..16].copy_from_slice(&tg.to_bytes());
                 table[16..].copy_from_slice(&te.to_bytes());
-                (table, 32, Label(wg ^ we))
+                (32, Label(wg ^ we))
             }
             Gate::Half(a, known) => {
                 let t = h[0] ^ h[1] ^ d.select(known);
                 table[..16].copy_from_slice(&t.to_bytes());
-                (table, 16, Label(h[0] ^ t.select(a.pointer())))
+                (16, Label(h[0] ^ t.select(a.pointer())))
             }
         }
     }
 
     /// One gate, its hashes on the stack: the latency-bound case of a gate that the next
-    /// one waits for.
+    /// one waits for. Its table joins those gathered for the channel.
     #[inline(always)]
     fn garble_one(&mut self, gate: Gate) -> Result<Label, ChannelError> {
         let d = self.delta.block();
@@ -159,13 +163,16 @@ impl<C: Channel> Garbler<C> {
             let [h0, h1] = self.aes.tccr([xs[0], xs[1]], [ts[0], ts[1]]);
             [h0, h1, Block::ZERO, Block::ZERO]
         };
-        let (table, bytes, out) = Self::finish(d, gate, &h);
-        self.channel.write_bytes(&table[..bytes])?;
+        let tables = &mut self.scratch.tables;
+        let table = (&mut tables.outbox()[..32]).try_into().expect("32 bytes");
+        let (bytes, out) = Self::finish(d, gate, &h, table);
+        tables.wrote(bytes, false, &mut self.channel)?;
         Ok(out)
     }
 
     /// Garbles independent `gates` in order, their hashes in one batch: the same tweaks,
-    /// tables and outputs as one call per gate. Writes the output zero labels to `outs`.
+    /// tables and outputs as one call per gate. Writes the output zero labels to `outs`
+    /// and gathers the tables for the channel.
     #[inline(always)]
     fn garble_gates(
         &mut self,
@@ -179,23 +186,27 @@ impl<C: Channel> Garbler<C> {
             hashes,
             tables,
         } = &mut *self.scratch;
+        // Every gate copies all four inputs and writes a whole 32-byte table, and the next
+        // one starts where its own inputs and table end: fixed-size copies, no call to
+        // memcpy. At most GATES - 1 gates precede the last, so it stays in bounds.
         let mut n = 0;
         for &(gate, _) in gates {
             let (x, t, k) = Self::hash_inputs(&mut self.tweak, d, gate);
-            xs[n..n + k].copy_from_slice(&x[..k]);
-            ts[n..n + k].copy_from_slice(&t[..k]);
+            xs[n..n + 4].copy_from_slice(&x);
+            ts[n..n + 4].copy_from_slice(&t);
             n += k;
         }
         self.aes.tccr_batch(xs, ts, n, hashes);
+        let outbox = tables.outbox();
         let (mut i, mut w) = (0, 0);
         for (&(gate, _), out) in gates.iter().zip(outs) {
             // 4 hashes and 32 bytes for an AND, 2 and 16 for a garbler half gate.
-            let (table, bytes, label) = Self::finish(d, gate, &hashes[i..]);
-            tables[w..w + bytes].copy_from_slice(&table[..bytes]);
+            let table = (&mut outbox[w..w + 32]).try_into().expect("32 bytes");
+            let (bytes, label) = Self::finish(d, gate, &hashes[i..], table);
             *out = label;
             (i, w) = (i + bytes / 8, w + bytes);
         }
-        self.channel.write_bytes(&tables[..w])
+        tables.wrote(w, true, &mut self.channel)
     }
 
     /// Garbles `program`, streaming every table to the channel.
@@ -238,9 +249,9 @@ impl<C: Channel> Garbler<C> {
         for (&slot, &zero) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = zero;
         }
-        let mut batch = Batch::new(program.num_slots());
-        for instr in program.instrs() {
-            if batch.must_wait(&instr) {
+        let mut batch = Batch::new();
+        for (instr, waits) in program.steps() {
+            if waits {
                 batch.flush(self, labels)?;
             }
             let full = match instr {
@@ -279,6 +290,7 @@ impl<C: Channel> Garbler<C> {
             }
         }
         batch.flush(self, labels)?;
+        self.scratch.tables.send(&mut self.channel)?;
         Ok(program
             .outputs()
             .iter()

@@ -1,3 +1,4 @@
+use super::batch::GATES;
 use thiserror::Error;
 
 /// One garbling instruction over wire *slots*.
@@ -80,10 +81,13 @@ impl Instr {
 /// hold the opcode.
 const SLOT_BITS: u32 = 29;
 const SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+/// The bit of a packed instruction's second word (a slot or zero, so below 2^29 without
+/// it) that says the instruction waits for the queued gates: see [`Program::steps`].
+const WAITS: u32 = 1 << 31;
 
 /// An [`Instr`] in 12 bytes instead of the enum's 16: the opcode rides in the top bits
-/// of the output slot. Programs have tens of millions of instructions, so this is a
-/// quarter of a role's memory.
+/// of the output slot, the [`WAITS`] bit in the top bit of the second operand. Programs
+/// have tens of millions of instructions, so this is a quarter of a role's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Packed([u32; 3]);
 
@@ -100,10 +104,16 @@ impl Packed {
         Packed([a, b, op << SLOT_BITS | out])
     }
 
+    /// Whether the instruction waits for the queued gates.
+    #[inline(always)]
+    fn waits(self) -> bool {
+        self.0[1] & WAITS != 0
+    }
+
     #[inline(always)]
     fn get(self) -> Instr {
         let [a, b, word] = self.0;
-        let out = word & SLOT_MASK;
+        let (b, out) = (b & !WAITS, word & SLOT_MASK);
         match word >> SLOT_BITS {
             0 => Instr::Xor { a, b, out },
             1 => Instr::Not { a, out },
@@ -176,14 +186,48 @@ impl ProgramBuilder {
                 return Err(ProgramError { slot, num_slots });
             }
         }
+        let mut instrs = self.instrs;
+        mark_waits(&mut instrs, num_slots);
         Ok(Program {
-            instrs: self.instrs,
+            instrs,
             and_counts: self.and_counts,
             num_slots,
             garbler_inputs,
             evaluator_inputs,
             outputs,
         })
+    }
+}
+
+/// Sets the [`WAITS`] bit of every instruction that must wait for the gates queued before
+/// it, as both parties queue them ([`super::batch`]): ANDs and garbler half gates queue
+/// in program order, up to [`GATES`] at a time, and an instruction that reads or writes a
+/// queued gate's output slot first runs the queue. Decided once here, so the parties'
+/// loops keep no record of pending slots. Every slot is below `num_slots`.
+fn mark_waits(instrs: &mut [Packed], num_slots: u32) {
+    let mut pending = vec![false; num_slots as usize];
+    let mut queued = Vec::with_capacity(GATES);
+    let run = |queued: &mut Vec<u32>, pending: &mut [bool]| {
+        queued.drain(..).for_each(|s| pending[s as usize] = false);
+    };
+    for p in instrs {
+        let instr = p.get();
+        if instr
+            .slots()
+            .into_iter()
+            .flatten()
+            .any(|s| pending[s as usize])
+        {
+            p.0[1] |= WAITS;
+            run(&mut queued, &mut pending);
+        }
+        if let Instr::And { out, .. } | Instr::GarblerHalfGate { out, .. } = instr {
+            queued.push(out);
+            pending[out as usize] = true;
+            if queued.len() == GATES {
+                run(&mut queued, &mut pending);
+            }
+        }
     }
 }
 
@@ -219,6 +263,13 @@ impl Program {
         self.instrs.iter().map(|p| p.get())
     }
 
+    /// The instructions, each with whether it must first run the ANDs and garbler half
+    /// gates queued before it ([`super::batch`]).
+    #[inline]
+    pub(crate) fn steps(&self) -> impl ExactSizeIterator<Item = (Instr, bool)> + '_ {
+        self.instrs.iter().map(|p| (p.get(), p.waits()))
+    }
+
     /// Number of label slots either party holds.
     pub fn num_slots(&self) -> usize {
         self.num_slots as usize
@@ -248,5 +299,67 @@ impl Program {
     pub fn table_bytes(&self) -> u64 {
         let (full, half) = self.and_counts();
         full * super::AND_BYTES + half * super::GARBLER_HALF_GATE_BYTES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which instructions of `instrs` (over 64 slots) wait for the queue.
+    fn waits(instrs: Vec<Instr>) -> Vec<bool> {
+        let program = Program::new(instrs, 64, vec![], (0..64).collect(), vec![0]).unwrap();
+        program.steps().map(|(_, waits)| waits).collect()
+    }
+
+    #[test]
+    fn an_instruction_waits_exactly_when_it_touches_a_queued_output() {
+        let and = |a, b, out| Instr::And { a, b, out };
+        // Reading a queued output, writing one, or a half gate reading one: all wait;
+        // an XOR of untouched slots and an AND beside the queue do not.
+        assert_eq!(
+            waits(vec![
+                and(0, 1, 2),
+                Instr::Xor { a: 3, b: 4, out: 5 },
+                and(6, 7, 8),
+                Instr::Not { a: 2, out: 9 },
+                and(10, 11, 12),
+                Instr::Const {
+                    value: true,
+                    out: 12
+                },
+                Instr::GarblerHalfGate {
+                    secret: 13,
+                    known: 14,
+                    out: 15
+                },
+                Instr::GarblerHalfGate {
+                    secret: 15,
+                    known: 14,
+                    out: 16
+                },
+            ]),
+            [false, false, false, true, false, true, false, true]
+        );
+        // A full queue runs by itself: the gate after it reads its outputs freely.
+        let mut instrs: Vec<Instr> = (0..GATES as u32).map(|k| and(k, k, 20 + k)).collect();
+        instrs.push(and(20, 21, 40));
+        instrs.push(and(40, 27, 41));
+        let mut want = vec![false; GATES + 1];
+        want.push(true);
+        assert_eq!(waits(instrs), want);
+        // The bit stays out of the instruction itself.
+        let p = Program::new(
+            vec![and(1, 2, 3), and(3, 63, 4)],
+            64,
+            vec![],
+            vec![],
+            vec![4],
+        )
+        .unwrap();
+        assert_eq!(
+            p.instrs().collect::<Vec<_>>(),
+            [and(1, 2, 3), and(3, 63, 4)]
+        );
     }
 }
