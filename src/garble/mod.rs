@@ -22,6 +22,7 @@ mod evaluator;
 mod garbler;
 mod plan;
 mod program;
+mod three_halves;
 
 pub use evaluator::Evaluator;
 pub(crate) use evaluator::decode;
@@ -29,6 +30,9 @@ pub use garbler::Garbler;
 pub(crate) use garbler::decoding_bits;
 pub(crate) use program::ProgramBuilder;
 pub use program::{Instr, Program, ProgramError};
+pub use three_halves::{
+    THREE_HALVES_AND_BYTES, ThreeHalvesEvaluator, ThreeHalvesGarbler, three_halves_table_bytes,
+};
 
 pub use crate::circuit::{AND_BYTES, GARBLER_HALF_GATE_BYTES};
 
@@ -40,11 +44,11 @@ mod tests {
 
     /// Slots `0..KNOWN` hold the garbler's inputs and are never written, so every garbler
     /// half gate and clear AND reads a wire the garbler knows.
-    const KNOWN: u32 = 4;
+    pub(super) const KNOWN: u32 = 4;
 
     /// A random program of `n` instructions of every kind over `width` slots: a narrow one
     /// makes most gates depend on a queued one (batches of one), a wide one fills batches.
-    fn random_program(n: usize, width: u32, prg: &mut Prg) -> Program {
+    pub(super) fn random_program(n: usize, width: u32, prg: &mut Prg) -> Program {
         let mut pick = |lo: u32, hi: u32| lo + (prg.block().0 % u128::from(hi - lo)) as u32;
         let instrs = (0..n)
             .map(|_| {
@@ -81,7 +85,7 @@ mod tests {
     }
 
     /// The program on clear bits.
-    fn plaintext(program: &Program, garbler: &[bool], evaluator: &[bool]) -> Vec<bool> {
+    pub(super) fn plaintext(program: &Program, garbler: &[bool], evaluator: &[bool]) -> Vec<bool> {
         let mut v = vec![false; program.num_slots()];
         let inputs = program.garbler_inputs().iter().zip(garbler);
         for (&s, &b) in inputs.chain(program.evaluator_inputs().iter().zip(evaluator)) {
