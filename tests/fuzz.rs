@@ -11,11 +11,11 @@ use std::thread;
 use common::twoparty::{HASH, TIMEOUT, random_circuit, random_inputs, split_inputs};
 use gcnn::channel::{Channel, memory};
 use gcnn::crypto::{Block, Delta};
-use gcnn::garble::Program;
+use gcnn::garble::{GateScheme, Program};
 use gcnn::inference::{Pipeline, classify};
 use gcnn::model::Model;
 use gcnn::ot::IknpSender;
-use gcnn::protocol::{Handshake, PROTOCOL_VERSION, ProtocolError, run_evaluator};
+use gcnn::protocol::{HANDSHAKE_BYTES, Handshake, PROTOCOL_VERSION, ProtocolError, run_evaluator};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -87,9 +87,10 @@ const OURS: Handshake = Handshake {
     version: PROTOCOL_VERSION,
     circuit_hash: HASH,
     shape: [100, 200, 4],
+    gate_scheme: GateScheme::HalfGates,
 };
 
-/// The handshake's wire format: magic, version, circuit hash, shape.
+/// The handshake's wire format: magic, version, circuit hash, shape, gate scheme.
 fn encoded(h: &Handshake) -> Vec<u8> {
     let mut out = b"GCNN2PC\0".to_vec();
     out.extend_from_slice(&h.version.to_le_bytes());
@@ -97,6 +98,10 @@ fn encoded(h: &Handshake) -> Vec<u8> {
     for v in h.shape {
         out.extend_from_slice(&v.to_le_bytes());
     }
+    out.push(match h.gate_scheme {
+        GateScheme::HalfGates => 0,
+        GateScheme::ThreeHalves => 1,
+    });
     out
 }
 
@@ -108,11 +113,11 @@ fn exchange_with(bytes: &[u8]) -> Result<(), ProtocolError> {
         s.spawn(move || {
             peer.write_bytes(bytes)?;
             peer.flush()?;
-            peer.read_bytes(&mut [0; 68])
+            peer.read_bytes(&mut [0; HANDSHAKE_BYTES])
         });
         OURS.exchange(&mut ours)
     });
-    if bytes.len() >= 68 {
+    if bytes.len() >= HANDSHAKE_BYTES {
         assert!(
             matches!(
                 result,
@@ -159,6 +164,7 @@ fn noisy_garbler<C: Channel>(mut channel: C, program: &Program, hash: [u8; 32], 
             program.evaluator_inputs().len() as u64,
             program.outputs().len() as u64,
         ],
+        gate_scheme: GateScheme::HalfGates,
     };
     let mut honest = || -> Result<(), ProtocolError> {
         handshake.exchange(&mut channel)?;

@@ -15,8 +15,10 @@ use common::lenet::{
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify;
 use gcnn::compiler::network::Arch;
-use gcnn::inference::{ModelOwner, Pipeline, classify};
+use gcnn::garble::GateScheme;
+use gcnn::inference::{ModelOwner, Pipeline, classify, prepare_with};
 use gcnn::model::{Layer, Model};
+use gcnn::protocol::HANDSHAKE_BYTES;
 
 /// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
 fn random_indices(n: usize) -> Vec<usize> {
@@ -271,25 +273,32 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
     assert!(one_error_line(&out).contains(&addr));
 }
 
-/// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly:
-/// beyond them only the handshake (68 bytes each way), the 128 base OTs (the
-/// evaluator's one point, the garbler's 128) and the SoftSpoken set-up (the evaluator's
-/// two masked GGM level sums per base OT).
+/// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly, for
+/// either gate scheme: beyond them only the handshake ([`HANDSHAKE_BYTES`] each way),
+/// the 128 base OTs (the evaluator's one point, the garbler's 128) and the SoftSpoken
+/// set-up (the evaluator's two masked GGM level sums per base OT). The owner runs the
+/// scheme the client offers, and the class is the plaintext model's.
 #[test]
 fn layer_costs_account_for_every_byte() {
     let Some(model) = model() else { return };
     let owner = ModelOwner::new(&model).unwrap();
-    let (g, e) = memory::pair(TIMEOUT);
-    let report = thread::scope(|s| {
-        let garbler = s.spawn(|| owner.serve(g).unwrap());
-        let (_, report) = classify(owner.pipeline(), e, &test_set().images[7]).unwrap();
-        garbler.join().unwrap();
-        report
-    });
-    let costs = owner.pipeline().layer_costs();
-    assert_eq!(costs.len(), 4);
-    let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
-    let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
-    assert_eq!(report.bytes_sent, to_garbler + 68 + 32 + 128 * 32);
-    assert_eq!(report.bytes_received, to_evaluator + 68 + 128 * 32);
+    let image = &test_set().images[7];
+    for scheme in GateScheme::ALL {
+        let (g, e) = memory::pair(TIMEOUT);
+        let (class, report) = thread::scope(|s| {
+            let garbler = s.spawn(|| owner.serve(g).unwrap());
+            let prepared = prepare_with(owner.pipeline(), e, scheme).unwrap();
+            let out = prepared.classify(image).unwrap();
+            garbler.join().unwrap();
+            out
+        });
+        assert_eq!(class, model.predict(image), "{scheme}");
+        let costs = owner.pipeline().layer_costs_for(scheme);
+        assert_eq!(costs.len(), 4);
+        let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
+        let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
+        let handshake = HANDSHAKE_BYTES as u64;
+        assert_eq!(report.bytes_sent, to_garbler + handshake + 32 + 128 * 32);
+        assert_eq!(report.bytes_received, to_evaluator + handshake + 128 * 32);
+    }
 }

@@ -13,8 +13,7 @@ use gcnn::compiler::network::Arch;
 use gcnn::compiler::stages::compile_stages;
 use gcnn::crypto::{Block, Delta, Label, Prg};
 use gcnn::garble::{
-    Program, THREE_HALVES_AND_BYTES, ThreeHalvesEvaluator, ThreeHalvesGarbler,
-    three_halves_table_bytes,
+    GateScheme, Program, THREE_HALVES_AND_BYTES, ThreeHalvesEvaluator, ThreeHalvesGarbler,
 };
 
 /// A garbled program: its tables, the output zero labels, Δ and the evaluator's labels.
@@ -67,7 +66,7 @@ fn check(circuit: &Circuit, inputs: &[Vec<bool>], seed: u128) {
     let garbled = garble(&program, &g, &e, seed);
     assert_eq!(
         garbled.tables.len() as u64,
-        three_halves_table_bytes(&program)
+        GateScheme::ThreeHalves.table_bytes(&program)
     );
     let got = evaluate(&program, &garbled, garbled.tables.clone()).unwrap();
     assert_eq!(got, circuit.eval(inputs).unwrap().concat());

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::evaluator::connect_and_classify;
+use super::evaluator::connect_and_classify_with;
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
+use crate::garble::GateScheme;
 use crate::inference::LayerCost;
 use crate::model::{ModelSource, Pixels};
 
@@ -39,7 +40,9 @@ pub struct InferenceBench {
     pub bytes_to_garbler: u64,
     /// Bytes from the garbler to the evaluator, per inference (mean).
     pub bytes_to_evaluator: u64,
-    /// Half-gates AND gates in the stage circuits.
+    /// How the stage circuits' ANDs were garbled.
+    pub gate_scheme: GateScheme,
+    /// AND gates of two secret wires in the stage circuits.
     pub and_gates: u64,
     /// Garbler half gates (ANDs with a garbler-known input).
     pub garbler_half_gates: u64,
@@ -78,6 +81,7 @@ impl InferenceBench {
             "bytes_evaluator_to_garbler": self.bytes_to_garbler,
             "bytes_garbler_to_evaluator": self.bytes_to_evaluator,
             "bytes_online": self.layers.iter().map(|l| l.online).sum::<u64>(),
+            "gate_scheme": self.gate_scheme.name(),
             "and_gates": self.and_gates,
             "garbler_half_gates": self.garbler_half_gates,
             "time_ms_median": {
@@ -138,8 +142,8 @@ impl fmt::Display for InferenceBench {
         let online: u64 = self.layers.iter().map(|l| l.online).sum();
         row(f, "of which online (after the image)", human_bytes(online))?;
         let gates = format!(
-            "{} half-gates ANDs, {} garbler half gates",
-            self.and_gates, self.garbler_half_gates
+            "{} {} ANDs, {} garbler half gates",
+            self.and_gates, self.gate_scheme, self.garbler_half_gates
         );
         row(f, "stage circuits", gates)?;
         let evaluator = format!(
@@ -280,6 +284,7 @@ pub fn run(
     setup: &Setup,
     images: usize,
     timeout: Duration,
+    gate_scheme: GateScheme,
     log: &mut impl Write,
 ) -> Result<InferenceBench, CliError> {
     let loaded = setup.load(log)?;
@@ -304,7 +309,8 @@ pub fn run(
             Pixels::new(loaded.model.input, data).expect("the model's input shape")
         };
         let start = Instant::now();
-        let (private, report) = connect_and_classify(&loaded.pipeline, &addr, &image, timeout)?;
+        let (private, report) =
+            connect_and_classify_with(&loaded.pipeline, &addr, &image, timeout, gate_scheme)?;
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         let plaintext = loaded.model.predict(&image);
         agree += usize::from(private == plaintext);
@@ -336,7 +342,7 @@ pub fn run(
             sessions.len()
         )));
     }
-    let layers = loaded.pipeline.layer_costs();
+    let layers = loaded.pipeline.layer_costs_for(gate_scheme);
     let and_gates = layers.iter().map(|l| l.and_gates).sum();
     let garbler_half_gates = layers.iter().map(|l| l.garbler_half_gates).sum();
     let mean = |f: fn(&Sample) -> u64| samples.iter().map(f).sum::<u64>() / images as u64;
@@ -349,6 +355,7 @@ pub fn run(
         latency_ms_max: samples.iter().map(|s| s.latency_ms).fold(0.0, f64::max),
         bytes_to_garbler: mean(|s| s.sent),
         bytes_to_evaluator: mean(|s| s.received),
+        gate_scheme,
         and_gates,
         garbler_half_gates,
         evaluator_setup_ms: median(samples.iter().map(|s| s.setup_ms).collect()),

@@ -22,6 +22,7 @@ mod evaluator;
 mod garbler;
 mod plan;
 mod program;
+mod scheme;
 mod three_halves;
 
 pub use evaluator::Evaluator;
@@ -30,9 +31,8 @@ pub use garbler::Garbler;
 pub(crate) use garbler::decoding_bits;
 pub(crate) use program::ProgramBuilder;
 pub use program::{Instr, Program, ProgramError};
-pub use three_halves::{
-    THREE_HALVES_AND_BYTES, ThreeHalvesEvaluator, ThreeHalvesGarbler, three_halves_table_bytes,
-};
+pub use scheme::{GateScheme, SchemeEvaluator, SchemeGarbler};
+pub use three_halves::{THREE_HALVES_AND_BYTES, ThreeHalvesEvaluator, ThreeHalvesGarbler};
 
 pub use crate::circuit::{AND_BYTES, GARBLER_HALF_GATE_BYTES};
 

@@ -635,12 +635,6 @@ impl<C: Channel> Hasher<EvaluatorGate> for ThreeHalvesEvaluator<C> {
     }
 }
 
-/// Bytes of three-halves material `program` sends.
-pub fn three_halves_table_bytes(program: &Program) -> u64 {
-    let (full, half) = program.and_counts();
-    full * THREE_HALVES_AND_BYTES + half * GARBLER_HALF_GATE_BYTES
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -729,7 +723,10 @@ mod tests {
                 })
                 .collect();
             let (tables, out_zeros) = &garbled[0];
-            assert_eq!(tables.len() as u64, three_halves_table_bytes(&program));
+            assert_eq!(
+                tables.len() as u64,
+                crate::garble::GateScheme::ThreeHalves.table_bytes(&program)
+            );
             for (path, other) in AesPath::available().iter().zip(&garbled) {
                 assert_eq!(other, &garbled[0], "{path}: material and output labels");
             }

@@ -28,6 +28,7 @@ pub use pipeline::{LayerCost, Pipeline, SetupCost};
 
 use crate::channel::{Channel, Counting};
 use crate::compiler::network::{Arch, encode_image};
+use crate::garble::GateScheme;
 use crate::model::{Model, PixelView};
 use crate::protocol::{Offer, ProtocolError, SessionReport, refuse_busy};
 
@@ -58,12 +59,14 @@ impl ModelOwner {
     }
 
     /// Reads and checks a client's handshake from `channel`, so a server can decide
-    /// whether to commit a worker to it before answering. A client whose handshake
-    /// differs from ours gets ours, so it fails with the same reason.
+    /// whether to commit a worker to it before answering. The owner runs whichever gate
+    /// scheme the client offers ([`GateScheme`]); a client whose handshake differs from
+    /// ours otherwise gets ours, so it fails with the same reason.
     pub fn admit<C: Channel>(&self, channel: C) -> Result<Admission<'_, C>, ProtocolError> {
         let mut channel = Counting::new(channel);
         let offer = Offer::read(&mut channel)?;
-        let ours = self.pipeline.handshake();
+        let gate_scheme = offer.gate_scheme().unwrap_or_default();
+        let ours = self.pipeline.handshake_for(gate_scheme);
         if let Err(e) = ours.check_offer(&offer) {
             // Best effort: the session fails with `e` whether or not the client hears.
             let _ = ours.answer(&mut channel);
@@ -72,6 +75,7 @@ impl ModelOwner {
         Ok(Admission {
             owner: self,
             channel,
+            gate_scheme,
         })
     }
 }
@@ -81,6 +85,7 @@ impl ModelOwner {
 pub struct Admission<'a, C> {
     owner: &'a ModelOwner,
     channel: Counting<C>,
+    gate_scheme: GateScheme,
 }
 
 impl<C: Channel> Admission<'_, C> {
@@ -91,7 +96,12 @@ impl<C: Channel> Admission<'_, C> {
 
     /// Answers the handshake and runs the session.
     pub fn serve(self) -> Result<SessionReport, ProtocolError> {
-        session::run_garbler(self.channel, &self.owner.pipeline, &self.owner.values)
+        session::run_garbler(
+            self.channel,
+            &self.owner.pipeline,
+            &self.owner.values,
+            self.gate_scheme,
+        )
     }
 
     /// Tells the client that no worker is free.
@@ -100,27 +110,52 @@ impl<C: Channel> Admission<'_, C> {
     }
 }
 
-/// Classifies `image` privately with the model owner on the other end of `channel`.
-/// Returns the class, the only thing learnt.
+/// Classifies `image` privately with the model owner on the other end of `channel`,
+/// its ANDs garbled with half-gates. Returns the class, the only thing learnt.
 pub fn classify<'a, C: Channel>(
     pipeline: &Pipeline,
     channel: C,
     image: impl Into<PixelView<'a>>,
 ) -> Result<(usize, SessionReport), ProtocolError> {
+    classify_with(pipeline, channel, image, GateScheme::HalfGates)
+}
+
+/// [`classify`], offering the owner `gate_scheme` ([`prepare_with`]).
+pub fn classify_with<'a, C: Channel>(
+    pipeline: &Pipeline,
+    channel: C,
+    image: impl Into<PixelView<'a>>,
+    gate_scheme: GateScheme,
+) -> Result<(usize, SessionReport), ProtocolError> {
     let image = image.into();
     check_image(pipeline, image)?;
-    prepare(pipeline, channel)?.classify(image)
+    prepare_with(pipeline, channel, gate_scheme)?.classify(image)
 }
 
 /// Runs a session's offline phase with the model owner on the other end of `channel`
 /// before there is an image: then only the online phase, one round trip per weighted
 /// layer, stands between an image and its class ([`Prepared::classify`]). The owner waits
-/// for the image at most its per-message timeout.
+/// for the image at most its per-message timeout. ANDs are garbled with half-gates
+/// ([`prepare_with`] offers another scheme).
 pub fn prepare<C: Channel>(
     pipeline: &Pipeline,
     channel: C,
 ) -> Result<Prepared<'_, C>, ProtocolError> {
-    Ok(Prepared(session::prepare_evaluator(channel, pipeline)?))
+    prepare_with(pipeline, channel, GateScheme::HalfGates)
+}
+
+/// [`prepare`], offering the owner `gate_scheme` for the session's ANDs: three halves
+/// sends 25 bytes per AND instead of 32 and evaluates them a little slower.
+pub fn prepare_with<C: Channel>(
+    pipeline: &Pipeline,
+    channel: C,
+    gate_scheme: GateScheme,
+) -> Result<Prepared<'_, C>, ProtocolError> {
+    Ok(Prepared(session::prepare_evaluator(
+        channel,
+        pipeline,
+        gate_scheme,
+    )?))
 }
 
 /// A session whose offline phase is done (see [`prepare`]); good for one image.

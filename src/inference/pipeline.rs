@@ -7,7 +7,7 @@ use super::ring::{self, MAX_RING_BITS};
 use crate::compiler::mixed::MixedCircuit;
 use crate::compiler::network::Arch;
 use crate::compiler::stages::{MAX_ENTRIES, Stage};
-use crate::garble::Program;
+use crate::garble::{GateScheme, Program};
 use crate::model::{Hwc, Layer, Model, ModelSource};
 use crate::ot::softspoken;
 use crate::protocol::{Handshake, PROTOCOL_VERSION};
@@ -188,9 +188,16 @@ impl Pipeline {
         Pipeline::new(&Arch::of(&Model::load_architecture_from(source)?))
     }
 
-    /// The first message of a session over this pipeline: version, hash, and the shape
-    /// (stages, the evaluator's pixel bits, class bits).
+    /// The first message of a half-gates session over this pipeline
+    /// ([`Pipeline::handshake_for`]).
     pub fn handshake(&self) -> Handshake {
+        self.handshake_for(GateScheme::HalfGates)
+    }
+
+    /// The first message of a session over this pipeline whose ANDs are garbled with
+    /// `gate_scheme`: version, hash, the shape (stages, the evaluator's pixel bits,
+    /// class bits) and the scheme.
+    pub fn handshake_for(&self, gate_scheme: GateScheme) -> Handshake {
         Handshake {
             version: PROTOCOL_VERSION,
             circuit_hash: self.hash,
@@ -199,6 +206,7 @@ impl Pipeline {
                 self.pixel_bits() as u64,
                 self.class_bits() as u64,
             ],
+            gate_scheme,
         }
     }
 
@@ -242,8 +250,15 @@ impl Pipeline {
         }
     }
 
-    /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
+    /// Where a half-gates session's bytes go, per weighted layer
+    /// ([`Pipeline::layer_costs_for`]).
     pub fn layer_costs(&self) -> Vec<LayerCost> {
+        self.layer_costs_for(GateScheme::HalfGates)
+    }
+
+    /// Where a session's bytes go when its ANDs are garbled with `gate_scheme`, per
+    /// weighted layer: exact, from the public pipeline.
+    pub fn layer_costs_for(&self, gate_scheme: GateScheme) -> Vec<LayerCost> {
         // SoftSpoken sends one correction column per chunk of Δ.
         let ext = |n: usize| softspoken::extension_bytes(n, softspoken::DEFAULT_K);
         let bits = |n: usize| n.div_ceil(8) as u64;
@@ -251,6 +266,7 @@ impl Pipeline {
             .iter()
             .map(|s| {
                 let (and, half) = s.program.and_counts();
+                let tables = gate_scheme.table_bytes(&s.program);
                 let corrections = s.fanout.correction_bytes(s.in_bits, s.ring_bits);
                 // d, one bit per product OT, and f = E − R, one m-bit value per
                 // accumulator; back, one label per bit of the garbler's word.
@@ -264,11 +280,11 @@ impl Pipeline {
                     share_ots: s.share_bits() as u64,
                     and_gates: and,
                     garbler_half_gates: half,
-                    tables: s.program.table_bytes(),
+                    tables,
                     to_garbler: ext(s.choice_bits()) + ext(s.share_bits()) + online_to_garbler,
                     to_evaluator: online_to_evaluator
                         + corrections
-                        + s.program.table_bytes()
+                        + tables
                         + bits(s.program.outputs().len()),
                     online: online_to_garbler + online_to_evaluator,
                     online_to_garbler,

@@ -2,22 +2,39 @@
 
 use super::ProtocolError;
 use crate::channel::Channel;
+use crate::garble::GateScheme;
 
 /// Bumped whenever the messages of a session change (2: private inference runs the mixed
 /// protocol of [`crate::inference`]; 3: with an offline phase; 4: the garbler answers the
 /// evaluator's handshake, or says it is busy; 5: the product OTs complete offline, one
 /// online round trip per layer, the handshake shares a round trip with the base OTs; 6:
 /// inference extends its OTs with SoftSpoken instead of IKNP; 7: IKNP, for the Yao path,
-/// sends its columns in batches of 4 096 OTs instead of 65 536).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// sends its columns in batches of 4 096 OTs instead of 65 536; 8: the handshake names
+/// the gate scheme).
+pub const PROTOCOL_VERSION: u32 = 8;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 
 /// What a garbler with no free worker sends instead of its handshake, then hangs up.
 const BUSY: [u8; 8] = *b"GCNNBUSY";
 
-/// Bytes of a handshake message: magic, version, circuit hash, shape.
-pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24;
+/// Bytes of a handshake message: magic, version, circuit hash, shape, gate scheme.
+pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24 + 1;
+
+/// The gate scheme's byte in the handshake.
+fn scheme_byte(scheme: GateScheme) -> u8 {
+    match scheme {
+        GateScheme::HalfGates => 0,
+        GateScheme::ThreeHalves => 1,
+    }
+}
+
+/// The gate scheme of a handshake's last byte, if this build knows it.
+fn scheme_of(byte: u8) -> Option<GateScheme> {
+    GateScheme::ALL
+        .into_iter()
+        .find(|&s| scheme_byte(s) == byte)
+}
 
 /// What both parties must agree on before any secret-dependent byte is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +45,9 @@ pub struct Handshake {
     pub circuit_hash: [u8; 32],
     /// Garbler input bits, evaluator input bits, output bits.
     pub shape: [u64; 3],
+    /// How ANDs are garbled: the evaluator offers one, a garbler that runs it answers
+    /// with the same ([`Offer::gate_scheme`]).
+    pub gate_scheme: GateScheme,
 }
 
 /// A peer's handshake, read but not yet answered: a server reads it before it commits a
@@ -40,6 +60,12 @@ impl Offer {
         let mut theirs = [0u8; HANDSHAKE_BYTES];
         channel.read_bytes(&mut theirs)?;
         Ok(Offer(theirs))
+    }
+
+    /// The gate scheme the peer offers, if it is one this build knows (anything else
+    /// fails the handshake's check anyway).
+    pub fn gate_scheme(&self) -> Option<GateScheme> {
+        scheme_of(self.0[HANDSHAKE_BYTES - 1])
     }
 }
 
@@ -61,6 +87,7 @@ impl Handshake {
         for (i, v) in self.shape.iter().enumerate() {
             out[44 + 8 * i..52 + 8 * i].copy_from_slice(&v.to_le_bytes());
         }
+        out[HANDSHAKE_BYTES - 1] = scheme_byte(self.gate_scheme);
         out
     }
 
@@ -135,10 +162,18 @@ impl Handshake {
                 theirs: hex(&theirs[12..44]),
             });
         }
-        if *theirs != ours {
+        if theirs[..HANDSHAKE_BYTES - 1] != ours[..HANDSHAKE_BYTES - 1] {
             return Err(ProtocolError::Handshake(
                 "input/output shape mismatch with the peer".into(),
             ));
+        }
+        if theirs[HANDSHAKE_BYTES - 1] != ours[HANDSHAKE_BYTES - 1] {
+            let peer =
+                scheme_of(theirs[HANDSHAKE_BYTES - 1]).map_or("an unknown one", GateScheme::name);
+            return Err(ProtocolError::Handshake(format!(
+                "gate scheme mismatch: ours {}, peer's {peer}",
+                self.gate_scheme
+            )));
         }
         Ok(())
     }

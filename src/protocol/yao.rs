@@ -3,7 +3,7 @@
 use super::{Handshake, PROTOCOL_VERSION, ProtocolError};
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Delta, Label, random_seed};
-use crate::garble::{Evaluator, Garbler, Program, decode, decoding_bits};
+use crate::garble::{Evaluator, Garbler, GateScheme, Program, decode, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -59,6 +59,7 @@ fn handshake(program: &Program, circuit_hash: [u8; 32]) -> Handshake {
             program.evaluator_inputs().len() as u64,
             program.outputs().len() as u64,
         ],
+        gate_scheme: GateScheme::HalfGates,
     }
 }
 

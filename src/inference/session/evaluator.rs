@@ -6,7 +6,7 @@ use super::super::pipeline::Pipeline;
 use super::super::ring;
 use crate::channel::{Buffer, Channel, Counting};
 use crate::crypto::{Label, Prg};
-use crate::garble::{Evaluator, decode};
+use crate::garble::{GateScheme, SchemeEvaluator, decode};
 use crate::ot::SoftSpokenReceiver;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -53,19 +53,21 @@ pub(in crate::inference) struct PreparedEvaluator<'p, C> {
     pipeline: &'p Pipeline,
     channel: Counting<C>,
     offline: Vec<EvaluatorStage>,
-    evaluator: Evaluator<Buffer>,
+    evaluator: SchemeEvaluator<Buffer>,
+    gate_scheme: GateScheme,
     tables_len: u64,
     start: Instant,
     setup: Instant,
 }
 
-/// The evaluator's offline phase, before it has an image.
+/// The evaluator's offline phase, before it has an image, offering `gate_scheme`.
 pub(in crate::inference) fn prepare_evaluator<C: Channel>(
     channel: C,
     pipeline: &Pipeline,
+    gate_scheme: GateScheme,
 ) -> Result<PreparedEvaluator<'_, C>, ProtocolError> {
     let mut channel = Counting::new(channel);
-    let handshake = pipeline.handshake();
+    let handshake = pipeline.handshake_for(gate_scheme);
     handshake.offer(&mut channel)?;
     // The base OTs' first message travels with the handshake; the garbler's answer
     // comes before its points.
@@ -88,7 +90,7 @@ pub(in crate::inference) fn prepare_evaluator<C: Channel>(
     let tables_len = pipeline
         .stages
         .iter()
-        .map(|s| s.program.table_bytes())
+        .map(|s| gate_scheme.table_bytes(&s.program))
         .sum::<u64>();
     let mut tables = vec![0u8; tables_len as usize];
     let mut at = 0;
@@ -101,7 +103,7 @@ pub(in crate::inference) fn prepare_evaluator<C: Channel>(
             &keys,
             &choices,
         )?;
-        let len = stage.program.table_bytes() as usize;
+        let len = gate_scheme.table_bytes(&stage.program) as usize;
         channel.read_bytes(&mut tables[at..at + len])?;
         at += len;
         offline.push(EvaluatorStage {
@@ -121,7 +123,8 @@ pub(in crate::inference) fn prepare_evaluator<C: Channel>(
         pipeline,
         channel,
         offline,
-        evaluator: Evaluator::new(Buffer::from_bytes(tables)),
+        evaluator: SchemeEvaluator::new(gate_scheme, Buffer::from_bytes(tables)),
+        gate_scheme,
         tables_len,
         start,
         setup: Instant::now(),
@@ -145,6 +148,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
             mut channel,
             offline,
             mut evaluator,
+            gate_scheme,
             tables_len,
             start,
             setup,
@@ -185,7 +189,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
             let labels = Zeroizing::new(evaluator.evaluate(&stage.program, &off.labels)?);
             // Each stage must have read exactly its own tables, or the next would decrypt
             // the wrong ones.
-            tables_left -= stage.program.table_bytes();
+            tables_left -= gate_scheme.table_bytes(&stage.program);
             if evaluator.channel().unread() as u64 != tables_left {
                 return Err(ProtocolError::InvalidOutput(format!(
                     "stage {} read a different number of table bytes than it has",

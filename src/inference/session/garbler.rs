@@ -7,7 +7,7 @@ use super::super::ring;
 use super::{bits_of, random_bits};
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Delta, Label, Prg, random_seed};
-use crate::garble::{Garbler, decoding_bits};
+use crate::garble::{GateScheme, SchemeGarbler, decoding_bits};
 use crate::ot::SoftSpokenSender;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -25,16 +25,18 @@ struct GarblerStage {
 /// The garbler's side, once the evaluator's handshake has been read from `channel` and
 /// found to match ours ([`crate::inference::ModelOwner::admit`]): `values` are its weights and biases per weighted layer (see
 /// [`crate::inference::ModelOwner`]). Learns nothing. The offline and the online phase
-/// each begin a channel phase ([`Channel::begin_phase`]).
+/// each begin a channel phase ([`Channel::begin_phase`]). ANDs are garbled with
+/// `gate_scheme`, the one the evaluator offered.
 pub(in crate::inference) fn run_garbler<C: Channel>(
     mut channel: Counting<C>,
     pipeline: &Pipeline,
     values: &[(Vec<i64>, Vec<i64>)],
+    gate_scheme: GateScheme,
 ) -> Result<SessionReport, ProtocolError> {
     let start = Instant::now();
     // Flushed at once: the client waits for it, and its base-OT point is already on
     // the way, so the points follow without a round trip of their own.
-    pipeline.handshake().answer(&mut channel)?;
+    pipeline.handshake_for(gate_scheme).answer(&mut channel)?;
     channel.begin_phase();
     let delta = Delta::new(random_seed()?);
     let mut ot = SoftSpokenSender::setup(&mut channel, delta.clone(), DEFAULT_K)?;
@@ -51,7 +53,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
     // The pixels reach the first layer unmasked: the evaluator knows them.
     let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
     let mut offline = Vec::with_capacity(pipeline.stages.len());
-    let mut garbler = Garbler::new(&mut channel, delta.clone());
+    let mut garbler = SchemeGarbler::new(gate_scheme, &mut channel, delta.clone(), random_seed()?);
     for ((stage, (weights, bias)), (keys, q)) in pipeline.stages.iter().zip(values).zip(ots) {
         let products = stage.fanout.garbler_products(
             garbler.channel(),
