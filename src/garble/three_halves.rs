@@ -242,7 +242,8 @@ pub struct ThreeHalvesGarbler<C> {
 
 /// The garbler's random bits `ρ`, two per AND, drawn 128 at a time.
 struct Coins {
-    prg: Prg,
+    /// Boxed: its key schedule would double the garbler's size.
+    prg: Box<Prg>,
     bits: u128,
     left: u32,
 }
@@ -271,7 +272,7 @@ impl<C: Channel> ThreeHalvesGarbler<C> {
             aes: FixedKeyAes::new(),
             tweak: 0,
             coins: Coins {
-                prg: Prg::new(seed),
+                prg: Box::new(Prg::new(seed)),
                 bits: 0,
                 left: 0,
             },
