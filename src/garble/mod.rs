@@ -18,6 +18,7 @@
 //! Both must run the same [`Program`], so they make the same sequence of hash calls.
 
 mod batch;
+mod drive;
 mod evaluator;
 mod garbler;
 mod plan;

@@ -49,8 +49,9 @@
 //! **Garbler half gates** (an AND with one input the garbler knows) stay one 16-byte
 //! ciphertext (Zahur–Rosulek–Evans 2015): slicing cannot beat κ bits there.
 
-use super::batch::{Batch, Hasher, Scratch};
-use super::{AND_BYTES, GARBLER_HALF_GATE_BYTES, Instr, Program};
+use super::batch::{Hasher, Scratch};
+use super::drive::{self, Party};
+use super::{AND_BYTES, GARBLER_HALF_GATE_BYTES, Program};
 use crate::channel::{Channel, ChannelError};
 use crate::crypto::{Block, Delta, FixedKeyAes, Label, MAX_BATCH, Prg, Tweak};
 use zeroize::{Zeroize, Zeroizing};
@@ -205,7 +206,7 @@ fn evaluate_and(a: Label, b: Label, h: [Block; 3], material: &[u8]) -> Label {
 /// A gate waiting in a [`Batch`], as the garbler holds it: its input zero labels, and
 /// for a garbler half gate the clear bit.
 #[derive(Clone, Copy, Zeroize)]
-enum GarblerGate {
+pub(super) enum GarblerGate {
     And(Label, Label),
     Half(Label, bool),
 }
@@ -218,7 +219,7 @@ impl Default for GarblerGate {
 
 /// A gate waiting in a [`Batch`], as the evaluator holds it: its input labels.
 #[derive(Clone, Copy, Zeroize)]
-enum EvaluatorGate {
+pub(super) enum EvaluatorGate {
     And(Label, Label),
     Half(Label),
 }
@@ -406,64 +407,38 @@ impl<C: Channel> ThreeHalvesGarbler<C> {
     ) -> Result<Vec<Label>, ChannelError> {
         assert_eq!(garbler_values.len(), program.garbler_inputs().len());
         assert_eq!(evaluator_inputs.len(), program.evaluator_inputs().len());
-        let mut wiped_labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
-        let mut wiped_clear = Zeroizing::new(vec![false; program.num_slots()]);
-        let (labels, clear): (&mut [Label], &mut [bool]) = (&mut wiped_labels, &mut wiped_clear);
-        let constant = |delta: &Delta, v: bool| Label(delta.select(v));
+        let mut labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
+        let mut values = Zeroizing::new(vec![false; program.num_slots()]);
         for (&slot, &v) in program.garbler_inputs().iter().zip(garbler_values) {
-            labels[slot as usize] = constant(&self.delta, v);
-            clear[slot as usize] = v;
+            labels[slot as usize] = self.known(v);
+            values[slot as usize] = v;
         }
         for (&slot, &label) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = label;
         }
-        let mut batch = Batch::new(program.num_slots());
-        for instr in program.instrs() {
-            if batch.must_wait(&instr) {
-                batch.flush(self, labels)?;
-            }
-            let full = match instr {
-                Instr::Xor { a, b, out } => {
-                    labels[out as usize] = labels[a as usize] ^ labels[b as usize];
-                    clear[out as usize] = clear[a as usize] ^ clear[b as usize];
-                    false
-                }
-                Instr::Not { a, out } => {
-                    labels[out as usize] = labels[a as usize] ^ self.delta.block();
-                    clear[out as usize] = !clear[a as usize];
-                    false
-                }
-                Instr::Const { value, out } => {
-                    labels[out as usize] = constant(&self.delta, value);
-                    clear[out as usize] = value;
-                    false
-                }
-                Instr::AndClear { a, b, out } => {
-                    let v = clear[a as usize] & clear[b as usize];
-                    labels[out as usize] = constant(&self.delta, v);
-                    clear[out as usize] = v;
-                    false
-                }
-                Instr::And { a, b, out } => batch.push(
-                    GarblerGate::And(labels[a as usize], labels[b as usize]),
-                    out,
-                ),
-                Instr::GarblerHalfGate { secret, known, out } => {
-                    let k = clear[known as usize];
-                    clear[out as usize] = clear[secret as usize] & k;
-                    batch.push(GarblerGate::Half(labels[secret as usize], k), out)
-                }
-            };
-            if full {
-                batch.flush(self, labels)?;
-            }
-        }
-        batch.flush(self, labels)?;
-        Ok(program
-            .outputs()
-            .iter()
-            .map(|&s| labels[s as usize])
-            .collect())
+        drive::run(self, program, labels, values)
+    }
+}
+
+impl<C: Channel> Party for ThreeHalvesGarbler<C> {
+    type Gate = GarblerGate;
+    const KNOWS_VALUES: bool = true;
+
+    fn not(&self, a: Label) -> Label {
+        a ^ self.delta.block()
+    }
+
+    /// The evaluator holds the zero block for a known wire: its zero label is `v·Δ`.
+    fn known(&self, value: bool) -> Label {
+        Label(self.delta.select(value))
+    }
+
+    fn and(a: Label, b: Label) -> GarblerGate {
+        GarblerGate::And(a, b)
+    }
+
+    fn half(secret: Label, known: bool) -> GarblerGate {
+        GarblerGate::Half(secret, known)
     }
 }
 
@@ -576,47 +551,35 @@ impl<C: Channel> ThreeHalvesEvaluator<C> {
         evaluator_inputs: &[Label],
     ) -> Result<Vec<Label>, ChannelError> {
         assert_eq!(evaluator_inputs.len(), program.evaluator_inputs().len());
-        let mut wiped_labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
-        let labels: &mut [Label] = &mut wiped_labels;
+        let mut labels = Zeroizing::new(vec![Label::default(); program.num_slots()]);
         for (&slot, &label) in program.evaluator_inputs().iter().zip(evaluator_inputs) {
             labels[slot as usize] = label;
         }
-        let mut batch = Batch::new(program.num_slots());
-        for instr in program.instrs() {
-            if batch.must_wait(&instr) {
-                batch.flush(self, labels)?;
-            }
-            let full = match instr {
-                Instr::Xor { a, b, out } => {
-                    labels[out as usize] = labels[a as usize] ^ labels[b as usize];
-                    false
-                }
-                Instr::Not { a, out } => {
-                    labels[out as usize] = labels[a as usize];
-                    false
-                }
-                Instr::Const { out, .. } | Instr::AndClear { out, .. } => {
-                    labels[out as usize] = Label::default();
-                    false
-                }
-                Instr::And { a, b, out } => batch.push(
-                    EvaluatorGate::And(labels[a as usize], labels[b as usize]),
-                    out,
-                ),
-                Instr::GarblerHalfGate { secret, out, .. } => {
-                    batch.push(EvaluatorGate::Half(labels[secret as usize]), out)
-                }
-            };
-            if full {
-                batch.flush(self, labels)?;
-            }
-        }
-        batch.flush(self, labels)?;
-        Ok(program
-            .outputs()
-            .iter()
-            .map(|&s| labels[s as usize])
-            .collect())
+        // The evaluator knows no clear values: the driver never reads these.
+        let values = Zeroizing::new(vec![false; program.num_slots()]);
+        drive::run(self, program, labels, values)
+    }
+}
+
+impl<C: Channel> Party for ThreeHalvesEvaluator<C> {
+    type Gate = EvaluatorGate;
+    const KNOWS_VALUES: bool = false;
+
+    /// Free: the evaluator's label is unchanged (the garbler's zero label moves by Δ).
+    fn not(&self, a: Label) -> Label {
+        a
+    }
+
+    fn known(&self, _: bool) -> Label {
+        Label::default()
+    }
+
+    fn and(a: Label, b: Label) -> EvaluatorGate {
+        EvaluatorGate::And(a, b)
+    }
+
+    fn half(secret: Label, _: bool) -> EvaluatorGate {
+        EvaluatorGate::Half(secret)
     }
 }
 
