@@ -203,7 +203,14 @@ fn evaluate_and(a: Label, b: Label, h: [Block; 3], material: &[u8]) -> Label {
     Label(Block(u128::from(l) | u128::from(rr) << 64))
 }
 
-/// A gate waiting in a [`Batch`], as the garbler holds it: its input zero labels, and
+/// The evaluator's side of a garbler half gate: label `a`, hash `H(a)`, the ciphertext.
+#[inline(always)]
+fn evaluate_half(a: Label, h: Block, table: &[u8]) -> Label {
+    let t = Block::from_bytes(table[..HALF].try_into().expect("16 bytes"));
+    Label(h ^ t.select(a.pointer()))
+}
+
+/// A gate waiting in a [`super::batch::Batch`], as the garbler holds it: its input zero labels, and
 /// for a garbler half gate the clear bit.
 #[derive(Clone, Copy, Zeroize)]
 pub(super) enum GarblerGate {
@@ -217,7 +224,7 @@ impl Default for GarblerGate {
     }
 }
 
-/// A gate waiting in a [`Batch`], as the evaluator holds it: its input labels.
+/// A gate waiting in a [`super::batch::Batch`], as the evaluator holds it: its input labels.
 #[derive(Clone, Copy, Zeroize)]
 pub(super) enum EvaluatorGate {
     And(Label, Label),
@@ -443,10 +450,30 @@ impl<C: Channel> Party for ThreeHalvesGarbler<C> {
 }
 
 impl<C: Channel> Hasher<GarblerGate> for ThreeHalvesGarbler<C> {
+    /// One gate, its hashes on the stack (a dependency chain): the same tweaks and
+    /// material as a batch.
     fn one(&mut self, gate: GarblerGate) -> Result<Label, ChannelError> {
-        let mut out = [Label::default()];
-        self.garble_gates(&[(gate, 0)], &mut out)?;
-        Ok(out[0])
+        let d = self.delta.block();
+        let (mut xs, mut ts) = ([Block::ZERO; 8], [Tweak(0); 8]);
+        let h = match Self::hash_inputs(&mut self.tweak, d, gate, &mut xs, &mut ts) {
+            6 => self.aes.tccr(xs, ts),
+            _ => {
+                let [h0, h1] = self.aes.tccr([xs[0], xs[1]], [ts[0], ts[1]]);
+                [
+                    h0,
+                    h1,
+                    Block::ZERO,
+                    Block::ZERO,
+                    Block::ZERO,
+                    Block::ZERO,
+                    Block::ZERO,
+                    Block::ZERO,
+                ]
+            }
+        };
+        let (material, len, label) = Self::finish(d, gate, &h, &mut self.coins);
+        self.channel.write_bytes(&material[..len])?;
+        Ok(label)
     }
 
     fn many(
@@ -531,9 +558,8 @@ impl<C: Channel> ThreeHalvesEvaluator<C> {
                     evaluate_and(a, b, h, &tables[r - AND..r])
                 }
                 EvaluatorGate::Half(a) => {
-                    let t = Block::from_bytes(tables[r..r + HALF].try_into().expect("16"));
                     (i, r) = (i + 1, r + HALF);
-                    Label(hashes[i - 1] ^ t.select(a.pointer()))
+                    evaluate_half(a, hashes[i - 1], &tables[r - HALF..r])
                 }
             };
         }
@@ -584,10 +610,27 @@ impl<C: Channel> Party for ThreeHalvesEvaluator<C> {
 }
 
 impl<C: Channel> Hasher<EvaluatorGate> for ThreeHalvesEvaluator<C> {
+    /// One gate, its hashes on the stack (a dependency chain): the same tweaks and
+    /// result as a batch.
     fn one(&mut self, gate: EvaluatorGate) -> Result<Label, ChannelError> {
-        let mut out = [Label::default()];
-        self.evaluate_gates(&[(gate, 0)], &mut out)?;
-        Ok(out[0])
+        let t = |k: u64| Tweak::garbling(self.tweak + k);
+        let mut material = [0u8; AND];
+        match gate {
+            EvaluatorGate::And(a, b) => {
+                self.channel.read_bytes(&mut material)?;
+                // Batches are powers of two: the fourth hash is padding.
+                let ab = a.0 ^ b.0;
+                let h = self.aes.tccr([a.0, b.0, ab, ab], [t(0), t(1), t(2), t(2)]);
+                self.tweak += 3;
+                Ok(evaluate_and(a, b, [h[0], h[1], h[2]], &material))
+            }
+            EvaluatorGate::Half(a) => {
+                self.channel.read_bytes(&mut material[..HALF])?;
+                let [h] = self.aes.tccr([a.0], [t(0)]);
+                self.tweak += 1;
+                Ok(evaluate_half(a, h, &material))
+            }
+        }
     }
 
     fn many(
