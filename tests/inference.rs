@@ -13,7 +13,7 @@ use common::lenet::{
 };
 
 use gcnn::channel::{Channel, ChannelError, memory};
-use gcnn::cli::evaluator::connect_and_classify;
+use gcnn::cli::evaluator::connect_and_classify_with;
 use gcnn::compiler::network::Arch;
 use gcnn::garble::GateScheme;
 use gcnn::inference::{ModelOwner, Pipeline, classify, prepare_with};
@@ -36,15 +36,24 @@ fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
     let indices = random_indices(20);
     let (mut child, addr, lines) = garbler(indices.len(), &[]);
 
-    // The first image through the evaluator binary, the rest through the library.
-    let first = evaluator(&addr, indices[0], &[]);
-    let expected = model.predict(&test_set().images[indices[0]]);
-    assert_predicts(&first, expected);
-
-    for &index in &indices[1..] {
+    // The first two images through the evaluator binary, the second offering three
+    // halves; the rest through the library, the gate schemes alternating.
+    for (&index, flags) in indices
+        .iter()
+        .zip([&[][..], &["--gate-scheme", "three-halves"]])
+    {
+        let out = evaluator(&addr, index, flags);
+        assert_predicts(&out, model.predict(&test_set().images[index]));
+    }
+    for (&index, scheme) in indices[2..].iter().zip(GateScheme::ALL.iter().cycle()) {
         let image = &test_set().images[index];
-        let (private, _) = connect_and_classify(pipeline(), &addr, image, TIMEOUT).unwrap();
-        assert_eq!(private, model.predict(image), "test image {index}");
+        let (private, _) =
+            connect_and_classify_with(pipeline(), &addr, image, TIMEOUT, *scheme).unwrap();
+        assert_eq!(
+            private,
+            model.predict(image),
+            "test image {index}, {scheme}"
+        );
     }
     assert!(child.wait().unwrap().success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();

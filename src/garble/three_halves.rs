@@ -1,6 +1,7 @@
 //! Three-halves garbling: an AND in 1.5κ + 5 bits instead of half-gates' 2κ, XOR still
 //! free (Rosulek and Roy, "Three Halves Make a Whole? Beating the Half-Gates Lower Bound
-//! for Garbled Circuits", CRYPTO 2021, ePrint 2021/749, §5 and its Fig. 3).
+//! for Garbled Circuits", CRYPTO 2021, ePrint 2021/749: its "slicing and dicing"
+//! construction).
 //!
 //! **Slicing.** Every 128-bit label is read as two 64-bit halves, `L` the low word (it
 //! holds the point-and-permute bit) and `R` the high one; Δ = (Δ_L, Δ_R) likewise. The
@@ -37,17 +38,19 @@
 //! security needs it uniform otherwise, as for half-gates, so the same [`Delta`] serves
 //! both schemes and the OT extension that shares it.
 //!
-//! **Security.** The paper proves the scheme private, oblivious and authentic when `H` is
-//! a tweakable circular correlation-robust hash in its randomized sense (the adversary's
-//! oracle answers masked by linear functions of Δ's halves chosen at random), which it
-//! shows a random oracle satisfies; gcnn instantiates `H` with the fixed-key-AES TCCR
-//! hash of Guo–Katz–Wang–Yu (S&P 2020) that half-gates uses ([`FixedKeyAes`]), taking the
-//! label half from the output's low word and the control mask from its bit 64 — the
-//! assumption is that this hash behaves as the paper's, as every deployed implementation
-//! assumes. Each AND takes three tweaks, each garbler half gate one, from one counter.
+//! **Security.** The paper proves the scheme private, oblivious and authentic from a
+//! tweakable circular correlation-robust hash, in a randomized variant it defines for
+//! this scheme (the rows mix Δ's halves, so the adversary's oracle is masked by linear
+//! functions of them). gcnn instantiates `H` with the same fixed-key-AES TCCR hash as
+//! half-gates (Guo–Katz–Wang–Yu, S&P 2020; [`FixedKeyAes`]), the label half from the
+//! output's low word and the control mask from its bit 64. That this hash meets the
+//! paper's randomized definition is an assumption (Guo et al. prove it TCCR in the
+//! ideal-permutation model, which is what half-gates needs). Each AND
+//! takes three tweaks, each garbler half gate one, from one counter, so no (input, tweak)
+//! pair repeats within a session; one session runs one scheme.
 //!
 //! **Garbler half gates** (an AND with one input the garbler knows) stay one 16-byte
-//! ciphertext (Zahur–Rosulek–Evans 2015): slicing cannot beat κ bits there.
+//! ciphertext (Zahur–Rosulek–Evans 2015), already less than a three-halves AND.
 
 use super::batch::{Hasher, Scratch};
 use super::drive::{self, Party};
