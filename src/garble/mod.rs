@@ -45,11 +45,11 @@ mod tests {
 
     /// Slots `0..KNOWN` hold the garbler's inputs and are never written, so every garbler
     /// half gate and clear AND reads a wire the garbler knows.
-    pub(super) const KNOWN: u32 = 4;
+    const KNOWN: u32 = 4;
 
     /// A random program of `n` instructions of every kind over `width` slots: a narrow one
     /// makes most gates depend on a queued one (batches of one), a wide one fills batches.
-    pub(super) fn random_program(n: usize, width: u32, prg: &mut Prg) -> Program {
+    fn random_program(n: usize, width: u32, prg: &mut Prg) -> Program {
         let mut pick = |lo: u32, hi: u32| lo + (prg.block().0 % u128::from(hi - lo)) as u32;
         let instrs = (0..n)
             .map(|_| {
@@ -86,7 +86,7 @@ mod tests {
     }
 
     /// The program on clear bits.
-    pub(super) fn plaintext(program: &Program, garbler: &[bool], evaluator: &[bool]) -> Vec<bool> {
+    fn plaintext(program: &Program, garbler: &[bool], evaluator: &[bool]) -> Vec<bool> {
         let mut v = vec![false; program.num_slots()];
         let inputs = program.garbler_inputs().iter().zip(garbler);
         for (&s, &b) in inputs.chain(program.evaluator_inputs().iter().zip(evaluator)) {
@@ -110,39 +110,51 @@ mod tests {
     }
 
     #[test]
-    fn every_aes_path_garbles_the_same_tables_and_evaluates_to_the_plaintext() {
+    fn every_scheme_on_every_aes_path_garbles_the_same_tables_and_evaluates_to_the_plaintext() {
         let mut prg = Prg::new(Block(0x5eed));
         for (n, width) in [(2000, 8), (2000, 40), (3000, 600)] {
             let program = random_program(n, width, &mut prg);
             let garbler_bits: Vec<bool> = (0..KNOWN).map(|_| prg.bit()).collect();
             let evaluator_bits: Vec<bool> = (KNOWN..width).map(|_| prg.bit()).collect();
             let want = plaintext(&program, &garbler_bits, &evaluator_bits);
-            let delta = Delta::new(prg.block());
+            let (delta, seed) = (Delta::new(prg.block()), prg.block());
             let zeros: Vec<Label> = evaluator_bits.iter().map(|_| Label(prg.block())).collect();
-            let garbled: Vec<(Vec<u8>, Vec<Label>)> = AesPath::available()
-                .iter()
-                .map(|&path| {
-                    let mut g = Garbler::new(Buffer::new(), delta.clone()).on_path(path);
-                    let out = g.garble(&program, &garbler_bits, &zeros).unwrap();
-                    (std::mem::take(g.channel()).into_bytes(), out)
-                })
-                .collect();
-            let (tables, out_zeros) = &garbled[0];
-            assert_eq!(tables.len() as u64, program.table_bytes());
-            for (path, other) in AesPath::available().iter().zip(&garbled) {
-                assert_eq!(other, &garbled[0], "{path}: tables and output labels");
-            }
-            let g = Garbler::new(Buffer::new(), delta.clone());
             let labels: Vec<Label> = zeros
                 .iter()
                 .zip(&evaluator_bits)
-                .map(|(&z, &b)| g.encode(z, b))
+                .map(|(&z, &b)| z ^ delta.select(b))
                 .collect();
-            for &path in AesPath::available() {
-                let mut e = Evaluator::new(Buffer::from_bytes(tables.clone())).on_path(path);
-                let got = e.evaluate(&program, &labels).unwrap();
-                assert_eq!(decode(&got, &decoding_bits(out_zeros)), want, "{path}");
-                assert_eq!(e.channel().unread(), 0, "{path}: every table read");
+            for scheme in GateScheme::ALL {
+                let garbled: Vec<(Vec<u8>, Vec<Label>)> = AesPath::available()
+                    .iter()
+                    .map(|&path| {
+                        let mut g = SchemeGarbler::new(scheme, Buffer::new(), delta.clone(), seed)
+                            .on_path(path);
+                        let out = g.garble(&program, &garbler_bits, &zeros).unwrap();
+                        (std::mem::take(g.channel()).into_bytes(), out)
+                    })
+                    .collect();
+                let (tables, out_zeros) = &garbled[0];
+                assert_eq!(
+                    tables.len() as u64,
+                    scheme.table_bytes(&program),
+                    "{scheme}"
+                );
+                for (path, other) in AesPath::available().iter().zip(&garbled) {
+                    assert_eq!(other, &garbled[0], "{scheme}, {path}: tables and outputs");
+                }
+                for &path in AesPath::available() {
+                    let buffer = Buffer::from_bytes(tables.clone());
+                    let mut e = SchemeEvaluator::new(scheme, buffer).on_path(path);
+                    let got = e.evaluate(&program, &labels).unwrap();
+                    let bits = decode(&got, &decoding_bits(out_zeros));
+                    assert_eq!(bits, want, "{scheme}, {path}");
+                    assert_eq!(
+                        e.channel().unread(),
+                        0,
+                        "{scheme}, {path}: every table read"
+                    );
+                }
             }
         }
     }

@@ -82,6 +82,15 @@ impl<C: Channel> SchemeGarbler<C> {
         }
     }
 
+    /// The same garbler hashing on a given AES path, so tests can run every path.
+    #[cfg(test)]
+    pub(crate) fn on_path(self, path: crate::crypto::AesPath) -> Self {
+        match self {
+            SchemeGarbler::HalfGates(g) => SchemeGarbler::HalfGates(g.on_path(path)),
+            SchemeGarbler::ThreeHalves(g) => SchemeGarbler::ThreeHalves(g.on_path(path)),
+        }
+    }
+
     /// The channel, for the messages around the tables.
     pub fn channel(&mut self) -> &mut C {
         match self {
@@ -120,6 +129,15 @@ impl<C: Channel> SchemeEvaluator<C> {
             GateScheme::ThreeHalves => {
                 SchemeEvaluator::ThreeHalves(ThreeHalvesEvaluator::new(channel))
             }
+        }
+    }
+
+    /// The same evaluator hashing on a given AES path, so tests can run every path.
+    #[cfg(test)]
+    pub(crate) fn on_path(self, path: crate::crypto::AesPath) -> Self {
+        match self {
+            SchemeEvaluator::HalfGates(e) => SchemeEvaluator::HalfGates(e.on_path(path)),
+            SchemeEvaluator::ThreeHalves(e) => SchemeEvaluator::ThreeHalves(e.on_path(path)),
         }
     }
 
