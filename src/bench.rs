@@ -4,7 +4,7 @@
 use crate::channel::{Buffer, TcpChannel};
 use crate::circuit::{Circuit, Gate, InputGroup, Owner, WireId};
 use crate::crypto::{AesPath, Block, Delta, Label, Prg};
-use crate::garble::{Evaluator, Garbler, Instr, Program};
+use crate::garble::{GateScheme, Instr, Program, SchemeEvaluator, SchemeGarbler};
 use crate::inference::Pipeline;
 use crate::model::ModelSource;
 use crate::ot::softspoken::{self, SoftSpokenReceiver, SoftSpokenSender};
@@ -37,6 +37,12 @@ pub struct GateBench {
     pub garble_known_per_s: f64,
     /// Table bytes per half-gates AND.
     pub bytes_per_and: f64,
+    /// Three-halves ANDs (Rosulek–Roy 2021) garbled per second, one core, into memory.
+    pub three_halves_garble_per_s: f64,
+    /// Three-halves ANDs evaluated per second, one core, from memory.
+    pub three_halves_evaluate_per_s: f64,
+    /// Table bytes per three-halves AND.
+    pub three_halves_bytes_per_and: f64,
     /// Table bytes per garbler half gate.
     pub bytes_per_known_and: f64,
     /// ANDs per second in the table-streaming phase of a two-party run over loopback TCP,
@@ -52,8 +58,11 @@ pub struct GateBench {
     pub setup: Duration,
     /// ANDs (both kinds) in the default model's stage circuits, the real workload.
     pub stage_ands: u64,
-    /// Those ANDs garbled per second, one core, tables into memory.
-    pub stage_garble_per_s: f64,
+    /// Those ANDs garbled per second, one core, tables into memory, per scheme
+    /// ([`GateScheme::ALL`] order).
+    pub stage_garble_per_s: [f64; 2],
+    /// Their table bytes, per scheme.
+    pub stage_table_bytes: [u64; 2],
 }
 
 /// `n` ANDs over random slots: half-gates ANDs between the evaluator's wires, or
@@ -87,8 +96,8 @@ fn per_second(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-/// Garbles `program` into memory; returns the time and the tables.
-fn garble_alone(program: &Program, prg: &mut Prg) -> (Duration, Vec<u8>) {
+/// Garbles `program` into memory under `scheme`; returns the time and the tables.
+fn garble_alone(program: &Program, scheme: GateScheme, prg: &mut Prg) -> (Duration, Vec<u8>) {
     let zeros: Vec<Label> = program
         .evaluator_inputs()
         .iter()
@@ -97,10 +106,10 @@ fn garble_alone(program: &Program, prg: &mut Prg) -> (Duration, Vec<u8>) {
     let values = vec![true; program.garbler_inputs().len()];
     // Memory written once before the clock starts, as emp's harness does (a zeroed
     // vector): the time is garbling, not the kernel handing out fresh pages.
-    let mut memory = vec![1u8; program.table_bytes() as usize];
+    let mut memory = vec![1u8; scheme.table_bytes(program) as usize];
     memory.clear();
     let buffer = Buffer::from_bytes(memory);
-    let mut garbler = Garbler::new(buffer, Delta::new(prg.block()));
+    let mut garbler = SchemeGarbler::new(scheme, buffer, Delta::new(prg.block()), prg.block());
     let start = Instant::now();
     garbler
         .garble(program, &values, &zeros)
@@ -261,9 +270,11 @@ fn setup_time() -> anyhow::Result<Duration> {
     Ok(times[times.len() / 2])
 }
 
-/// Garbling rate of the stage circuits of the architecture in `model_dir/model.json`:
-/// (ANDs of both kinds, best-of-five ANDs per second).
-fn stage_rate(model: &ModelSource, prg: &mut Prg) -> anyhow::Result<(u64, f64)> {
+/// Garbling rate of the stage circuits of the architecture in `model_dir/model.json`
+/// under each scheme: (ANDs of both kinds, best-of-five ANDs per second, table bytes).
+type StageRates = (u64, [f64; 2], [u64; 2]);
+
+fn stage_rate(model: &ModelSource, prg: &mut Prg) -> anyhow::Result<StageRates> {
     let pipeline = Pipeline::load_from(model)?;
     let programs: Vec<&Program> = pipeline.programs().collect();
     let ands: u64 = programs
@@ -273,49 +284,63 @@ fn stage_rate(model: &ModelSource, prg: &mut Prg) -> anyhow::Result<(u64, f64)> 
             and + half
         })
         .sum();
-    let mut best = Duration::MAX;
+    let mut best = [Duration::MAX; 2];
+    // Alternately, so a noisy neighbour hurts both schemes alike.
     for _ in 0..5 {
-        let time = programs.iter().map(|p| garble_alone(p, prg).0).sum();
-        best = best.min(time);
+        for (best, scheme) in best.iter_mut().zip(GateScheme::ALL) {
+            let time = programs
+                .iter()
+                .map(|p| garble_alone(p, scheme, prg).0)
+                .sum();
+            *best = (*best).min(time);
+        }
     }
-    Ok((ands, per_second(ands, best)))
+    let bytes = GateScheme::ALL.map(|s| programs.iter().map(|p| s.table_bytes(p)).sum());
+    Ok((ands, best.map(|b| per_second(ands, b)), bytes))
 }
 
 /// Runs every gate-level measurement with programs of `ands` AND gates, and garbles the
 /// stage circuits of the model in `model_dir` (only its `model.json` is read).
 pub fn gates(ands: u64, model: &ModelSource) -> anyhow::Result<GateBench> {
     let mut prg = Prg::from_os()?;
-    let (stage_ands, stage_garble_per_s) = stage_rate(model, &mut prg)?;
+    let (stage_ands, stage_garble_per_s, stage_table_bytes) = stage_rate(model, &mut prg)?;
     let full = and_program(ands, false, &mut prg);
     let known = and_program(ands, true, &mut prg);
-    // Best of three, to dodge a noisy neighbour on the shared core.
-    let mut garble = Duration::MAX;
-    let mut evaluate = Duration::MAX;
+    // Best of three, to dodge a noisy neighbour on the shared core; the two schemes
+    // alternate. Per scheme: garbling and evaluation time, bytes of tables.
+    let mut garble = [Duration::MAX; 2];
+    let mut evaluate = [Duration::MAX; 2];
     let mut garble_known = Duration::MAX;
-    let mut tables = (0, 0);
+    let mut tables = [0; 2];
+    let mut known_bytes = 0;
     for _ in 0..3 {
-        let (d, bytes) = garble_alone(&full, &mut prg);
-        garble = garble.min(d);
-        tables.0 = bytes.len();
-        let labels: Vec<Label> = (0..WIDTH).map(|_| Label(prg.block())).collect();
-        let mut ev = Evaluator::new(Buffer::from_bytes(bytes));
-        let start = Instant::now();
-        ev.evaluate(&full, &labels).expect("tables are complete");
-        evaluate = evaluate.min(start.elapsed());
-        let (d, bytes) = garble_alone(&known, &mut prg);
+        for (k, scheme) in GateScheme::ALL.into_iter().enumerate() {
+            let (d, bytes) = garble_alone(&full, scheme, &mut prg);
+            garble[k] = garble[k].min(d);
+            tables[k] = bytes.len();
+            let labels: Vec<Label> = (0..WIDTH).map(|_| Label(prg.block())).collect();
+            let mut ev = SchemeEvaluator::new(scheme, Buffer::from_bytes(bytes));
+            let start = Instant::now();
+            ev.evaluate(&full, &labels).expect("tables are complete");
+            evaluate[k] = evaluate[k].min(start.elapsed());
+        }
+        let (d, bytes) = garble_alone(&known, GateScheme::HalfGates, &mut prg);
         garble_known = garble_known.min(d);
-        tables.1 = bytes.len();
+        known_bytes = bytes.len();
     }
     let circuit = and_circuit(u32::try_from(ands)?);
     let (two_party_gates, _) = two_party(&circuit)?;
     Ok(GateBench {
         aes: AesPath::detected(),
         ands,
-        garble_per_s: per_second(ands, garble),
-        evaluate_per_s: per_second(ands, evaluate),
+        garble_per_s: per_second(ands, garble[0]),
+        evaluate_per_s: per_second(ands, evaluate[0]),
         garble_known_per_s: per_second(ands, garble_known),
-        bytes_per_and: tables.0 as f64 / ands as f64,
-        bytes_per_known_and: tables.1 as f64 / ands as f64,
+        bytes_per_and: tables[0] as f64 / ands as f64,
+        three_halves_garble_per_s: per_second(ands, garble[1]),
+        three_halves_evaluate_per_s: per_second(ands, evaluate[1]),
+        three_halves_bytes_per_and: tables[1] as f64 / ands as f64,
+        bytes_per_known_and: known_bytes as f64 / ands as f64,
         two_party_per_s: per_second(ands, two_party_gates),
         ot_per_s: ot_rate::<IknpSender>(1 << 22, 0)?,
         softspoken: SOFTSPOKEN_K
@@ -328,6 +353,7 @@ pub fn gates(ands: u64, model: &ModelSource) -> anyhow::Result<GateBench> {
         setup: setup_time()?,
         stage_ands,
         stage_garble_per_s,
+        stage_table_bytes,
     })
 }
 
@@ -348,15 +374,28 @@ impl std::fmt::Display for GateBench {
         )?;
         writeln!(
             f,
-            "garbler half gate garbled, 1 core   {:>8.1} M/s",
-            m(self.garble_known_per_s)
+            "three-halves AND garbled, 1 core    {:>8.1} M/s",
+            m(self.three_halves_garble_per_s)
         )?;
         writeln!(
             f,
-            "LeNet stage circuits garbled, 1 core {:>7.1} M AND/s ({} ANDs, both kinds)",
-            m(self.stage_garble_per_s),
-            self.stage_ands
+            "three-halves AND evaluated, 1 core  {:>8.1} M/s",
+            m(self.three_halves_evaluate_per_s)
         )?;
+        writeln!(
+            f,
+            "garbler half gate garbled, 1 core   {:>8.1} M/s",
+            m(self.garble_known_per_s)
+        )?;
+        for (k, scheme) in GateScheme::ALL.into_iter().enumerate() {
+            writeln!(
+                f,
+                "LeNet stage circuits garbled, 1 core {:>7.1} M AND/s ({} ANDs, both kinds; {scheme}, {} table bytes)",
+                m(self.stage_garble_per_s[k]),
+                self.stage_ands,
+                self.stage_table_bytes[k]
+            )?;
+        }
         writeln!(
             f,
             "two-party ANDs, loopback TCP        {:>8.1} M/s",
@@ -383,6 +422,11 @@ impl std::fmt::Display for GateBench {
             f,
             "bytes per half-gates AND            {:>8.1}",
             self.bytes_per_and
+        )?;
+        writeln!(
+            f,
+            "bytes per three-halves AND          {:>8.1}",
+            self.three_halves_bytes_per_and
         )?;
         write!(
             f,

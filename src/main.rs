@@ -10,6 +10,7 @@ use gcnn::circuit::Owner;
 use gcnn::circuit::file::{self, FileFormat};
 use gcnn::circuit::stats::Stats;
 use gcnn::cli::{accuracy, demo, evaluator, infer};
+use gcnn::garble::GateScheme;
 use gcnn::inference::Pipeline;
 use gcnn::model::ModelSource;
 use gcnn::twopc::{self, Mode};
@@ -149,6 +150,11 @@ enum Command {
         /// online phase stands between a picture and its class.
         #[arg(long, conflicts_with_all = ["images", "image", "mnist_index"])]
         stdin: bool,
+        /// How the garbled circuits' ANDs are garbled, offered to the garbler (which
+        /// runs either): half-gates (32 bytes per AND) or three-halves (Rosulek–Roy
+        /// 2021, 25 bytes per AND, a little slower to evaluate).
+        #[arg(long, value_name = "SCHEME", default_value = "half-gates")]
+        gate_scheme: GateScheme,
     },
     /// Classify digits privately, both roles in this process over loopback TCP.
     ///
@@ -225,6 +231,9 @@ enum Command {
         /// Print only one JSON object on stdout instead of the text report.
         #[arg(long)]
         json: bool,
+        /// The gate scheme the evaluator offers (see `gcnn evaluator --gate-scheme`).
+        #[arg(long, value_name = "SCHEME", default_value = "half-gates")]
+        gate_scheme: GateScheme,
         #[command(flatten)]
         setup: SetupArgs,
     },
@@ -516,6 +525,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch,
             lanes,
             json,
+            gate_scheme,
             setup,
         } => {
             let (setup, timeout) = setup.split();
@@ -525,8 +535,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 gcnn::cli::bench::Grouping::Each
             };
-            let result =
-                gcnn::cli::bench::run(&setup, images, grouping, timeout, &mut io::stderr())?;
+            let result = gcnn::cli::bench::run(
+                &setup,
+                images,
+                grouping,
+                timeout,
+                gate_scheme,
+                &mut io::stderr(),
+            )?;
             if json {
                 writeln!(out, "{}", result.to_json())?;
             } else {
@@ -622,6 +638,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             connect_timeout,
             tls_ca,
             stdin,
+            gate_scheme,
         } => {
             // The pictures are checked before anything else, so a bad one fails fast.
             let inputs = infer::load(&images.sources(), images.mnist.as_deref())?;
@@ -641,6 +658,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 addr: &connect,
                 waits,
                 tls: tls.as_ref(),
+                gate_scheme,
             };
             let mut stdin_lines = io::stdin().lock();
             let pictures = if stdin {

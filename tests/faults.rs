@@ -12,6 +12,7 @@ use common::fault::{Fault, Faulty};
 use common::twoparty::*;
 use gcnn::channel::{Channel, ChannelError, TcpChannel, memory};
 use gcnn::circuit::Circuit;
+use gcnn::garble::GateScheme;
 use gcnn::ot::OtError;
 use gcnn::protocol::{Handshake, PROTOCOL_VERSION, ProtocolError};
 
@@ -177,12 +178,13 @@ fn exchange(ours: &Handshake, theirs: &Handshake) -> [Option<String>; 2] {
 }
 
 #[test]
-fn a_different_protocol_version_or_shape_fails_the_handshake_on_both_sides() {
+fn a_different_protocol_version_shape_or_gate_scheme_fails_the_handshake_on_both_sides() {
     let ours = Handshake {
         version: PROTOCOL_VERSION,
         circuit_hash: HASH,
         shape: [10, 20, 4],
         images: 1,
+        gate_scheme: GateScheme::HalfGates,
     };
     assert_eq!(exchange(&ours, &ours.clone()), [None, None]);
     let newer = Handshake {
@@ -200,6 +202,18 @@ fn a_different_protocol_version_or_shape_fails_the_handshake_on_both_sides() {
     for err in exchange(&ours, &wider) {
         let err = err.expect("both sides fail");
         assert!(err.contains("shape mismatch"), "{err}");
+    }
+    let three_halves = Handshake {
+        gate_scheme: GateScheme::ThreeHalves,
+        ..ours.clone()
+    };
+    for err in exchange(&ours, &three_halves) {
+        let err = err.expect("both sides fail");
+        assert!(err.contains("gate scheme mismatch"), "{err}");
+        assert!(
+            err.contains("three-halves") && err.contains("half-gates"),
+            "{err}"
+        );
     }
 }
 

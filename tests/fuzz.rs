@@ -11,7 +11,7 @@ use std::thread;
 use common::twoparty::{HASH, TIMEOUT, random_circuit, random_inputs, split_inputs};
 use gcnn::channel::{Channel, memory};
 use gcnn::crypto::{Block, Delta};
-use gcnn::garble::Program;
+use gcnn::garble::{GateScheme, Program};
 use gcnn::inference::{Pipeline, classify};
 use gcnn::model::Model;
 use gcnn::ot::IknpSender;
@@ -88,9 +88,10 @@ const OURS: Handshake = Handshake {
     circuit_hash: HASH,
     shape: [100, 200, 4],
     images: 1,
+    gate_scheme: GateScheme::HalfGates,
 };
 
-/// The handshake's wire format: magic, version, circuit hash, shape, images.
+/// The handshake's wire format: magic, version, circuit hash, shape, images, gate scheme.
 fn encoded(h: &Handshake) -> Vec<u8> {
     let mut out = b"GCNN2PC\0".to_vec();
     out.extend_from_slice(&h.version.to_le_bytes());
@@ -99,6 +100,10 @@ fn encoded(h: &Handshake) -> Vec<u8> {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out.extend_from_slice(&h.images.to_le_bytes());
+    out.push(match h.gate_scheme {
+        GateScheme::HalfGates => 0,
+        GateScheme::ThreeHalves => 1,
+    });
     out
 }
 
@@ -162,6 +167,7 @@ fn noisy_garbler<C: Channel>(mut channel: C, program: &Program, hash: [u8; 32], 
             program.outputs().len() as u64,
         ],
         images: 1,
+        gate_scheme: GateScheme::HalfGates,
     };
     let mut honest = || -> Result<(), ProtocolError> {
         handshake.exchange(&mut channel)?;

@@ -15,11 +15,12 @@ use common::lenet::{
 use common::nets::{random_network, random_pixels};
 
 use gcnn::channel::{Channel, ChannelError, memory};
-use gcnn::cli::evaluator::connect_and_classify;
+use gcnn::cli::evaluator::connect_and_classify_with;
 use gcnn::compiler::network::Arch;
-use gcnn::inference::{Batch, MAX_IMAGES, ModelOwner, Pipeline, classify};
+use gcnn::garble::GateScheme;
+use gcnn::inference::{Batch, MAX_IMAGES, ModelOwner, Pipeline, classify, prepare_with};
 use gcnn::model::{Layer, Model};
-use gcnn::protocol::ProtocolError;
+use gcnn::protocol::{HANDSHAKE_BYTES, ProtocolError};
 
 /// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
 fn random_indices(n: usize) -> Vec<usize> {
@@ -37,15 +38,24 @@ fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
     let indices = random_indices(20);
     let (mut child, addr, lines) = garbler(indices.len(), &[]);
 
-    // The first image through the evaluator binary, the rest through the library.
-    let first = evaluator(&addr, indices[0], &[]);
-    let expected = model.predict(&test_set().images[indices[0]]);
-    assert_predicts(&first, expected);
-
-    for &index in &indices[1..] {
+    // The first two images through the evaluator binary, the second offering three
+    // halves; the rest through the library, the gate schemes alternating.
+    for (&index, flags) in indices
+        .iter()
+        .zip([&[][..], &["--gate-scheme", "three-halves"]])
+    {
+        let out = evaluator(&addr, index, flags);
+        assert_predicts(&out, model.predict(&test_set().images[index]));
+    }
+    for (&index, scheme) in indices[2..].iter().zip(GateScheme::ALL.iter().cycle()) {
         let image = &test_set().images[index];
-        let (private, _) = connect_and_classify(pipeline(), &addr, image, TIMEOUT).unwrap();
-        assert_eq!(private, model.predict(image), "test image {index}");
+        let (private, _) =
+            connect_and_classify_with(pipeline(), &addr, image, TIMEOUT, *scheme).unwrap();
+        assert_eq!(
+            private,
+            model.predict(image),
+            "test image {index}, {scheme}"
+        );
     }
     assert!(child.wait().unwrap().success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
@@ -293,42 +303,49 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
     assert!(one_error_line(&out).contains(&addr));
 }
 
-/// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly:
-/// beyond them only the handshake (72 bytes each way), the 128 base OTs (the
-/// evaluator's one point, the garbler's 128) and the SoftSpoken set-up (the evaluator's
-/// two masked GGM level sums per base OT).
+/// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly, for
+/// either gate scheme: beyond them only the handshake ([`HANDSHAKE_BYTES`] each way),
+/// the 128 base OTs (the evaluator's one point, the garbler's 128) and the SoftSpoken
+/// set-up (the evaluator's two masked GGM level sums per base OT). The owner runs the
+/// scheme the client offers, and the class is the plaintext model's.
 #[test]
 fn layer_costs_account_for_every_byte() {
     let Some(model) = model() else { return };
     let owner = ModelOwner::new(&model).unwrap();
-    let (g, e) = memory::pair(TIMEOUT);
-    let report = thread::scope(|s| {
-        let garbler = s.spawn(|| owner.serve(g).unwrap());
-        let (_, report) = classify(owner.pipeline(), e, &test_set().images[7]).unwrap();
-        garbler.join().unwrap();
-        report
-    });
-    let costs = owner.pipeline().layer_costs();
-    assert_eq!(costs.len(), 4);
-    let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
-    let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
-    assert_eq!(report.bytes_sent, to_garbler + 72 + 32 + 128 * 32);
-    assert_eq!(report.bytes_received, to_evaluator + 72 + 128 * 32);
+    let image = &test_set().images[7];
+    for scheme in GateScheme::ALL {
+        let (g, e) = memory::pair(TIMEOUT);
+        let (class, report) = thread::scope(|s| {
+            let garbler = s.spawn(|| owner.serve(g).unwrap());
+            let prepared = prepare_with(owner.pipeline(), e, scheme).unwrap();
+            let out = prepared.classify(image).unwrap();
+            garbler.join().unwrap();
+            out
+        });
+        assert_eq!(class, model.predict(image), "{scheme}");
+        let costs = owner.pipeline().layer_costs_for(scheme);
+        assert_eq!(costs.len(), 4);
+        let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
+        let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();
+        let handshake = HANDSHAKE_BYTES as u64;
+        assert_eq!(report.bytes_sent, to_garbler + handshake + 32 + 128 * 32);
+        assert_eq!(report.bytes_received, to_evaluator + handshake + 128 * 32);
+    }
 }
 
 /// One session, several images: one handshake and one set of base OTs, then each image's
 /// own offline and online phase under the session's Δ with the tweak counter running on.
-/// Every class equals the plaintext model's, on random networks and on LeNet; the
-/// garbler's report sums the images' bytes.
+/// Every class equals the plaintext model's, on random networks and on LeNet (with each
+/// gate scheme); the garbler's report sums the images' bytes.
 #[test]
 fn a_session_of_several_images_classifies_each_like_the_plaintext_model() {
-    let run = |net: &Model, images: &[gcnn::model::Pixels]| {
+    let run = |net: &Model, images: &[gcnn::model::Pixels], scheme: GateScheme| {
         let owner = ModelOwner::new(net).unwrap();
         let (g, e) = memory::pair(TIMEOUT);
         thread::scope(|s| {
             let garbler = s.spawn(|| owner.serve(g).unwrap());
             let count = u32::try_from(images.len()).unwrap();
-            let mut batch = Batch::open(owner.pipeline(), e, count).unwrap();
+            let mut batch = Batch::open(owner.pipeline(), e, count, scheme).unwrap();
             let mut sent = 0;
             for (k, image) in images.iter().enumerate() {
                 assert_eq!(batch.left(), count - k as u32);
@@ -348,14 +365,16 @@ fn a_session_of_several_images_classifies_each_like_the_plaintext_model() {
     for images in [1, 3] {
         let net = random_network(&mut rng, None);
         let pictures: Vec<_> = (0..images).map(|_| random_pixels(&mut rng, &net)).collect();
-        run(&net, &pictures);
+        run(&net, &pictures, GateScheme::HalfGates);
     }
     let Some(lenet) = model() else { return };
     let pictures: Vec<_> = random_indices(6)
         .into_iter()
         .map(|i| gcnn::model::Pixels::from(&test_set().images[i]))
         .collect();
-    run(&lenet, &pictures);
+    for scheme in GateScheme::ALL {
+        run(&lenet, &pictures, scheme);
+    }
 }
 
 /// A client that leaves a session before its last image makes the garbler's session
@@ -369,7 +388,7 @@ fn a_session_ends_cleanly_short_of_its_images_or_beyond_the_limit() {
     let (g, e) = memory::pair(TIMEOUT);
     thread::scope(|s| {
         let garbler = s.spawn(|| owner.serve(g));
-        let mut batch = Batch::open(owner.pipeline(), e, 2).unwrap();
+        let mut batch = Batch::open(owner.pipeline(), e, 2, GateScheme::HalfGates).unwrap();
         assert_eq!(batch.classify(&image).unwrap().0, net.predict(&image));
         drop(batch);
         let err = garbler.join().unwrap().unwrap_err().to_string();
@@ -378,7 +397,8 @@ fn a_session_ends_cleanly_short_of_its_images_or_beyond_the_limit() {
     let (g, e) = memory::pair(TIMEOUT);
     thread::scope(|s| {
         let garbler = s.spawn(|| owner.serve(g));
-        let Err(err) = Batch::open(owner.pipeline(), e, MAX_IMAGES + 1) else {
+        let Err(err) = Batch::open(owner.pipeline(), e, MAX_IMAGES + 1, GateScheme::HalfGates)
+        else {
             panic!("more than MAX_IMAGES opened");
         };
         assert!(

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::evaluator::{Waits, batch_at, connect_and_classify};
+use super::evaluator::{Peer, Waits, batch_at, connect_and_classify_with};
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
+use crate::garble::GateScheme;
 use crate::inference::LayerCost;
 use crate::model::{ModelSource, Pixels};
 
@@ -39,7 +40,9 @@ pub struct InferenceBench {
     pub bytes_to_garbler: u64,
     /// Bytes from the garbler to the evaluator, per inference (mean).
     pub bytes_to_evaluator: u64,
-    /// Half-gates AND gates in the stage circuits.
+    /// How the stage circuits' ANDs were garbled.
+    pub gate_scheme: GateScheme,
+    /// AND gates of two secret wires in the stage circuits.
     pub and_gates: u64,
     /// Garbler half gates (ANDs with a garbler-known input).
     pub garbler_half_gates: u64,
@@ -81,6 +84,7 @@ impl InferenceBench {
             "bytes_evaluator_to_garbler": self.bytes_to_garbler,
             "bytes_garbler_to_evaluator": self.bytes_to_evaluator,
             "bytes_online": self.layers.iter().map(|l| l.online).sum::<u64>(),
+            "gate_scheme": self.gate_scheme.name(),
             "and_gates": self.and_gates,
             "garbler_half_gates": self.garbler_half_gates,
             "time_ms_median": {
@@ -155,8 +159,8 @@ impl fmt::Display for InferenceBench {
         let online: u64 = self.layers.iter().map(|l| l.online).sum();
         row(f, "of which online (after the image)", human_bytes(online))?;
         let gates = format!(
-            "{} half-gates ANDs, {} garbler half gates",
-            self.and_gates, self.garbler_half_gates
+            "{} {} ANDs, {} garbler half gates",
+            self.and_gates, self.gate_scheme, self.garbler_half_gates
         );
         row(f, "stage circuits", gates)?;
         let evaluator = format!(
@@ -310,6 +314,7 @@ pub fn run(
     images: usize,
     grouping: Grouping,
     timeout: Duration,
+    gate_scheme: GateScheme,
     log: &mut impl Write,
 ) -> Result<InferenceBench, CliError> {
     let loaded = setup.load(log)?;
@@ -342,8 +347,22 @@ pub fn run(
     let addr = garbler.address(timeout)?;
     let start = Instant::now();
     let results = match grouping {
-        Grouping::Each => each(&loaded.pipeline, &addr, &pictures, timeout, log)?,
-        Grouping::Batch(_) => batch(&loaded.pipeline, &addr, &pictures, lanes, timeout)?,
+        Grouping::Each => each(
+            &loaded.pipeline,
+            &addr,
+            &pictures,
+            timeout,
+            gate_scheme,
+            log,
+        )?,
+        Grouping::Batch(_) => batch(
+            &loaded.pipeline,
+            &addr,
+            &pictures,
+            lanes,
+            timeout,
+            gate_scheme,
+        )?,
     };
     let rate = images as f64 / start.elapsed().as_secs_f64();
     let (mut samples, mut agree, mut correct) = (Vec::with_capacity(images), 0, 0);
@@ -373,7 +392,7 @@ pub fn run(
     }
     // The garbler logs whole sessions: per image, a batch's times divide by its images.
     let per_image = |secs: f64| secs * 1e3 * lanes as f64 / images as f64;
-    let layers = loaded.pipeline.layer_costs();
+    let layers = loaded.pipeline.layer_costs_for(gate_scheme);
     let and_gates = layers.iter().map(|l| l.and_gates).sum();
     let garbler_half_gates = layers.iter().map(|l| l.garbler_half_gates).sum();
     let mean = |f: fn(&Sample) -> u64| samples.iter().map(f).sum::<u64>() / images as u64;
@@ -386,6 +405,7 @@ pub fn run(
         latency_ms_max: samples.iter().map(|s| s.latency_ms).fold(0.0, f64::max),
         bytes_to_garbler: mean(|s| s.sent),
         bytes_to_evaluator: mean(|s| s.received),
+        gate_scheme,
         and_gates,
         garbler_half_gates,
         evaluator_setup_ms: median(samples.iter().map(|s| s.setup_ms).collect()),
@@ -411,12 +431,14 @@ fn each(
     addr: &str,
     pictures: &[Pixels],
     timeout: Duration,
+    gate_scheme: GateScheme,
     log: &mut impl Write,
 ) -> Result<Vec<(usize, Sample)>, CliError> {
     let mut results = Vec::with_capacity(pictures.len());
     for (k, image) in pictures.iter().enumerate() {
         let start = Instant::now();
-        let (private, report) = connect_and_classify(pipeline, addr, image, timeout)?;
+        let (private, report) =
+            connect_and_classify_with(pipeline, addr, image, timeout, gate_scheme)?;
         let latency_ms = start.elapsed().as_secs_f64() * 1e3;
         writeln!(
             log,
@@ -438,10 +460,16 @@ fn batch(
     pictures: &[Pixels],
     lanes: usize,
     timeout: Duration,
+    gate_scheme: GateScheme,
 ) -> Result<Vec<(usize, Sample)>, CliError> {
-    let waits = Waits {
-        connect: timeout,
-        io: timeout,
+    let peer = Peer {
+        addr,
+        waits: Waits {
+            connect: timeout,
+            io: timeout,
+        },
+        tls: None,
+        gate_scheme,
     };
     let per_lane = pictures.len().div_ceil(lanes);
     thread::scope(|scope| {
@@ -450,7 +478,7 @@ fn batch(
             .map(|run| {
                 scope.spawn(move || {
                     let count = u32::try_from(run.len()).unwrap_or(u32::MAX);
-                    let mut session = batch_at(pipeline, addr, count, waits, None)?;
+                    let mut session = batch_at(pipeline, peer, count)?;
                     run.iter()
                         .map(|image| {
                             let start = Instant::now();

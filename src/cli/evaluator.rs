@@ -10,7 +10,8 @@ use serde_json::json;
 use super::CliError;
 use super::infer::{self, ImageSource, Input, Show, text_line};
 use crate::channel::TcpChannel;
-use crate::inference::{Batch, MAX_IMAGES, Pipeline, Prepared, classify, prepare};
+use crate::garble::GateScheme;
+use crate::inference::{Batch, MAX_IMAGES, Pipeline, Prepared, classify_with, prepare_with};
 use crate::model::PixelView;
 use crate::protocol::{ProtocolError, SessionReport};
 use crate::tls::ClientTls;
@@ -42,6 +43,8 @@ pub struct Peer<'a> {
     pub waits: Waits,
     /// TLS, if the garbler speaks it.
     pub tls: Option<&'a ClientTls>,
+    /// The gate scheme to offer it.
+    pub gate_scheme: GateScheme,
 }
 
 /// Classifies each picture privately with the garbler `peer`, printing one line (or JSON
@@ -66,7 +69,7 @@ pub fn run(
 /// set of base OTs for all of them.
 fn run_given(
     pipeline: &Pipeline,
-    Peer { addr, waits, tls }: Peer<'_>,
+    peer: Peer<'_>,
     inputs: &[Input],
     show: Show,
     out: &mut dyn Write,
@@ -79,7 +82,7 @@ fn run_given(
         });
     };
     let mut start = Instant::now();
-    let mut batch = batch_at(pipeline, addr, images, waits, tls)?;
+    let mut batch = batch_at(pipeline, peer, images)?;
     for input in inputs {
         input.describe(pipeline.input_bits(), show.verbose, log)?;
         let (prediction, r) = batch.classify(&input.image).map_err(session_error)?;
@@ -127,53 +130,71 @@ fn print_result(
 }
 
 /// Connects to the garbler at `addr` (waiting at most `timeout` for it to listen) and
-/// classifies `image` privately.
+/// classifies `image` privately, its ANDs garbled with half-gates.
 pub fn connect_and_classify<'a>(
     pipeline: &Pipeline,
     addr: &str,
     image: impl Into<PixelView<'a>>,
     timeout: Duration,
 ) -> Result<(usize, SessionReport), CliError> {
+    connect_and_classify_with(pipeline, addr, image, timeout, GateScheme::HalfGates)
+}
+
+/// [`connect_and_classify`], offering the garbler `gate_scheme`.
+pub fn connect_and_classify_with<'a>(
+    pipeline: &Pipeline,
+    addr: &str,
+    image: impl Into<PixelView<'a>>,
+    timeout: Duration,
+    gate_scheme: GateScheme,
+) -> Result<(usize, SessionReport), CliError> {
     let waits = Waits {
         connect: timeout,
         io: timeout,
     };
-    classify_at(pipeline, addr, image, waits, None)
+    let peer = Peer {
+        addr,
+        waits,
+        tls: None,
+        gate_scheme,
+    };
+    classify_at(pipeline, peer, image)
 }
 
-/// Connects to the garbler at `addr` (retrying a refused connection for at most
-/// `waits.connect`) and classifies `image` privately, over TLS with `tls` if given.
+/// Connects to the garbler `peer` (retrying a refused connection for at most its
+/// `waits.connect`) and classifies `image` privately.
 pub fn classify_at<'a>(
     pipeline: &Pipeline,
-    addr: &str,
+    peer: Peer<'_>,
     image: impl Into<PixelView<'a>>,
-    waits: Waits,
-    tls: Option<&ClientTls>,
 ) -> Result<(usize, SessionReport), CliError> {
-    classify(pipeline, channel_at(addr, waits, tls)?, image).map_err(session_error)
+    let channel = channel_at(peer.addr, peer.waits, peer.tls)?;
+    classify_with(pipeline, channel, image, peer.gate_scheme).map_err(session_error)
 }
 
-/// Connects to the garbler at `addr` as [`classify_at`] does and runs a session's
-/// offline phase, before there is an image.
+/// Connects to the garbler `peer` as [`classify_at`] does and runs a session's offline
+/// phase, before there is an image.
 fn prepare_at<'p>(
     pipeline: &'p Pipeline,
-    addr: &str,
-    waits: Waits,
-    tls: Option<&ClientTls>,
+    Peer {
+        addr,
+        waits,
+        tls,
+        gate_scheme,
+    }: Peer<'_>,
 ) -> Result<Prepared<'p, TcpChannel>, CliError> {
-    prepare(pipeline, channel_at(addr, waits, tls)?).map_err(session_error)
+    prepare_with(pipeline, channel_at(addr, waits, tls)?, gate_scheme).map_err(session_error)
 }
 
-/// Connects to the garbler at `addr` as [`classify_at`] does and opens a session of
+/// Connects to the garbler `peer` as [`classify_at`] does and opens a session of
 /// `images` images.
 pub fn batch_at<'p>(
     pipeline: &'p Pipeline,
-    addr: &str,
+    peer: Peer<'_>,
     images: u32,
-    waits: Waits,
-    tls: Option<&ClientTls>,
 ) -> Result<Batch<'p, TcpChannel>, CliError> {
-    Batch::open(pipeline, channel_at(addr, waits, tls)?, images).map_err(session_error)
+    let channel = channel_at(peer.addr, peer.waits, peer.tls)?;
+    Batch::open(pipeline, channel, images, peer.gate_scheme).map_err(session_error)
 }
 
 /// A connection to the garbler at `addr` (retrying a refused one for at most
@@ -210,14 +231,14 @@ const STALE: Duration = Duration::from_secs(20);
 /// reported and skipped; the command then fails at the end.
 fn run_lines(
     pipeline: &Pipeline,
-    Peer { addr, waits, tls }: Peer<'_>,
+    peer: Peer<'_>,
     lines: &mut dyn BufRead,
     show: Show,
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
     let (mut read, mut failed) = (0, 0);
-    let mut ready = Some((prepare_at(pipeline, addr, waits, tls)?, Instant::now()));
+    let mut ready = Some((prepare_at(pipeline, peer)?, Instant::now()));
     let mut line = String::new();
     loop {
         line.clear();
@@ -241,12 +262,12 @@ fn run_lines(
         let start = Instant::now();
         let session = match ready.take() {
             Some((session, at)) if at.elapsed() < STALE => session,
-            _ => prepare_at(pipeline, addr, waits, tls)?,
+            _ => prepare_at(pipeline, peer)?,
         };
         let (prediction, r) = match session.classify(&input.image) {
             // The garbler ended the waiting session (its timeout, a restart): once more,
             // in a fresh session.
-            Err(ProtocolError::Channel(_)) => prepare_at(pipeline, addr, waits, tls)?
+            Err(ProtocolError::Channel(_)) => prepare_at(pipeline, peer)?
                 .classify(&input.image)
                 .map_err(session_error)?,
             other => other.map_err(session_error)?,
@@ -265,7 +286,7 @@ fn run_lines(
         print_result(&input, prediction, seconds, &r, show, out)?;
         out.flush().map_err(CliError::Output)?;
         // The next picture's session, prepared while this one's class is read.
-        ready = Some((prepare_at(pipeline, addr, waits, tls)?, Instant::now()));
+        ready = Some((prepare_at(pipeline, peer)?, Instant::now()));
     }
     if failed > 0 {
         return Err(CliError::UnreadLines {

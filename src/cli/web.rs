@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::CliError;
-use super::evaluator::{Waits, classify_at};
+use super::evaluator::{Peer, Waits, classify_at};
+use crate::garble::GateScheme;
 use crate::inference::Pipeline;
 use crate::picture::{self, show};
 use crate::tls::ClientTls;
@@ -249,15 +250,14 @@ fn classify(client: &WebClient, body: &[u8], n: usize) -> Result<serde_json::Val
         connect: client.timeout,
         io: client.timeout,
     };
-    let tls = client.tls.as_ref();
-    let (class, report) = classify_at(
-        &client.pipeline,
-        &client.garbler,
-        &prepared.image,
+    let peer = Peer {
+        addr: &client.garbler,
         waits,
-        tls,
-    )
-    .map_err(|e| (502, format!("private inference failed: {e}")))?;
+        tls: client.tls.as_ref(),
+        gate_scheme: GateScheme::HalfGates,
+    };
+    let (class, report) = classify_at(&client.pipeline, peer, &prepared.image)
+        .map_err(|e| (502, format!("private inference failed: {e}")))?;
     let bits = client.pipeline.input_bits();
     let levels: Vec<u32> = prepared
         .image

@@ -141,6 +141,13 @@ impl Default for Tables {
 }
 
 impl Tables {
+    /// The whole buffer as plain scratch space, for a party that writes or reads a
+    /// batch's tables within one call (three halves), never mixed with the gathering
+    /// below.
+    pub(super) fn scratch(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
     /// Garbler: where the next tables go, at most [`BATCH_BYTES`]; [`Self::wrote`] then
     /// says how many were written.
     #[inline(always)]

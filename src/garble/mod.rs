@@ -18,10 +18,13 @@
 //! Both must run the same [`Program`], so they make the same sequence of hash calls.
 
 mod batch;
+mod drive;
 mod evaluator;
 mod garbler;
 mod plan;
 mod program;
+mod scheme;
+mod three_halves;
 
 pub use evaluator::Evaluator;
 pub(crate) use evaluator::decode;
@@ -29,6 +32,8 @@ pub use garbler::Garbler;
 pub(crate) use garbler::decoding_bits;
 pub(crate) use program::ProgramBuilder;
 pub use program::{Instr, Program, ProgramError};
+pub use scheme::{GateScheme, SchemeEvaluator, SchemeGarbler};
+pub use three_halves::{THREE_HALVES_AND_BYTES, ThreeHalvesEvaluator, ThreeHalvesGarbler};
 
 pub use crate::circuit::{AND_BYTES, GARBLER_HALF_GATE_BYTES};
 
@@ -105,43 +110,55 @@ mod tests {
     }
 
     #[test]
-    fn every_aes_path_garbles_the_same_tables_and_evaluates_to_the_plaintext() {
+    fn every_scheme_on_every_aes_path_garbles_the_same_tables_and_evaluates_to_the_plaintext() {
         let mut prg = Prg::new(Block(0x5eed));
         for (n, width) in [(2000, 8), (2000, 40), (3000, 600)] {
             let program = random_program(n, width, &mut prg);
             let garbler_bits: Vec<bool> = (0..KNOWN).map(|_| prg.bit()).collect();
             let evaluator_bits: Vec<bool> = (KNOWN..width).map(|_| prg.bit()).collect();
             let want = plaintext(&program, &garbler_bits, &evaluator_bits);
-            let delta = Delta::new(prg.block());
+            let (delta, seed) = (Delta::new(prg.block()), prg.block());
             let zeros: Vec<Label> = evaluator_bits.iter().map(|_| Label(prg.block())).collect();
-            let garbled: Vec<(Vec<u8>, Vec<Label>)> = AesPath::available()
-                .iter()
-                .map(|&path| {
-                    let mut g = Garbler::new(Buffer::new(), delta.clone()).on_path(path);
-                    let out = g.garble(&program, &garbler_bits, &zeros).unwrap();
-                    (std::mem::take(g.channel()).into_bytes(), out)
-                })
-                .collect();
-            let (tables, out_zeros) = &garbled[0];
-            assert_eq!(tables.len() as u64, program.table_bytes());
-            for (path, other) in AesPath::available().iter().zip(&garbled) {
-                assert_eq!(other, &garbled[0], "{path}: tables and output labels");
-            }
-            let g = Garbler::new(Buffer::new(), delta.clone());
             let labels: Vec<Label> = zeros
                 .iter()
                 .zip(&evaluator_bits)
-                .map(|(&z, &b)| g.encode(z, b))
+                .map(|(&z, &b)| z ^ delta.select(b))
                 .collect();
-            // The message after the tables stays unread: the evaluator reads ahead only
-            // as far as the program's tables.
-            let mut stream = tables.clone();
-            stream.extend_from_slice(b"next");
-            for &path in AesPath::available() {
-                let mut e = Evaluator::new(Buffer::from_bytes(stream.clone())).on_path(path);
-                let got = e.evaluate(&program, &labels).unwrap();
-                assert_eq!(decode(&got, &decoding_bits(out_zeros)), want, "{path}");
-                assert_eq!(e.channel().unread(), 4, "{path}: every table read, no more");
+            for scheme in GateScheme::ALL {
+                let garbled: Vec<(Vec<u8>, Vec<Label>)> = AesPath::available()
+                    .iter()
+                    .map(|&path| {
+                        let mut g = SchemeGarbler::new(scheme, Buffer::new(), delta.clone(), seed)
+                            .on_path(path);
+                        let out = g.garble(&program, &garbler_bits, &zeros).unwrap();
+                        (std::mem::take(g.channel()).into_bytes(), out)
+                    })
+                    .collect();
+                let (tables, out_zeros) = &garbled[0];
+                assert_eq!(
+                    tables.len() as u64,
+                    scheme.table_bytes(&program),
+                    "{scheme}"
+                );
+                for (path, other) in AesPath::available().iter().zip(&garbled) {
+                    assert_eq!(other, &garbled[0], "{scheme}, {path}: tables and outputs");
+                }
+                // The message after the tables stays unread: the evaluator reads ahead
+                // only as far as the program's tables.
+                let mut stream = tables.clone();
+                stream.extend_from_slice(b"next");
+                for &path in AesPath::available() {
+                    let buffer = Buffer::from_bytes(stream.clone());
+                    let mut e = SchemeEvaluator::new(scheme, buffer).on_path(path);
+                    let got = e.evaluate(&program, &labels).unwrap();
+                    let bits = decode(&got, &decoding_bits(out_zeros));
+                    assert_eq!(bits, want, "{scheme}, {path}");
+                    assert_eq!(
+                        e.channel().unread(),
+                        4,
+                        "{scheme}, {path}: every table read, no more"
+                    );
+                }
             }
         }
     }

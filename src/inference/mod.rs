@@ -30,6 +30,7 @@ pub use pipeline::{LayerCost, Pipeline, SetupCost};
 
 use crate::channel::{Channel, Counting};
 use crate::compiler::network::{Arch, encode_image};
+use crate::garble::GateScheme;
 use crate::model::{Model, PixelView};
 use crate::protocol::{Offer, ProtocolError, SessionReport, refuse_busy};
 
@@ -60,14 +61,16 @@ impl ModelOwner {
     }
 
     /// Reads and checks a client's handshake from `channel`, so a server can decide
-    /// whether to commit a worker to it before answering. A client whose handshake
-    /// differs from ours gets ours, so it fails with the same reason; one asking for
-    /// more than [`MAX_IMAGES`] images gets that number.
+    /// whether to commit a worker to it before answering. The owner runs whichever gate
+    /// scheme the client offers ([`GateScheme`]); a client whose handshake differs from
+    /// ours otherwise gets ours, so it fails with the same reason; one asking for more
+    /// than [`MAX_IMAGES`] images gets that number.
     pub fn admit<C: Channel>(&self, channel: C) -> Result<Admission<'_, C>, ProtocolError> {
         let mut channel = Counting::new(channel);
         let offer = Offer::read(&mut channel)?;
         let images = offer.images().clamp(1, MAX_IMAGES);
-        let ours = self.pipeline.handshake(images);
+        let gate_scheme = offer.gate_scheme().unwrap_or_default();
+        let ours = self.pipeline.handshake_for(gate_scheme, images);
         if let Err(e) = ours.check_offer(&offer) {
             // Best effort: the session fails with `e` whether or not the client hears.
             let _ = ours.answer(&mut channel);
@@ -77,6 +80,7 @@ impl ModelOwner {
             owner: self,
             channel,
             images,
+            gate_scheme,
         })
     }
 }
@@ -87,6 +91,7 @@ pub struct Admission<'a, C> {
     owner: &'a ModelOwner,
     channel: Counting<C>,
     images: u32,
+    gate_scheme: GateScheme,
 }
 
 impl<C: Channel> Admission<'_, C> {
@@ -108,6 +113,7 @@ impl<C: Channel> Admission<'_, C> {
             &self.owner.pipeline,
             &self.owner.values,
             self.images,
+            self.gate_scheme,
         )
     }
 
@@ -121,29 +127,49 @@ impl<C: Channel> Admission<'_, C> {
 /// long as its images take.
 pub const MAX_IMAGES: u32 = 10_000;
 
-/// Classifies `image` privately with the model owner on the other end of `channel`.
-/// Returns the class, the only thing learnt.
+/// Classifies `image` privately with the model owner on the other end of `channel`,
+/// its ANDs garbled with half-gates. Returns the class, the only thing learnt.
 pub fn classify<'a, C: Channel>(
     pipeline: &Pipeline,
     channel: C,
     image: impl Into<PixelView<'a>>,
 ) -> Result<(usize, SessionReport), ProtocolError> {
+    classify_with(pipeline, channel, image, GateScheme::HalfGates)
+}
+
+/// [`classify`], offering the owner `gate_scheme` ([`prepare_with`]).
+pub fn classify_with<'a, C: Channel>(
+    pipeline: &Pipeline,
+    channel: C,
+    image: impl Into<PixelView<'a>>,
+    gate_scheme: GateScheme,
+) -> Result<(usize, SessionReport), ProtocolError> {
     let image = image.into();
     check_image(pipeline, image)?;
-    prepare(pipeline, channel)?.classify(image)
+    prepare_with(pipeline, channel, gate_scheme)?.classify(image)
 }
 
 /// Runs a session's offline phase with the model owner on the other end of `channel`
 /// before there is an image: then only the online phase, one round trip per weighted
 /// layer (two for a layer on lookups with a pool), stands between an image and its class ([`Prepared::classify`]). The owner waits
-/// for the image at most its per-message timeout.
+/// for the image at most its per-message timeout. ANDs are garbled with half-gates
+/// ([`prepare_with`] offers another scheme).
 pub fn prepare<C: Channel>(
     pipeline: &Pipeline,
     channel: C,
 ) -> Result<Prepared<'_, C>, ProtocolError> {
-    Ok(Prepared(
-        session::connect(channel, pipeline, 1)?.prepare(pipeline)?,
-    ))
+    prepare_with(pipeline, channel, GateScheme::HalfGates)
+}
+
+/// [`prepare`], offering the owner `gate_scheme` for the session's ANDs: three halves
+/// sends 25 bytes per AND instead of 32 and evaluates them a little slower.
+pub fn prepare_with<C: Channel>(
+    pipeline: &Pipeline,
+    channel: C,
+    gate_scheme: GateScheme,
+) -> Result<Prepared<'_, C>, ProtocolError> {
+    let link = session::connect(channel, pipeline, 1, gate_scheme)?;
+    Ok(Prepared(link.prepare(pipeline)?))
 }
 
 /// A session whose offline phase is done (see [`prepare`]); good for one image.
@@ -173,8 +199,14 @@ pub struct Batch<'p, C> {
 }
 
 impl<'p, C: Channel> Batch<'p, C> {
-    /// Opens a session of `images` images (1 to [`MAX_IMAGES`]) over `channel`.
-    pub fn open(pipeline: &'p Pipeline, channel: C, images: u32) -> Result<Self, ProtocolError> {
+    /// Opens a session of `images` images (1 to [`MAX_IMAGES`]) over `channel`, offering
+    /// `gate_scheme`.
+    pub fn open(
+        pipeline: &'p Pipeline,
+        channel: C,
+        images: u32,
+        gate_scheme: GateScheme,
+    ) -> Result<Self, ProtocolError> {
         if !(1..=MAX_IMAGES).contains(&images) {
             return Err(ProtocolError::Handshake(format!(
                 "a session classifies 1 to {MAX_IMAGES} images, not {images}"
@@ -182,7 +214,7 @@ impl<'p, C: Channel> Batch<'p, C> {
         }
         Ok(Batch {
             pipeline,
-            link: Some(session::connect(channel, pipeline, images)?),
+            link: Some(session::connect(channel, pipeline, images, gate_scheme)?),
             images,
             left: images,
         })

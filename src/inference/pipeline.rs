@@ -8,7 +8,7 @@ use crate::circuit::MAX_INPUT_BITS;
 use crate::compiler::mixed::MixedCircuit;
 use crate::compiler::network::Arch;
 use crate::compiler::stages::{MAX_ENTRIES, Nonlinear, Stage, pool_bit, pool_windows};
-use crate::garble::Program;
+use crate::garble::{GateScheme, Program};
 use crate::model::{Hwc, Layer, Model, ModelSource};
 use crate::ot::lookup::{self, Truth};
 use crate::ot::softspoken;
@@ -299,9 +299,16 @@ impl Pipeline {
         Pipeline::new(&Arch::of(&Model::load_architecture_from(source)?))
     }
 
-    /// The first message of a session of `images` over this pipeline: version, hash,
-    /// the shape (stages, the evaluator's pixel bits, class bits) and the image count.
+    /// The first message of a half-gates session of `images` over this pipeline
+    /// ([`Pipeline::handshake_for`]).
     pub fn handshake(&self, images: u32) -> Handshake {
+        self.handshake_for(GateScheme::HalfGates, images)
+    }
+
+    /// The first message of a session of `images` over this pipeline whose ANDs are
+    /// garbled with `gate_scheme`: version, hash, the shape (stages, the evaluator's pixel
+    /// bits, class bits), the image count and the scheme.
+    pub fn handshake_for(&self, gate_scheme: GateScheme, images: u32) -> Handshake {
         Handshake {
             version: PROTOCOL_VERSION,
             circuit_hash: self.hash,
@@ -311,6 +318,7 @@ impl Pipeline {
                 self.class_bits() as u64,
             ],
             images,
+            gate_scheme,
         }
     }
 
@@ -382,8 +390,15 @@ impl Pipeline {
         }
     }
 
-    /// Where a session's bytes go, per weighted layer: exact, from the public pipeline.
+    /// Where a half-gates session's bytes go, per weighted layer
+    /// ([`Pipeline::layer_costs_for`]).
     pub fn layer_costs(&self) -> Vec<LayerCost> {
+        self.layer_costs_for(GateScheme::HalfGates)
+    }
+
+    /// Where a session's bytes go when its ANDs are garbled with `gate_scheme`, per
+    /// weighted layer: exact, from the public pipeline.
+    pub fn layer_costs_for(&self, gate_scheme: GateScheme) -> Vec<LayerCost> {
         // SoftSpoken sends one correction column per chunk of Δ.
         let ext = |n: usize| softspoken::extension_bytes(n, softspoken::DEFAULT_K);
         let bits = |n: usize| n.div_ceil(8) as u64;
@@ -399,7 +414,7 @@ impl Pipeline {
                     NonlinearPlan::Circuit(p) => (
                         ring::packed_len(accumulators, s.ring_bits) as u64,
                         16 * s.share_bits() as u64,
-                        p.table_bytes() + bits(p.outputs().len()),
+                        gate_scheme.table_bytes(p) + bits(p.outputs().len()),
                         1,
                         0,
                     ),
@@ -427,7 +442,7 @@ impl Pipeline {
                 let (and, half, tables) = match &s.nonlinear {
                     NonlinearPlan::Circuit(p) => {
                         let (and, half) = p.and_counts();
-                        (and, half, p.table_bytes())
+                        (and, half, gate_scheme.table_bytes(p))
                     }
                     NonlinearPlan::Lookup(_) => (0, 0, 0),
                 };

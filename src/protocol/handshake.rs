@@ -2,6 +2,7 @@
 
 use super::ProtocolError;
 use crate::channel::Channel;
+use crate::garble::GateScheme;
 
 /// Bumped whenever the messages of a session change (2: private inference runs the mixed
 /// protocol of [`crate::inference`]; 3: with an offline phase; 4: the garbler answers the
@@ -10,7 +11,7 @@ use crate::channel::Channel;
 /// inference extends its OTs with SoftSpoken instead of IKNP; 7: IKNP, for the Yao path,
 /// sends its columns in batches of 4 096 OTs instead of 65 536; 8: a one-bit stage with
 /// narrow shares runs as lookup OTs, its messages `d'`, tables, `d''`, tables; 9: the
-/// handshake says how many images the session classifies).
+/// handshake says how many images the session classifies and names the gate scheme).
 pub const PROTOCOL_VERSION: u32 = 9;
 
 const MAGIC: [u8; 8] = *b"GCNN2PC\0";
@@ -18,11 +19,30 @@ const MAGIC: [u8; 8] = *b"GCNN2PC\0";
 /// What a garbler with no free worker sends instead of its handshake, then hangs up.
 const BUSY: [u8; 8] = *b"GCNNBUSY";
 
-/// Bytes of a handshake message: magic, version, circuit hash, shape, images.
-pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24 + 4;
+/// Bytes of a handshake message: magic, version, circuit hash, shape, images, gate
+/// scheme.
+pub const HANDSHAKE_BYTES: usize = 8 + 4 + 32 + 24 + 4 + 1;
 
 /// Where the image count sits in the message.
 const IMAGES: std::ops::Range<usize> = 68..72;
+
+/// Where the gate scheme's byte sits.
+const SCHEME: usize = 72;
+
+/// The gate scheme's byte in the handshake.
+fn scheme_byte(scheme: GateScheme) -> u8 {
+    match scheme {
+        GateScheme::HalfGates => 0,
+        GateScheme::ThreeHalves => 1,
+    }
+}
+
+/// The gate scheme of a handshake's last byte, if this build knows it.
+fn scheme_of(byte: u8) -> Option<GateScheme> {
+    GateScheme::ALL
+        .into_iter()
+        .find(|&s| scheme_byte(s) == byte)
+}
 
 /// What both parties must agree on before any secret-dependent byte is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +57,9 @@ pub struct Handshake {
     /// a plain Yao session). The evaluator asks; the garbler answers with the same
     /// number, or with a different one it is willing to serve, and both sides fail.
     pub images: u32,
+    /// How ANDs are garbled: the evaluator offers one, a garbler that runs it answers
+    /// with the same ([`Offer::gate_scheme`]).
+    pub gate_scheme: GateScheme,
 }
 
 /// A peer's handshake, read but not yet answered: a server reads it before it commits a
@@ -54,6 +77,12 @@ impl Offer {
     /// The number of images the peer asks for (unchecked: any `u32`).
     pub fn images(&self) -> u32 {
         u32::from_le_bytes(self.0[IMAGES].try_into().expect("4 bytes"))
+    }
+
+    /// The gate scheme the peer offers, if it is one this build knows (anything else
+    /// fails the handshake's check anyway).
+    pub fn gate_scheme(&self) -> Option<GateScheme> {
+        scheme_of(self.0[SCHEME])
     }
 }
 
@@ -76,6 +105,7 @@ impl Handshake {
             out[44 + 8 * i..52 + 8 * i].copy_from_slice(&v.to_le_bytes());
         }
         out[IMAGES].copy_from_slice(&self.images.to_le_bytes());
+        out[SCHEME] = scheme_byte(self.gate_scheme);
         out
     }
 
@@ -154,6 +184,13 @@ impl Handshake {
             return Err(ProtocolError::Handshake(
                 "input/output shape mismatch with the peer".into(),
             ));
+        }
+        if theirs[SCHEME] != ours[SCHEME] {
+            let peer = scheme_of(theirs[SCHEME]).map_or("an unknown one", GateScheme::name);
+            return Err(ProtocolError::Handshake(format!(
+                "gate scheme mismatch: ours {}, peer's {peer}",
+                self.gate_scheme
+            )));
         }
         let images = u32::from_le_bytes(theirs[IMAGES].try_into().expect("4 bytes"));
         if images != self.images {

@@ -3,7 +3,7 @@
 use super::{Handshake, PROTOCOL_VERSION, ProtocolError};
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Delta, Label, random_seed};
-use crate::garble::{Evaluator, Garbler, Program, decode, decoding_bits};
+use crate::garble::{Evaluator, Garbler, GateScheme, Program, decode, decoding_bits};
 use crate::ot::{IknpReceiver, IknpSender};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -60,6 +60,7 @@ fn handshake(program: &Program, circuit_hash: [u8; 32]) -> Handshake {
             program.outputs().len() as u64,
         ],
         images: 1,
+        gate_scheme: GateScheme::HalfGates,
     }
 }
 

@@ -7,7 +7,7 @@ use super::super::ring;
 use super::lookups::LookupEvaluator;
 use crate::channel::{Buffer, Channel, Counting};
 use crate::crypto::{Block, Label, Prg};
-use crate::garble::{Evaluator, Program, decode};
+use crate::garble::{GateScheme, Program, SchemeEvaluator, decode};
 use crate::ot::SoftSpokenReceiver;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -73,20 +73,23 @@ pub(in crate::inference) struct Link<C> {
     ot: SoftSpokenReceiver,
     prg: Prg,
     tweak: u64,
+    gate_scheme: GateScheme,
     /// The last image's tables buffer, reused (its pages stay mapped).
     spare: Vec<u8>,
     /// When the garbler accepted the session, or the last image ended.
     start: Instant,
 }
 
-/// Opens a session of `images` images over `channel`: the handshake and the base OTs.
+/// Opens a session of `images` images over `channel`, offering `gate_scheme`: the
+/// handshake and the base OTs.
 pub(in crate::inference) fn connect<C: Channel>(
     channel: C,
     pipeline: &Pipeline,
     images: u32,
+    gate_scheme: GateScheme,
 ) -> Result<Link<C>, ProtocolError> {
     let mut channel = Counting::new(channel);
-    let handshake = pipeline.handshake(images);
+    let handshake = pipeline.handshake_for(gate_scheme, images);
     handshake.offer(&mut channel)?;
     // The base OTs' first message travels with the handshake; the garbler's answer
     // comes before its points.
@@ -102,6 +105,7 @@ pub(in crate::inference) fn connect<C: Channel>(
         ot,
         prg: Prg::from_os()?,
         tweak: 0,
+        gate_scheme,
         spare: Vec::new(),
         start,
     })
@@ -113,7 +117,7 @@ pub(in crate::inference) struct PreparedEvaluator<'p, C> {
     pipeline: &'p Pipeline,
     link: Link<C>,
     offline: Vec<EvaluatorStage>,
-    evaluator: Evaluator<Buffer>,
+    evaluator: SchemeEvaluator<Buffer>,
     tables_len: u64,
     start: Instant,
     setup: Instant,
@@ -147,7 +151,11 @@ impl<C: Channel> Link<C> {
             };
             ots.push((choices, keys, ends));
         }
-        let tables_len = pipeline.programs().map(Program::table_bytes).sum::<u64>();
+        let scheme = self.gate_scheme;
+        let tables_len = pipeline
+            .programs()
+            .map(|p| scheme.table_bytes(p))
+            .sum::<u64>();
         let mut tables = std::mem::take(&mut self.spare);
         tables.resize(tables_len as usize, 0);
         let channel = &mut self.channel;
@@ -163,7 +171,7 @@ impl<C: Channel> Link<C> {
             )?;
             let nonlinear = match (&stage.nonlinear, ends) {
                 (NonlinearPlan::Circuit(program), Ends::Correlated(r, t)) => {
-                    let len = program.table_bytes() as usize;
+                    let len = scheme.table_bytes(program) as usize;
                     channel.read_bytes(&mut tables[at..at + len])?;
                     at += len;
                     // Room for the garbler's labels too: no reallocation copies a label.
@@ -191,7 +199,7 @@ impl<C: Channel> Link<C> {
             pipeline,
             link: self,
             offline,
-            evaluator: Evaluator::new(Buffer::from_bytes(tables)).starting_at(tweak),
+            evaluator: SchemeEvaluator::new(scheme, Buffer::from_bytes(tables)).starting_at(tweak),
             tables_len,
             start,
             setup: Instant::now(),
@@ -251,7 +259,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
                     let bits = evaluate(&mut *channel, stage, program, &mut evaluator, inputs, e)?;
                     // Each stage must have read exactly its own tables, or the next would
                     // decrypt the wrong ones.
-                    tables_left -= program.table_bytes();
+                    tables_left -= link.gate_scheme.table_bytes(program);
                     if evaluator.channel().unread() as u64 != tables_left {
                         return Err(ProtocolError::InvalidOutput(format!(
                             "stage {} read a different number of table bytes than it has",
@@ -284,7 +292,7 @@ fn evaluate<C: Channel>(
     channel: &mut C,
     stage: &StagePlan,
     program: &Program,
-    evaluator: &mut Evaluator<Buffer>,
+    evaluator: &mut SchemeEvaluator<Buffer>,
     mut inputs: CircuitInputs,
     mut f: Zeroizing<Vec<u64>>,
 ) -> Result<Zeroizing<Vec<bool>>, ProtocolError> {

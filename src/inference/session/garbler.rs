@@ -8,7 +8,7 @@ use super::lookups::LookupGarbler;
 use super::{bits_of, random_bits};
 use crate::channel::{Channel, Counting};
 use crate::crypto::{Block, Delta, Label, Prg, random_seed};
-use crate::garble::{Garbler, Program, decoding_bits};
+use crate::garble::{GateScheme, Program, SchemeGarbler, decoding_bits};
 use crate::ot::SoftSpokenSender;
 use crate::ot::softspoken::DEFAULT_K;
 use crate::protocol::{ProtocolError, SessionReport};
@@ -40,17 +40,21 @@ enum Ends {
 /// found to match ours for `images` images ([`crate::inference::ModelOwner::admit`]):
 /// `values` are its weights and biases per weighted layer (see
 /// [`crate::inference::ModelOwner`]). Learns nothing. Each image's offline and online
-/// phase begin a channel phase ([`Channel::begin_phase`]); the report sums them.
+/// phase begin a channel phase ([`Channel::begin_phase`]); the report sums them. ANDs
+/// are garbled with `gate_scheme`, the one the evaluator offered.
 pub(in crate::inference) fn run_garbler<C: Channel>(
     mut channel: Counting<C>,
     pipeline: &Pipeline,
     values: &[(Vec<i64>, Vec<i64>)],
     images: u32,
+    gate_scheme: GateScheme,
 ) -> Result<SessionReport, ProtocolError> {
     let start = Instant::now();
     // Flushed at once: the client waits for it, and its base-OT point is already on
     // the way, so the points follow without a round trip of their own.
-    pipeline.handshake(images).answer(&mut channel)?;
+    pipeline
+        .handshake_for(gate_scheme, images)
+        .answer(&mut channel)?;
     channel.begin_phase();
     let delta = Delta::new(random_seed()?);
     let ot = SoftSpokenSender::setup(&mut channel, delta.clone(), DEFAULT_K)?;
@@ -60,6 +64,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         delta,
         prg: Prg::from_os()?,
         tweak: 0,
+        gate_scheme,
     };
     let mut online = Duration::ZERO;
     let mut layers: Vec<(String, Duration)> = Vec::new();
@@ -91,6 +96,7 @@ struct Link<C> {
     delta: Delta,
     prg: Prg,
     tweak: u64,
+    gate_scheme: GateScheme,
 }
 
 impl<C: Channel> Link<C> {
@@ -107,6 +113,7 @@ impl<C: Channel> Link<C> {
             delta,
             prg,
             tweak,
+            gate_scheme,
         } = self;
         channel.begin_phase();
         // The OTs first, all of them: their matrices are the evaluator's only offline
@@ -126,7 +133,9 @@ impl<C: Channel> Link<C> {
         // The pixels reach the first layer unmasked: the evaluator knows them.
         let mut masks = Zeroizing::new(vec![false; pipeline.pixel_bits()]);
         let mut offline = Vec::with_capacity(pipeline.stages.len());
-        let mut garbler = Garbler::new(&mut *channel, delta.clone()).starting_at(*tweak);
+        let mut garbler =
+            SchemeGarbler::new(*gate_scheme, &mut *channel, delta.clone(), random_seed()?)
+                .starting_at(*tweak);
         for ((stage, (weights, bias)), (keys, ends)) in pipeline.stages.iter().zip(values).zip(ots)
         {
             let products = stage.fanout.garbler_products(
@@ -186,7 +195,7 @@ impl<C: Channel> Link<C> {
 /// labels of the evaluator's share bits and fresh ones for the garbler's; sends the
 /// tables and the decoding bits. Returns the garbler's zero labels.
 fn garble<C: Channel>(
-    garbler: &mut Garbler<C>,
+    garbler: &mut SchemeGarbler<C>,
     program: &Program,
     masks: &[bool],
     q: &[Block],
