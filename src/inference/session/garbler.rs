@@ -79,12 +79,14 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
             layers.iter_mut().zip(times).for_each(|(l, t)| l.1 += t.1);
         }
     }
-    let mut report = SessionReport::new(&link.channel, [start, start, Instant::now()], layers);
     // Everything but the images' online phases counts as offline: the handshake, the
     // base OTs and each image's offline phase.
-    report.setup = report.total - online;
-    report.online = online;
-    Ok(report)
+    let end = Instant::now();
+    Ok(SessionReport::new(
+        &link.channel,
+        [start, end - online, end],
+        layers,
+    ))
 }
 
 /// What the images of one session share: the channel, the OT extension, Δ, the mask
