@@ -76,10 +76,10 @@ def price(gcnn, model_dir):
         out = subprocess.run([gcnn, "inspect", circuit], check=True, capture_output=True,
                              text=True).stdout
     m = re.search(r"session: (\d+) B evaluator->garbler, (\d+) B garbler->evaluator "
-                  r"\(([\d.]+) MB in all, ([\d.]+) MB online\)", out)
+                  r"\(([\d.]+) MB in all, ([\d.]+) (kB|MB) online\)", out)
     if not m:
         sys.exit(f"sweep.py: cannot read the session bytes from gcnn inspect:\n{out}")
-    return int(m[1]) + int(m[2]), float(m[4]) * 1e6
+    return int(m[1]) + int(m[2]), float(m[4]) * (1e3 if m[5] == "kB" else 1e6)
 
 
 def main():
