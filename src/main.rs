@@ -151,9 +151,9 @@ enum Command {
         #[arg(long, conflicts_with_all = ["images", "image", "mnist_index"])]
         stdin: bool,
         /// How the garbled circuits' ANDs are garbled, offered to the garbler (which
-        /// runs either): half-gates (32 bytes per AND) or three-halves (Rosulek–Roy
-        /// 2021, 25 bytes per AND, a little slower to evaluate).
-        #[arg(long, value_name = "SCHEME", default_value = "half-gates")]
+        /// runs either): three-halves (Rosulek–Roy 2021, 25 bytes per AND) or half-gates
+        /// (32 bytes per AND, a little less CPU: for loopback or a LAN).
+        #[arg(long, value_name = "SCHEME", default_value = "three-halves")]
         gate_scheme: GateScheme,
     },
     /// Classify digits privately, both roles in this process over loopback TCP.
@@ -232,7 +232,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The gate scheme the evaluator offers (see `gcnn evaluator --gate-scheme`).
-        #[arg(long, value_name = "SCHEME", default_value = "half-gates")]
+        #[arg(long, value_name = "SCHEME", default_value = "three-halves")]
         gate_scheme: GateScheme,
         #[command(flatten)]
         setup: SetupArgs,

@@ -10,6 +10,7 @@ use crate::circuit::Circuit;
 use crate::circuit::stats::Stats;
 use crate::compiler::mixed::{MAGIC, MixedCircuit, write_file};
 use crate::compiler::network::{Arch, compile};
+use crate::garble::GateScheme;
 use crate::inference::{InferenceError, LayerCost, Pipeline};
 use crate::model::{Model, ModelSource};
 
@@ -110,9 +111,21 @@ impl fmt::Display for Costs<'_> {
             "set-up (handshake, base OTs, OT extension set-up): {} B evaluator->garbler, {} B garbler->evaluator, {} round trips",
             setup.to_garbler, setup.to_evaluator, setup.round_trips
         )?;
+        let scheme = GateScheme::default();
+        let other = GateScheme::ALL
+            .into_iter()
+            .find(|&s| s != scheme)
+            .unwrap_or(scheme);
+        let other_bytes: u64 = pipeline
+            .layer_costs_for(other)
+            .iter()
+            .map(|c| c.to_garbler + c.to_evaluator)
+            .sum::<u64>()
+            + setup.to_garbler
+            + setup.to_evaluator;
         writeln!(
             f,
-            "session: {to_garbler} B evaluator->garbler, {to_evaluator} B garbler->evaluator ({} in all, {} online), {} round trips ({} online)",
+            "session: {to_garbler} B evaluator->garbler, {to_evaluator} B garbler->evaluator ({} in all, {} online), {} round trips ({} online); ANDs garbled {scheme} ({other}: {other_bytes} B in all)",
             human_bytes(to_garbler + to_evaluator),
             human_bytes(sum(|c| c.online)),
             setup.round_trips + sum(|c| c.round_trips),

@@ -66,7 +66,9 @@ pub fn run(
 }
 
 /// Classifies `inputs` one after another in one session: one connection, handshake and
-/// set of base OTs for all of them.
+/// set of base OTs for all of them. Each picture's time runs from the previous one's class
+/// (the first's from before the TCP connect, so it counts the connect and the handshake's
+/// round trip), and its offline time is that less the online phase.
 fn run_given(
     pipeline: &Pipeline,
     peer: Peer<'_>,
@@ -88,28 +90,35 @@ fn run_given(
         let (prediction, r) = batch.classify(&input.image).map_err(session_error)?;
         let seconds = start.elapsed().as_secs_f64();
         start = Instant::now();
+        let online = r.online.as_secs_f64();
         writeln!(
             log,
-            "private inference of {}: {:.3} s (offline {:.3} s, online {:.3} s), sent {} B, received {} B",
+            "private inference of {}: {seconds:.3} s (offline {:.3} s, online {online:.3} s), sent {} B, received {} B",
             input.name(),
-            r.total.as_secs_f64(),
-            r.setup.as_secs_f64(),
-            r.online.as_secs_f64(),
+            seconds - online,
             r.bytes_sent,
             r.bytes_received
         )
         .map_err(CliError::Output)?;
-        print_result(input, prediction, seconds, &r, show, out)?;
+        print_result(
+            input,
+            prediction,
+            (seconds, seconds - online),
+            &r,
+            show,
+            out,
+        )?;
     }
     Ok(())
 }
 
 /// Prints one picture's result on `out`: the text line, or with `--json` one object with
-/// the time (`seconds`, as the command measures it), the phases and the bytes.
+/// the time (`seconds`, as the command measures it), the offline time that goes with it,
+/// the online time and the bytes.
 fn print_result(
     input: &Input,
     prediction: usize,
-    seconds: f64,
+    (seconds, offline): (f64, f64),
     r: &SessionReport,
     show: Show,
     out: &mut dyn Write,
@@ -118,7 +127,7 @@ fn print_result(
         let mut fields = input.json_fields();
         fields.insert("prediction".into(), json!(prediction));
         fields.insert("seconds".into(), json!(seconds));
-        fields.insert("offline_seconds".into(), json!(r.setup.as_secs_f64()));
+        fields.insert("offline_seconds".into(), json!(offline));
         fields.insert("online_seconds".into(), json!(r.online.as_secs_f64()));
         fields.insert("bytes_sent".into(), json!(r.bytes_sent));
         fields.insert("bytes_received".into(), json!(r.bytes_received));
@@ -137,7 +146,7 @@ pub fn connect_and_classify<'a>(
     image: impl Into<PixelView<'a>>,
     timeout: Duration,
 ) -> Result<(usize, SessionReport), CliError> {
-    connect_and_classify_with(pipeline, addr, image, timeout, GateScheme::HalfGates)
+    connect_and_classify_with(pipeline, addr, image, timeout, GateScheme::default())
 }
 
 /// [`connect_and_classify`], offering the garbler `gate_scheme`.
@@ -283,7 +292,14 @@ fn run_lines(
             r.bytes_received
         )
         .map_err(CliError::Output)?;
-        print_result(&input, prediction, seconds, &r, show, out)?;
+        print_result(
+            &input,
+            prediction,
+            (seconds, r.setup.as_secs_f64()),
+            &r,
+            show,
+            out,
+        )?;
         out.flush().map_err(CliError::Output)?;
         // The next picture's session, prepared while this one's class is read.
         ready = Some((prepare_at(pipeline, peer)?, Instant::now()));

@@ -254,7 +254,7 @@ fn classify(client: &WebClient, body: &[u8], n: usize) -> Result<serde_json::Val
         addr: &client.garbler,
         waits,
         tls: client.tls.as_ref(),
-        gate_scheme: GateScheme::HalfGates,
+        gate_scheme: GateScheme::default(),
     };
     let (class, report) = classify_at(&client.pipeline, peer, &prepared.image)
         .map_err(|e| (502, format!("private inference failed: {e}")))?;

@@ -134,7 +134,7 @@ pub fn classify<'a, C: Channel>(
     channel: C,
     image: impl Into<PixelView<'a>>,
 ) -> Result<(usize, SessionReport), ProtocolError> {
-    classify_with(pipeline, channel, image, GateScheme::HalfGates)
+    classify_with(pipeline, channel, image, GateScheme::default())
 }
 
 /// [`classify`], offering the owner `gate_scheme` ([`prepare_with`]).
@@ -158,7 +158,7 @@ pub fn prepare<C: Channel>(
     pipeline: &Pipeline,
     channel: C,
 ) -> Result<Prepared<'_, C>, ProtocolError> {
-    prepare_with(pipeline, channel, GateScheme::HalfGates)
+    prepare_with(pipeline, channel, GateScheme::default())
 }
 
 /// [`prepare`], offering the owner `gate_scheme` for the session's ANDs: three halves

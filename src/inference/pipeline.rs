@@ -299,10 +299,10 @@ impl Pipeline {
         Pipeline::new(&Arch::of(&Model::load_architecture_from(source)?))
     }
 
-    /// The first message of a half-gates session of `images` over this pipeline
-    /// ([`Pipeline::handshake_for`]).
+    /// The first message of a session of `images` over this pipeline with the default
+    /// gate scheme ([`Pipeline::handshake_for`]).
     pub fn handshake(&self, images: u32) -> Handshake {
-        self.handshake_for(GateScheme::HalfGates, images)
+        self.handshake_for(GateScheme::default(), images)
     }
 
     /// The first message of a session of `images` over this pipeline whose ANDs are
@@ -390,10 +390,10 @@ impl Pipeline {
         }
     }
 
-    /// Where a half-gates session's bytes go, per weighted layer
+    /// Where a session's bytes go with the default gate scheme, per weighted layer
     /// ([`Pipeline::layer_costs_for`]).
     pub fn layer_costs(&self) -> Vec<LayerCost> {
-        self.layer_costs_for(GateScheme::HalfGates)
+        self.layer_costs_for(GateScheme::default())
     }
 
     /// Where a session's bytes go when its ANDs are garbled with `gate_scheme`, per
