@@ -272,7 +272,7 @@ fn finish(
         .unwrap()
         .read_to_string(&mut out)
         .unwrap();
-    (child.wait().unwrap().success(), out, err)
+    (common::exit_within(&mut child).success(), out, err)
 }
 
 /// The garbler and the evaluator as two processes; the evaluator reads the binary

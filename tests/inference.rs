@@ -57,7 +57,7 @@ fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
             "test image {index}, {scheme}"
         );
     }
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(log.len(), indices.len(), "{log:?}");
     assert!(log.iter().all(|l| l.contains(": ok in ")), "{log:?}");
@@ -283,7 +283,7 @@ fn a_different_architecture_fails_the_handshake_on_both_sides() {
     // A failed handshake is not a session: the garbler still serves its one session.
     let ok = evaluator(&addr, 0, &[]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(
         log.iter()

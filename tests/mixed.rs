@@ -62,7 +62,7 @@ fn garbler_and_evaluator_run_the_compiled_file() {
     let out = evaluator(&addr, 5, &["--circuit", path(&file)]);
     let expected = lenet.predict(&test_set().images[5]);
     assert_predicts(&out, expected);
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(log.iter().all(|l| l.contains(": ok in ")), "{log:?}");
 }
@@ -87,7 +87,7 @@ fn a_client_with_another_circuit_file_fails_the_handshake() {
     // A failed handshake is not a session: the garbler still serves its one session.
     let ok = evaluator(&addr, 0, &[]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(
         log.iter().any(|l| l.contains("circuit files differ")),

@@ -179,7 +179,7 @@ fn two_processes_agree_with_the_reference_on_random_networks() {
             let expected = model.predict(&test_set().images[index]);
             assert_predicts(&out, expected);
         }
-        assert!(child.wait().unwrap().success());
+        assert!(common::exit_within(&mut child).success());
     }
 }
 

@@ -68,7 +68,10 @@ fn the_garbler_serves_the_next_client_after_bad_ones() {
     let expected = model.predict(&test_set().images[index]);
     assert_predicts(&out, expected);
 
-    assert!(!child.wait().unwrap().success(), "a session failed");
+    assert!(
+        !common::exit_within(&mut child).success(),
+        "a session failed"
+    );
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(log.len(), 4, "{log:?}");
     assert_eq!(
@@ -111,7 +114,10 @@ fn four_clients_are_served_at_once() {
         }
     });
 
-    assert!(!child.wait().unwrap().success(), "the held clients failed");
+    assert!(
+        !common::exit_within(&mut child).success(),
+        "the held clients failed"
+    );
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(count(&log, ": failed after "), 4, "{log:?}");
     assert_eq!(count(&log, ": ok in "), 4, "{log:?}");
@@ -184,7 +190,7 @@ fn two_hundred_lenet_sessions_keep_memory_and_files_flat() {
         let image = &test_set().images[i];
         connect_and_classify(pipeline(), &addr, image, TIMEOUT).unwrap();
     }
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     let figures: Vec<(f64, usize)> = log[..sessions].iter().map(|l| rss_and_fds(l)).collect();
     let (rss_10, rss_200) = (figures[9].0, figures[sessions - 1].0);
@@ -220,7 +226,7 @@ fn a_session_prints_no_secrets() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let garbler_log: Vec<String> = lines.map(Result::unwrap).collect();
     let printed = [text(&out.stdout), text(&out.stderr), garbler_log.join("\n")].join("\n");
     assert!(printed.contains("prediction: "), "{printed}");
@@ -332,7 +338,7 @@ fn idle_and_trickling_connections_do_not_delay_a_legitimate_client() {
         }
     });
     drop(idle);
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(count(&log, ": ok in "), 2, "{log:?}");
     assert_eq!(count(&log, "handshake failed"), 32, "{log:?}");
@@ -366,7 +372,10 @@ fn a_client_beyond_the_worker_limit_is_told_busy_within_a_second() {
         classify_retrying(pipeline(), &addr, 9),
         model.predict(&test_set().images[9])
     );
-    assert!(!child.wait().unwrap().success(), "the held session failed");
+    assert!(
+        !common::exit_within(&mut child).success(),
+        "the held session failed"
+    );
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(count(&log, "busy: all 1 workers taken"), 2, "{log:?}");
 }
@@ -391,7 +400,7 @@ fn one_address_holds_at_most_per_peer_connections() {
     // Once the idle ones are gone, the address is served again.
     thread::sleep(Duration::from_millis(200));
     connect_and_classify(pipeline(), &addr, &test_set().images[0], TIMEOUT).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     drop(lines);
 }
 
@@ -487,7 +496,7 @@ fn a_peer_that_stops_mid_stream_is_detected_within_the_timeout_on_both_sides() {
         "{line}"
     );
     assert!(client.join().unwrap().is_err());
-    assert!(!child.wait().unwrap().success());
+    assert!(!common::exit_within(&mut child).success());
     drop(log.rest());
 
     // The garbler stops: the evaluator notices.
@@ -544,7 +553,7 @@ fn sigterm_lets_the_session_in_flight_finish() {
         .unwrap()
         .expect("the session in flight finishes");
     assert_eq!(class, model.predict(&test_set().images[index]));
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let rest = log.rest();
     assert_eq!(count(&rest, ": ok in "), 1, "{rest:?}");
 }
@@ -556,7 +565,7 @@ fn json_log_lines_carry_timestamp_level_and_session() {
     let Some(_) = model() else { return };
     let (mut child, addr, lines) = garbler(1, &["--log-json", "-v"]);
     connect_and_classify(pipeline(), &addr, &test_set().images[3], TIMEOUT).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<serde_json::Value> = lines
         .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
         .collect();
@@ -640,7 +649,7 @@ fn sixty_four_concurrent_clients_are_correct_in_bounded_memory() {
         "{clients} clients in {took:?}; garbler RSS idle {idle:.1} MB, peak {peak:.1} MB, after {rss:.1} MB"
     );
     connect_and_classify(pipeline(), &addr, &test_set().images[0], TIMEOUT).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     drop(lines);
     assert!(peak <= 100.0, "peak RSS {peak} MB");
     // Back to idle: what 64 sessions allocated went back to the OS (a few MB of slack for

@@ -84,7 +84,7 @@ fn a_tls_session_equals_plaintext_and_bad_certificates_or_plain_peers_fail_clear
     let out = evaluator(&addr, index, &["--tls-ca", s(&ca_path)]);
     let expected = model.predict(&test_set().images[index]);
     assert_predicts(&out, expected);
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     let log: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(
         log.iter()
@@ -111,13 +111,13 @@ fn a_misnamed_certificate_or_a_plain_garbler_fails_clearly() {
         "{err}"
     );
     let _ = child.kill();
-    let _ = child.wait();
+    common::exit_within(&mut child);
 
     let (mut plain, addr, _lines) = garbler(1, &["--timeout", "5"]);
     let err = one_error_line(&evaluator(&addr, 0, &["--tls-ca", s(&ca_path)]));
     assert!(err.contains("TLS failed"), "{err}");
     let _ = plain.kill();
-    let _ = plain.wait();
+    common::exit_within(&mut plain);
 }
 
 /// Pinning: the garbler's own self-signed certificate given as `--tls-ca` is trusted for
@@ -138,5 +138,5 @@ fn a_pinned_self_signed_certificate_is_trusted() {
     let index = 34;
     let out = evaluator(&addr, index, &["--tls-ca", s(&cert_path)]);
     assert_predicts(&out, model.predict(&test_set().images[index]));
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
 }

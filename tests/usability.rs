@@ -3,6 +3,8 @@
 //! format, warnings, JSON output, a closed stdout, a refused connection, a garbler
 //! that starts late, and a model that differs from the server's.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -141,7 +143,7 @@ fn every_command_of_the_readme_works_from_another_directory() {
     );
     assert_ok(&out);
     assert!(text(&out.stdout).starts_with("prediction: 6  "));
-    assert!(child.wait().expect("garbler exits").success());
+    assert!(common::exit_within(&mut child).success());
 }
 
 #[test]
@@ -190,7 +192,7 @@ fn json_output_is_one_object_per_image_and_nothing_else() {
             &fixture("0-faint.webp"),
         ],
     ));
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
     assert_eq!(private.len(), 2);
     assert_eq!(private[0]["prediction"], 9);
     assert_eq!(private[1]["prediction"], 0);
@@ -347,7 +349,7 @@ fn connect_timeout_waits_for_a_garbler_that_starts_late() {
     let out = client.join().unwrap();
     assert_ok(&out);
     assert!(text(&out.stdout).starts_with("prediction: 2  "));
-    assert!(garbler.wait().unwrap().success());
+    assert!(common::exit_within(&mut garbler).success());
 }
 
 #[test]
@@ -382,7 +384,7 @@ fn a_client_with_another_model_json_is_told_so() {
     // A failed handshake is no session: the garbler goes on to serve a matching client.
     let out = gcnn_in(d, &["evaluator", "--connect", &addr, "--mnist-index", "0"]);
     assert_ok(&out);
-    assert!(child.wait().unwrap().success());
+    assert!(common::exit_within(&mut child).success());
 }
 
 /// `gcnn evaluator --stdin`: the pictures named on standard input, each classified in a
@@ -435,5 +437,5 @@ fn pictures_named_on_stdin_are_classified_in_prepared_sessions() {
         "{stderr}"
     );
     let _ = garbler.kill();
-    let _ = garbler.wait();
+    common::exit_within(&mut garbler);
 }

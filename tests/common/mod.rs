@@ -9,6 +9,8 @@ pub mod sha256;
 pub mod twoparty;
 
 use std::path::PathBuf;
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
 
 use gcnn::circuit::file;
 use gcnn::circuit::{Circuit, Gate, InputGroup, Owner, Section, WireId};
@@ -159,4 +161,27 @@ pub fn random_circuit(rng: &mut Rng, gates: usize) -> Circuit {
         },
     ];
     Circuit::new(inputs, list, outputs, sections).expect("generator builds valid circuits")
+}
+
+/// How long a test waits for a child process (a garbler serving its sessions) to exit.
+pub const CHILD_LIMIT: Duration = Duration::from_secs(120);
+
+/// Waits at most [`CHILD_LIMIT`] for `child` to exit; past it, kills the child and fails
+/// the test instead of hanging the suite.
+pub fn exit_within(child: &mut Child) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > CHILD_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "child process {} still running after {CHILD_LIMIT:?}",
+                child.id()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
