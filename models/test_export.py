@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The export keeps every public width the configuration's, whatever the trained values.
+
+Trains nothing: a float LeNet with random weights and deliberately huge biases goes
+through calibration on random pictures and `export`, then the files are read back. The
+biases must be clipped to the configured `bias_bits` (and reach its edge, so the clip did
+something), `model.json` must carry the configured widths and no other field derived from
+the trained values than the power-of-two shifts, and the numpy integer reference must run
+on the export.
+
+    venv/bin/python models/test_export.py        # from the repository root
+
+`cargo test` runs it through tests/train_export.rs when a Python with torch is found.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import train  # noqa: E402
+
+# The fields model.json may hold per weighted layer: architecture and configured widths,
+# the tensors' file names, and the requantization shift (public architecture).
+ALLOWED = {
+    "type", "name", "kernel", "in_channels", "out_channels", "in_features", "out_features",
+    "weight_bits", "weight_encoding", "bias_bits", "shift", "out_bits", "weights", "bias",
+}
+
+
+class ExportClipsBiases(unittest.TestCase):
+    def export(self, spec, bias_spec, bias_scale):
+        torch.manual_seed(7)
+        float_model = train.LeNet()
+        with torch.no_grad():
+            for name in train.PARAM_LAYERS:
+                layer = getattr(float_model, name)
+                signs = torch.where(torch.arange(layer.bias.numel()) % 2 == 0, 1.0, -1.0)
+                layer.bias.copy_(signs * bias_scale)
+        cfg = train.parse_config(spec, bias_spec)
+        qmodel = train.QuantLeNet(float_model, cfg)
+        generator = torch.Generator().manual_seed(3)
+        pictures = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8, generator=generator)
+        labels = torch.randint(0, 10, (64,), generator=generator)
+        qmodel.calibrate(float_model, pictures, labels)
+        out = tempfile.mkdtemp(prefix="gcnn-export-test-")
+        train.export(qmodel, out)
+        with open(os.path.join(out, "model.json")) as f:
+            doc = json.load(f)
+        return cfg, out, doc, pictures
+
+    def check(self, spec, bias_spec):
+        cfg, out, doc, pictures = self.export(spec, bias_spec, bias_scale=1e4)
+        weighted = [layer for layer in doc["layers"] if layer["type"] in ("conv2d", "dense")]
+        self.assertEqual(len(weighted), 4)
+        self.assertEqual(doc["input"]["bits"], cfg.input_bits)
+        for layer, bits in zip(weighted, cfg.layers):
+            self.assertLessEqual(set(layer), ALLOWED, layer["name"])
+            self.assertEqual(layer["bias_bits"], bits.bias_bits, layer["name"])
+            self.assertEqual(layer["weight_bits"], bits.weight_bits, layer["name"])
+            self.assertEqual(layer["out_bits"], bits.out_bits, layer["name"])
+            b = np.load(os.path.join(out, layer["bias"]))
+            lo, hi = -(2 ** (bits.bias_bits - 1)), 2 ** (bits.bias_bits - 1) - 1
+            self.assertGreaterEqual(int(b.min()), lo, layer["name"])
+            self.assertLessEqual(int(b.max()), hi, layer["name"])
+            # Biases of 1e4 are far outside any width: the clip must have bitten on both sides.
+            self.assertEqual(int(b.max()), hi, layer["name"])
+            self.assertEqual(int(b.min()), lo, layer["name"])
+            w = np.load(os.path.join(out, layer["weights"]))
+            wlo, whi = train.weight_levels(bits.encoding, bits.weight_bits)
+            self.assertGreaterEqual(int(w.min()), wlo, layer["name"])
+            self.assertLessEqual(int(w.max()), whi, layer["name"])
+        preds = train.numpy_integer_predict(out, pictures.numpy())
+        self.assertEqual(preds.shape, (pictures.shape[0],))
+
+    def test_one_width_for_every_layer(self):
+        self.check("1/2o/1/3o/3/3o/4/4o", "6")
+
+    def test_a_width_per_layer(self):
+        self.check("2/2o/1/4o/4/4o/4/6o", "5,6,7,8")
+
+    def test_twos_complement_weights(self):
+        self.check("1/2t/2/2t/2/2t/4/4t", "4")
+
+
+if __name__ == "__main__":
+    unittest.main()
