@@ -394,6 +394,35 @@ fn a_session_ends_cleanly_short_of_its_images_or_beyond_the_limit() {
         let err = garbler.join().unwrap().unwrap_err().to_string();
         assert!(err.contains("peer closed the connection"), "{err}");
     });
+    // A failed image ends the session: the next call says so, not "no images left".
+    let (g, e) = memory::pair(TIMEOUT);
+    let first = thread::scope(|s| {
+        let garbler = s.spawn(|| owner.serve(g));
+        let mut batch = Batch::open(owner.pipeline(), e, 1, GateScheme::HalfGates).unwrap();
+        let (_, report) = batch.classify(&image).unwrap();
+        garbler.join().unwrap().unwrap();
+        (report.bytes_sent + report.bytes_received) as usize
+    });
+    let (g, e) = memory::pair(TIMEOUT);
+    thread::scope(|s| {
+        let garbler = s.spawn(|| owner.serve(g));
+        let e = common::fault::Faulty::hang_up_after(e, first);
+        let mut batch = Batch::open(owner.pipeline(), e, 3, GateScheme::HalfGates).unwrap();
+        assert_eq!(batch.classify(&image).unwrap().0, net.predict(&image));
+        let failure = batch.classify(&image).unwrap_err();
+        assert!(
+            !matches!(
+                failure,
+                ProtocolError::SessionEnded | ProtocolError::NoImagesLeft(_)
+            ),
+            "{failure}"
+        );
+        assert!(matches!(
+            batch.classify(&image),
+            Err(ProtocolError::SessionEnded)
+        ));
+        assert!(garbler.join().unwrap().is_err());
+    });
     let (g, e) = memory::pair(TIMEOUT);
     thread::scope(|s| {
         let garbler = s.spawn(|| owner.serve(g));

@@ -227,6 +227,7 @@ impl<'p, C: Channel> Batch<'p, C> {
 
     /// Classifies the session's next image privately: its offline and online phase.
     /// The report is this image's (the first one's includes the handshake and base OTs).
+    /// A failure ends the session: later calls return [`ProtocolError::SessionEnded`].
     pub fn classify<'a>(
         &mut self,
         image: impl Into<PixelView<'a>>,
@@ -234,7 +235,11 @@ impl<'p, C: Channel> Batch<'p, C> {
         let image = image.into();
         check_image(self.pipeline, image)?;
         let Some(link) = self.link.take() else {
-            return Err(ProtocolError::NoImagesLeft(self.images));
+            return Err(if self.left == 0 {
+                ProtocolError::NoImagesLeft(self.images)
+            } else {
+                ProtocolError::SessionEnded
+            });
         };
         let (class, report, link) = finish(link.prepare(self.pipeline)?, image)?;
         self.left -= 1;

@@ -38,6 +38,10 @@ pub enum ProtocolError {
     /// A session was asked for one image more than it was opened for.
     #[error("the session has classified all the {0} images it was opened for")]
     NoImagesLeft(u32),
+    /// A batch was asked for another image after one of its images failed: the session
+    /// ended with that failure.
+    #[error("the session ended when an earlier image failed; open a new one")]
+    SessionEnded,
     /// The decoded output is impossible for the circuit: the peer garbled something else.
     #[error("peer's garbled circuit produced an impossible output: {0}")]
     InvalidOutput(String),
