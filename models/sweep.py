@@ -28,14 +28,19 @@ import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The Pareto candidates: the default, and configurations whose conv1 stays lookup-sized
-# (2-bit odd weights keep its accumulator at 8 bits), wider where widths are cheap.
+# The candidates: the default; configurations whose conv1 stays lookup-sized (1-bit
+# pixels with 2-bit odd weights, or 2-bit pixels with 1-bit weights, keep its accumulator
+# at 8 bits), wider where widths are cheap; and, beyond the lookups' reach, 4-bit conv1
+# weights and 2-bit pixels with them.
 CONFIGS = [
     "1/2o/1/3o/3/3o/4/4o",
     "1/2o/1/4o/3/4o/4/6o",
     "1/2o/1/4o/4/4o/4/6o",
     "1/2o/1/6o/4/6o/5/8o",
+    "2/1o/1/4o/3/8o/6/8o",
+    "1/4o/1/4o/3/4o/4/6o",
     "1/4o/1/4o/4/4o/4/6o",
+    "2/4o/1/4o/3/4o/4/6o",
 ]
 SEEDS = [1, 2, 3]
 
