@@ -67,7 +67,8 @@ fn random_words(prg: &mut Prg, n: usize, m: u32) -> (Zeroizing<Vec<u64>>, Zeroiz
 }
 
 /// What the images of one session share: the channel, the OT extension, the random
-/// generator, the garbling tweak counter (see the garbler's) and the tables' buffer.
+/// generator, the garbling tweak counter (see the garbler's), and the buffers of the
+/// tables and products, which the next image reuses.
 pub(in crate::inference) struct Link<C> {
     channel: Counting<C>,
     ot: SoftSpokenReceiver,
@@ -76,6 +77,8 @@ pub(in crate::inference) struct Link<C> {
     gate_scheme: GateScheme,
     /// The last image's tables buffer, reused (its pages stay mapped).
     spare: Vec<u8>,
+    /// The last image's products, whose buffers are reused likewise.
+    spare_products: Vec<Products>,
     /// When the garbler accepted the session, or the last image ended.
     start: Instant,
 }
@@ -107,6 +110,7 @@ pub(in crate::inference) fn connect<C: Channel>(
         tweak: 0,
         gate_scheme,
         spare: Vec::new(),
+        spare_products: Vec::new(),
         start,
     })
 }
@@ -161,13 +165,14 @@ impl<C: Channel> Link<C> {
         let channel = &mut self.channel;
         let mut at = 0;
         let mut offline = Vec::with_capacity(pipeline.stages.len());
+        let mut spare = std::mem::take(&mut self.spare_products).into_iter();
         for (stage, (choices, keys, ends)) in pipeline.stages.iter().zip(ots) {
             let products = stage.fanout.evaluator_products(
                 channel,
-                stage.in_bits,
-                stage.ring_bits,
+                (stage.in_bits, stage.ring_bits),
                 &keys,
                 &choices,
+                spare.next().unwrap_or_default(),
             )?;
             let nonlinear = match (&stage.nonlinear, ends) {
                 (NonlinearPlan::Circuit(program), Ends::Correlated(r, t)) => {
@@ -274,6 +279,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
                 _ => unreachable!("each stage's offline state follows its kind"),
             };
             layers.push((stage.name.clone(), begin.elapsed()));
+            link.spare_products.push(off.products);
         }
         let end = Instant::now();
         let report = SessionReport::new(channel, [start + idle, online_start, end], layers);

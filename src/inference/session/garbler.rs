@@ -65,6 +65,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         prg: Prg::from_os()?,
         tweak: 0,
         gate_scheme,
+        spare: Vec::new(),
     };
     let mut online = Duration::ZERO;
     let mut layers: Vec<(String, Duration)> = Vec::new();
@@ -91,7 +92,8 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
 
 /// What the images of one session share: the channel, the OT extension, Δ, the mask
 /// generator and the garbling tweak counter, which runs on from image to image so that
-/// no (input, tweak) pair is hashed twice under the one Δ.
+/// no (input, tweak) pair is hashed twice under the one Δ; and the last image's
+/// products, whose buffers the next one reuses (their pages stay mapped).
 struct Link<C> {
     channel: Counting<C>,
     ot: SoftSpokenSender,
@@ -99,6 +101,7 @@ struct Link<C> {
     prg: Prg,
     tweak: u64,
     gate_scheme: GateScheme,
+    spare: Vec<Products>,
 }
 
 impl<C: Channel> Link<C> {
@@ -116,6 +119,7 @@ impl<C: Channel> Link<C> {
             prg,
             tweak,
             gate_scheme,
+            spare,
         } = self;
         channel.begin_phase();
         // The OTs first, all of them: their matrices are the evaluator's only offline
@@ -138,6 +142,7 @@ impl<C: Channel> Link<C> {
         let mut garbler =
             SchemeGarbler::new(*gate_scheme, &mut *channel, delta.clone(), random_seed()?)
                 .starting_at(*tweak);
+        let mut spare = std::mem::take(spare).into_iter();
         for ((stage, (weights, bias)), (keys, ends)) in pipeline.stages.iter().zip(values).zip(ots)
         {
             let products = stage.fanout.garbler_products(
@@ -147,6 +152,7 @@ impl<C: Channel> Link<C> {
                 stage.ring_bits,
                 &keys,
                 &masks,
+                spare.next().unwrap_or_default(),
             )?;
             drop(keys);
             let outputs = if stage.last { 0 } else { stage.outputs() };
@@ -176,7 +182,12 @@ impl<C: Channel> Link<C> {
         pipeline: &Pipeline,
         offline: Vec<GarblerStage>,
     ) -> Result<Vec<(String, Duration)>, ProtocolError> {
-        let Link { channel, delta, .. } = self;
+        let Link {
+            channel,
+            delta,
+            spare,
+            ..
+        } = self;
         channel.begin_phase();
         let mut layers = Vec::with_capacity(pipeline.stages.len());
         for (stage, off) in pipeline.stages.iter().zip(offline) {
@@ -188,6 +199,7 @@ impl<C: Channel> Link<C> {
                 Offline::Lookup(lookups) => lookups.answer(&mut *channel, stage, &share)?,
             }
             layers.push((stage.name.clone(), begin.elapsed()));
+            spare.push(off.products);
         }
         Ok(layers)
     }
