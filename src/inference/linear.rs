@@ -371,3 +371,154 @@ impl Products {
         share
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::Buffer;
+    use crate::crypto::Prg;
+    use crate::model::ConvGeometry;
+
+    /// Both parties' products, completed for the true choice bits, add up to the layer's
+    /// accumulators on the unmasked inputs, for random weights, masks, keys and choices.
+    fn products_add_up(layer: Linear, input: (usize, usize, usize), bits: u32, m: u32) {
+        let mut prg = Prg::new(Block(u128::from(m) << 8 | u128::from(bits)));
+        let fanout = Fanout::new(&layer, input);
+        let [oc, kh, kw, ic] = layer.shape;
+        let small = |prg: &mut Prg| (prg.block().0 % 41) as i64 - 20;
+        let weights: Vec<i64> = (0..oc * kh * kw * ic).map(|_| small(&mut prg)).collect();
+        let bias: Vec<i64> = (0..oc).map(|_| small(&mut prg)).collect();
+        let ots = fanout.inputs() * bits as usize;
+        let x: Vec<u64> = (0..fanout.inputs())
+            .map(|_| prg.block().0 as u64 & ring::mask(bits))
+            .collect();
+        let x_bits: Vec<bool> = (0..ots)
+            .map(|j| x[j / bits as usize] >> (j % bits as usize) & 1 == 1)
+            .collect();
+        let masks: Vec<bool> = (0..ots).map(|_| prg.bit()).collect();
+        let choices: Vec<bool> = (0..ots).map(|_| prg.bit()).collect();
+        let pairs: Vec<[Block; 2]> = (0..ots).map(|_| [prg.block(), prg.block()]).collect();
+        let keys: Vec<Block> = pairs
+            .iter()
+            .zip(&choices)
+            .map(|(p, &c)| p[usize::from(c)])
+            .collect();
+        let mut channel = Buffer::default();
+        // Twice over the same buffers, as a session's images reuse them.
+        let (mut garbler, mut evaluator) = (Products::default(), Products::default());
+        for _ in 0..2 {
+            garbler = fanout
+                .garbler_products(
+                    &mut channel,
+                    (&weights, &bias),
+                    bits,
+                    m,
+                    &pairs,
+                    &masks,
+                    garbler,
+                )
+                .unwrap();
+            let sent = channel.unread() as u64;
+            assert_eq!(sent, fanout.correction_bytes(bits, m));
+            evaluator = fanout
+                .evaluator_products(&mut channel, (bits, m), &keys, &choices, evaluator)
+                .unwrap();
+            assert_eq!(channel.unread(), 0);
+            // The evaluator's choice bits are the inputs XOR the garbler's masks.
+            let d: Vec<bool> = x_bits
+                .iter()
+                .zip(&masks)
+                .zip(&choices)
+                .map(|((x, r), c)| x ^ r ^ c)
+                .collect();
+            let g = garbler.share(&fanout, bits, &d);
+            let e = evaluator.share(&fanout, bits, &d);
+            let sum: Vec<u64> = g
+                .iter()
+                .zip(e.iter())
+                .map(|(g, e)| g.wrapping_add(*e) & ring::mask(m))
+                .collect();
+            assert_eq!(sum, fanout.accumulate(&weights, &bias, &x, m));
+        }
+        assert_eq!(
+            fanout.accumulate(&weights, &bias, &x, m),
+            direct(&layer, input, &weights, &bias, &x, m)
+        );
+    }
+
+    /// The accumulators by the definition of a convolution (or a dense layer), window by
+    /// window, for inputs and accumulators in HWC order.
+    fn direct(
+        layer: &Linear,
+        (h, w, c): (usize, usize, usize),
+        weights: &[i64],
+        bias: &[i64],
+        x: &[u64],
+        m: u32,
+    ) -> Vec<u64> {
+        let [oc, kh, kw, ic] = layer.shape;
+        let Some(g) = &layer.conv else {
+            let n = h * w * c;
+            return (0..oc)
+                .map(|o| {
+                    let terms = (0..n).map(|i| weights[o * n + i].wrapping_mul(x[i] as i64));
+                    terms.fold(bias[o], i64::wrapping_add) as u64 & ring::mask(m)
+                })
+                .collect();
+        };
+        let (oh, ow) = g.output(h, w).unwrap();
+        let mut acc = Vec::new();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for o in 0..oc {
+                    let mut sum = bias[o];
+                    for dy in 0..kh {
+                        for dx in 0..kw {
+                            let y = (oy * g.stride[0] + dy).checked_sub(g.padding[0]);
+                            let xx = (ox * g.stride[1] + dx).checked_sub(g.padding[1]);
+                            let (Some(y), Some(xx)) = (y, xx) else {
+                                continue;
+                            };
+                            if y >= h || xx >= w {
+                                continue;
+                            }
+                            for ch in 0..ic {
+                                let wt = weights[((o * kh + dy) * kw + dx) * ic + ch];
+                                let v = x[(y * w + xx) * c + ch] as i64;
+                                sum = sum.wrapping_add(wt.wrapping_mul(v));
+                            }
+                        }
+                    }
+                    acc.push(sum as u64 & ring::mask(m));
+                }
+            }
+        }
+        acc
+    }
+
+    #[test]
+    fn convolution_products_add_up_to_the_accumulators() {
+        let conv = |stride, padding| Linear {
+            name: "conv".into(),
+            shape: [3, 3, 2, 2],
+            conv: Some(ConvGeometry {
+                kernel: [3, 2],
+                stride,
+                padding,
+            }),
+        };
+        products_add_up(conv([1, 1], [0; 4]), (5, 4, 2), 1, 8);
+        products_add_up(conv([2, 1], [1, 0, 1, 1]), (5, 4, 2), 2, 13);
+        products_add_up(conv([1, 2], [2, 1, 0, 1]), (6, 5, 2), 3, 64);
+    }
+
+    #[test]
+    fn dense_products_add_up_to_the_accumulators() {
+        let dense = Linear {
+            name: "fc".into(),
+            shape: [5, 1, 1, 12],
+            conv: None,
+        };
+        products_add_up(dense, (2, 3, 2), 2, 16);
+    }
+}
