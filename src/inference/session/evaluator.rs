@@ -79,6 +79,9 @@ pub(in crate::inference) struct Link<C> {
     spare: Vec<u8>,
     /// The last image's products, whose buffers are reused likewise.
     spare_products: Vec<Products>,
+    /// The last image's random-OT keys, in the order the stages draw them (as the
+    /// garbler's), reused likewise.
+    spare_keys: Vec<Zeroizing<Vec<Block>>>,
     /// When the garbler accepted the session, or the last image ended.
     start: Instant,
 }
@@ -111,6 +114,7 @@ pub(in crate::inference) fn connect<C: Channel>(
         gate_scheme,
         spare: Vec::new(),
         spare_products: Vec::new(),
+        spare_keys: Vec::new(),
         start,
     })
 }
@@ -136,12 +140,21 @@ impl<C: Channel> Link<C> {
     ) -> Result<PreparedEvaluator<'_, C>, ProtocolError> {
         let start = std::mem::replace(&mut self.start, Instant::now());
         let Link {
-            channel, ot, prg, ..
+            channel,
+            ot,
+            prg,
+            spare_keys,
+            ..
         } = &mut self;
+        let mut buffers = std::mem::take(spare_keys).into_iter();
+        let mut random = |ot: &mut SoftSpokenReceiver, channel: &mut Counting<C>, c: &[bool]| {
+            let mut keys = buffers.next().unwrap_or_default();
+            ot.random_into(channel, c, &mut keys).map(|()| keys)
+        };
         let mut ots = Vec::with_capacity(pipeline.stages.len());
         for stage in &pipeline.stages {
             let choices = super::random_bits(prg, stage.choice_bits());
-            let keys = ot.random(channel, &choices)?;
+            let keys = random(ot, channel, &choices)?;
             let ends = match stage.nonlinear {
                 NonlinearPlan::Circuit(_) => {
                     let (r, r_bits) = random_words(prg, stage.fanout.outputs(), stage.ring_bits);
@@ -149,7 +162,7 @@ impl<C: Channel> Link<C> {
                 }
                 NonlinearPlan::Lookup(_) => {
                     let c = LookupEvaluator::choices(stage, prg);
-                    let keys = ot.random(channel, &c)?;
+                    let keys = random(ot, channel, &c)?;
                     Ends::Random(c, keys)
                 }
             };
@@ -174,6 +187,7 @@ impl<C: Channel> Link<C> {
                 &choices,
                 spare.next().unwrap_or_default(),
             )?;
+            self.spare_keys.push(keys);
             let nonlinear = match (&stage.nonlinear, ends) {
                 (NonlinearPlan::Circuit(program), Ends::Correlated(r, t)) => {
                     let len = scheme.table_bytes(program) as usize;
@@ -189,7 +203,9 @@ impl<C: Channel> Link<C> {
                     })
                 }
                 (NonlinearPlan::Lookup(_), Ends::Random(c, keys)) => {
-                    Offline::Lookup(LookupEvaluator::new(stage, &c, &keys))
+                    let lookups = LookupEvaluator::new(stage, &c, &keys);
+                    self.spare_keys.push(keys);
+                    Offline::Lookup(lookups)
                 }
                 _ => unreachable!("each stage's OTs follow its kind"),
             };

@@ -66,6 +66,7 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         tweak: 0,
         gate_scheme,
         spare: Vec::new(),
+        spare_keys: Vec::new(),
     };
     let mut online = Duration::ZERO;
     let mut layers: Vec<(String, Duration)> = Vec::new();
@@ -93,7 +94,8 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
 /// What the images of one session share: the channel, the OT extension, Δ, the mask
 /// generator and the garbling tweak counter, which runs on from image to image so that
 /// no (input, tweak) pair is hashed twice under the one Δ; and the last image's
-/// products, whose buffers the next one reuses (their pages stay mapped).
+/// products and random-OT key pairs, whose buffers the next one reuses (their pages
+/// stay mapped).
 struct Link<C> {
     channel: Counting<C>,
     ot: SoftSpokenSender,
@@ -102,6 +104,9 @@ struct Link<C> {
     tweak: u64,
     gate_scheme: GateScheme,
     spare: Vec<Products>,
+    /// In the order the stages draw them: each stage's product keys, then a lookup
+    /// stage's key pairs.
+    spare_keys: Vec<Zeroizing<Vec<[Block; 2]>>>,
 }
 
 impl<C: Channel> Link<C> {
@@ -120,19 +125,25 @@ impl<C: Channel> Link<C> {
             tweak,
             gate_scheme,
             spare,
+            spare_keys,
         } = self;
         channel.begin_phase();
+        let mut buffers = std::mem::take(spare_keys).into_iter();
+        let mut random = |ot: &mut SoftSpokenSender, channel: &mut Counting<C>, n| {
+            let mut keys = buffers.next().unwrap_or_default();
+            ot.random_into(channel, n, &mut keys).map(|()| keys)
+        };
         // The OTs first, all of them: their matrices are the evaluator's only offline
         // message after the base OTs, and the shares' OT ends are the zero labels of its
         // share inputs.
         let mut ots = Vec::with_capacity(pipeline.stages.len());
         for stage in &pipeline.stages {
-            let keys = ot.random(channel, stage.choice_bits())?;
+            let keys = random(ot, channel, stage.choice_bits())?;
             let ends = match stage.nonlinear {
                 NonlinearPlan::Circuit(_) => {
                     Ends::Correlated(ot.extend_correlated(channel, stage.share_bits())?)
                 }
-                NonlinearPlan::Lookup(_) => Ends::Random(ot.random(channel, stage.lookup_ots())?),
+                NonlinearPlan::Lookup(_) => Ends::Random(random(ot, channel, stage.lookup_ots())?),
             };
             ots.push((keys, ends));
         }
@@ -154,7 +165,7 @@ impl<C: Channel> Link<C> {
                 &masks,
                 spare.next().unwrap_or_default(),
             )?;
-            drop(keys);
+            spare_keys.push(keys);
             let outputs = if stage.last { 0 } else { stage.outputs() };
             masks = random_bits(prg, outputs);
             let nonlinear = match (&stage.nonlinear, ends) {
@@ -162,7 +173,9 @@ impl<C: Channel> Link<C> {
                     Offline::Circuit(garble(&mut garbler, program, &masks, &q, prg)?)
                 }
                 (NonlinearPlan::Lookup(_), Ends::Random(pairs)) => {
-                    Offline::Lookup(LookupGarbler::new(stage, &pairs, &masks, prg))
+                    let lookups = LookupGarbler::new(stage, &pairs, &masks, prg);
+                    spare_keys.push(pairs);
+                    Offline::Lookup(lookups)
                 }
                 _ => unreachable!("each stage's OTs follow its kind"),
             };
