@@ -103,7 +103,9 @@ pub fn read<C: Channel>(
 /// it); `scratch` is reused between calls and wiped on drop by its owner.
 pub fn expand(key: Block, m: u32, out: &mut [u64], scratch: &mut Zeroizing<Vec<u8>>) {
     let width = m.div_ceil(8) as usize;
-    scratch.resize(out.len() * width, 0);
+    // Whole blocks: the stream's bytes are the same, and no partial last block takes
+    // the generator's single-block path.
+    scratch.resize((out.len() * width).next_multiple_of(16), 0);
     Prg::new(key).fill_bytes(scratch);
     let mask = mask(m);
     match width {
