@@ -202,13 +202,11 @@ impl Fanout {
     /// vectors `u`; returns the garbler's side of the products, to be completed online by
     /// [`Products::share`]. `spare` (the previous image's, or
     /// [`Products::default`]) lends its buffers, so that their pages stay mapped.
-    #[allow(clippy::too_many_arguments)]
     pub fn garbler_products<C: Channel>(
         &self,
         channel: &mut C,
         (weights, bias): (&[i64], &[i64]),
-        bits: u32,
-        m: u32,
+        (bits, m): (u32, u32),
         keys: &[[Block; 2]],
         masks: &[bool],
         spare: Products,
@@ -411,8 +409,7 @@ mod tests {
                 .garbler_products(
                     &mut channel,
                     (&weights, &bias),
-                    bits,
-                    m,
+                    (bits, m),
                     &pairs,
                     &masks,
                     garbler,

@@ -159,8 +159,7 @@ impl<C: Channel> Link<C> {
             let products = stage.fanout.garbler_products(
                 garbler.channel(),
                 (weights, bias),
-                stage.in_bits,
-                stage.ring_bits,
+                (stage.in_bits, stage.ring_bits),
                 &keys,
                 &masks,
                 spare.next().unwrap_or_default(),
