@@ -106,12 +106,9 @@ impl IknpSender {
         m: usize,
     ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
         let q = self.extend_correlated(channel, m)?;
-        Ok(super::random_pairs(
-            &self.aes,
-            &q,
-            &self.delta,
-            &mut self.counter,
-        ))
+        let mut pairs = Zeroizing::new(Vec::new());
+        super::random_pairs(&self.aes, &q, &self.delta, &mut self.counter, &mut pairs);
+        Ok(pairs)
     }
 
     /// Chosen-message OT: the receiver learns `messages[j][r_j]` and nothing about the
@@ -204,7 +201,9 @@ impl IknpReceiver {
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         let t = self.extend_correlated(channel, choices)?;
-        Ok(super::random_keys(&self.aes, &t, &mut self.counter))
+        let mut keys = Zeroizing::new(Vec::new());
+        super::random_keys(&self.aes, &t, &mut self.counter, &mut keys);
+        Ok(keys)
     }
 
     /// Chosen-message OT: returns `messages[j][choices[j]]` of the sender's pairs.

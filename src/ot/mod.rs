@@ -31,16 +31,18 @@ const LANES: usize = 4;
 /// `(H(q_j, t_j), H(q_j ⊕ Δ, t_j))` with the OT tweaks `t_j` counted on from `counter`.
 /// The hash (TCCR, Guo–Katz–Wang–Yu 2020) breaks the Δ correlation, so the receiver, who
 /// holds `q_j ⊕ r_j·Δ`, learns the key its choice selects and nothing of the other, and
-/// the keys of different OTs are independent.
+/// the keys of different OTs are independent. Replaces the contents of `out`.
 fn random_pairs(
     aes: &FixedKeyAes,
     q: &[Block],
     delta: &Delta,
     counter: &mut u64,
-) -> Zeroizing<Vec<[Block; 2]>> {
+    out: &mut Zeroizing<Vec<[Block; 2]>>,
+) {
     let (d, first) = (delta.block(), *counter);
     *counter += q.len() as u64;
-    let mut out = Zeroizing::new(Vec::with_capacity(q.len()));
+    out.clear();
+    out.reserve(q.len());
     let mut chunks = q.chunks_exact(LANES);
     let mut t = first;
     for c in &mut chunks {
@@ -55,16 +57,16 @@ fn random_pairs(
     for (&qj, t) in chunks.remainder().iter().zip(t..) {
         out.push(aes.tccr([qj, qj ^ d], [Tweak::ot(t); 2]));
     }
-    out
 }
 
 /// Random OT from the receiver's ends `t_j = q_j ⊕ r_j·Δ`: the keys `H(t_j, tweak_j)`
 /// its choices select from the pairs of [`random_pairs`], with the same tweaks counted on
-/// from `counter`.
-fn random_keys(aes: &FixedKeyAes, t: &[Block], counter: &mut u64) -> Zeroizing<Vec<Block>> {
+/// from `counter`. Replaces the contents of `out`.
+fn random_keys(aes: &FixedKeyAes, t: &[Block], counter: &mut u64, out: &mut Zeroizing<Vec<Block>>) {
     let first = *counter;
     *counter += t.len() as u64;
-    let mut out = Zeroizing::new(Vec::with_capacity(t.len()));
+    out.clear();
+    out.reserve(t.len());
     let mut chunks = t.chunks_exact(2 * LANES);
     let mut tweak = first;
     for c in &mut chunks {
@@ -76,5 +78,4 @@ fn random_keys(aes: &FixedKeyAes, t: &[Block], counter: &mut u64) -> Zeroizing<V
     for (&tj, tweak) in chunks.remainder().iter().zip(tweak..) {
         out.push(aes.tccr([tj], [Tweak::ot(tweak)])[0]);
     }
-    out
 }

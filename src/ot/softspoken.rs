@@ -143,8 +143,10 @@ fn expand(
     }
 }
 
-/// The buffers of one extension of `m` OTs, all wiped when dropped: the output rows, the
+/// The buffers of an extension, kept from one extension to the next (so their pages stay
+/// mapped: the columns alone are 1 MiB) and all wiped when dropped: the output rows, the
 /// 128 columns (they become labels), the leaf segments and `u`.
+#[derive(Default)]
 struct Workspace {
     rows: Zeroizing<Vec<Block>>,
     stride: usize,
@@ -154,15 +156,16 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn new(m: usize, k: u32) -> Self {
-        let stride = padded(m.min(BATCH)) / 8;
-        Workspace {
-            rows: Zeroizing::new(Vec::with_capacity(m)),
-            stride,
-            cols: Zeroizing::new(vec![0u8; BASE_OTS * stride]),
-            scratch: Zeroizing::new(vec![0u8; SEGMENT << k]),
-            u: Zeroizing::new(vec![0u8; stride]),
-        }
+    /// Ready for an extension of `m` OTs with chunk width `k`: the rows emptied, the
+    /// other buffers sized. Every column byte an extension reads it writes first, so
+    /// stale bytes from the last one are never used.
+    fn reset(&mut self, m: usize, k: u32) {
+        self.stride = padded(m.min(BATCH)) / 8;
+        self.rows.clear();
+        self.rows.reserve(m);
+        self.cols.resize(BASE_OTS * self.stride, 0);
+        self.scratch.resize(SEGMENT << k, 0);
+        self.u.resize(self.stride, 0);
     }
 }
 
@@ -175,6 +178,7 @@ pub struct SoftSpokenSender {
     chunks: Vec<(usize, Vec<Option<Prg>>)>,
     aes: FixedKeyAes,
     counter: u64,
+    ws: Workspace,
 }
 
 impl SoftSpokenSender {
@@ -222,6 +226,7 @@ impl SoftSpokenSender {
             chunks: trees,
             aes: FixedKeyAes::new(),
             counter: 0,
+            ws: Workspace::default(),
         })
     }
 
@@ -232,7 +237,14 @@ impl SoftSpokenSender {
         channel: &mut C,
         m: usize,
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let mut ws = Workspace::new(m, self.k);
+        self.extend(channel, m)?;
+        Ok(Zeroizing::new(self.ws.rows.to_vec()))
+    }
+
+    /// [`SoftSpokenSender::extend_correlated`] into the workspace's rows.
+    fn extend<C: Channel>(&mut self, channel: &mut C, m: usize) -> Result<(), OtError> {
+        let ws = &mut self.ws;
+        ws.reset(m, self.k);
         let stride = ws.stride;
         let mut correction = vec![0u8; stride];
         for start in (0..m).step_by(BATCH) {
@@ -253,7 +265,7 @@ impl SoftSpokenSender {
             }
             columns_to_rows(&ws.cols, stride, n, &mut ws.rows);
         }
-        Ok(ws.rows)
+        Ok(())
     }
 
     /// Random OT: for `m` choices held by the receiver, the key pairs
@@ -264,13 +276,23 @@ impl SoftSpokenSender {
         channel: &mut C,
         m: usize,
     ) -> Result<Zeroizing<Vec<[Block; 2]>>, OtError> {
-        let q = self.extend_correlated(channel, m)?;
-        Ok(super::random_pairs(
-            &self.aes,
-            &q,
-            &self.delta,
-            &mut self.counter,
-        ))
+        let mut pairs = Zeroizing::new(Vec::new());
+        self.random_into(channel, m, &mut pairs)?;
+        Ok(pairs)
+    }
+
+    /// [`SoftSpokenSender::random`] into `pairs` (its contents replaced), so that a
+    /// caller running many extensions can reuse one buffer.
+    pub fn random_into<C: Channel>(
+        &mut self,
+        channel: &mut C,
+        m: usize,
+        pairs: &mut Zeroizing<Vec<[Block; 2]>>,
+    ) -> Result<(), OtError> {
+        self.extend(channel, m)?;
+        let q = &self.ws.rows;
+        super::random_pairs(&self.aes, q, &self.delta, &mut self.counter, pairs);
+        Ok(())
     }
 }
 
@@ -281,6 +303,7 @@ pub struct SoftSpokenReceiver {
     chunks: Vec<Vec<Option<Prg>>>,
     aes: FixedKeyAes,
     counter: u64,
+    ws: Workspace,
 }
 
 impl SoftSpokenReceiver {
@@ -335,6 +358,7 @@ impl SoftSpokenReceiver {
             chunks: trees,
             aes: FixedKeyAes::new(),
             counter: 0,
+            ws: Workspace::default(),
         })
     }
 
@@ -345,7 +369,14 @@ impl SoftSpokenReceiver {
         channel: &mut C,
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let mut ws = Workspace::new(choices.len(), self.k);
+        self.extend(channel, choices)?;
+        Ok(Zeroizing::new(self.ws.rows.to_vec()))
+    }
+
+    /// [`SoftSpokenReceiver::extend_correlated`] into the workspace's rows.
+    fn extend<C: Channel>(&mut self, channel: &mut C, choices: &[bool]) -> Result<(), OtError> {
+        let ws = &mut self.ws;
+        ws.reset(choices.len(), self.k);
         let stride = ws.stride;
         for batch in choices.chunks(BATCH) {
             let (len, sent) = (padded(batch.len()) / 8, batch.len().div_ceil(8));
@@ -361,7 +392,7 @@ impl SoftSpokenReceiver {
             columns_to_rows(&ws.cols, stride, batch.len(), &mut ws.rows);
         }
         channel.flush()?;
-        Ok(ws.rows)
+        Ok(())
     }
 
     /// Random OT: the key `H(q_j ⊕ r_j·Δ, t_j)` that choice `r_j` selects from the
@@ -371,8 +402,21 @@ impl SoftSpokenReceiver {
         channel: &mut C,
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
-        let t = self.extend_correlated(channel, choices)?;
-        Ok(super::random_keys(&self.aes, &t, &mut self.counter))
+        let mut keys = Zeroizing::new(Vec::new());
+        self.random_into(channel, choices, &mut keys)?;
+        Ok(keys)
+    }
+
+    /// [`SoftSpokenReceiver::random`] into `keys` (its contents replaced).
+    pub fn random_into<C: Channel>(
+        &mut self,
+        channel: &mut C,
+        choices: &[bool],
+        keys: &mut Zeroizing<Vec<Block>>,
+    ) -> Result<(), OtError> {
+        self.extend(channel, choices)?;
+        super::random_keys(&self.aes, &self.ws.rows, &mut self.counter, keys);
+        Ok(())
     }
 }
 

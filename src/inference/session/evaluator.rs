@@ -67,7 +67,8 @@ fn random_words(prg: &mut Prg, n: usize, m: u32) -> (Zeroizing<Vec<u64>>, Zeroiz
 }
 
 /// What the images of one session share: the channel, the OT extension, the random
-/// generator, the garbling tweak counter (see the garbler's) and the tables' buffer.
+/// generator, the garbling tweak counter (see the garbler's), and the buffers of the
+/// tables and products, which the next image reuses.
 pub(in crate::inference) struct Link<C> {
     channel: Counting<C>,
     ot: SoftSpokenReceiver,
@@ -76,6 +77,11 @@ pub(in crate::inference) struct Link<C> {
     gate_scheme: GateScheme,
     /// The last image's tables buffer, reused (its pages stay mapped).
     spare: Vec<u8>,
+    /// The last image's products, whose buffers are reused likewise.
+    spare_products: Vec<Products>,
+    /// The last image's random-OT keys, in the order the stages draw them (as the
+    /// garbler's), reused likewise.
+    spare_keys: Vec<Zeroizing<Vec<Block>>>,
     /// When the garbler accepted the session, or the last image ended.
     start: Instant,
 }
@@ -107,6 +113,8 @@ pub(in crate::inference) fn connect<C: Channel>(
         tweak: 0,
         gate_scheme,
         spare: Vec::new(),
+        spare_products: Vec::new(),
+        spare_keys: Vec::new(),
         start,
     })
 }
@@ -132,12 +140,21 @@ impl<C: Channel> Link<C> {
     ) -> Result<PreparedEvaluator<'_, C>, ProtocolError> {
         let start = std::mem::replace(&mut self.start, Instant::now());
         let Link {
-            channel, ot, prg, ..
+            channel,
+            ot,
+            prg,
+            spare_keys,
+            ..
         } = &mut self;
+        let mut buffers = std::mem::take(spare_keys).into_iter();
+        let mut random = |ot: &mut SoftSpokenReceiver, channel: &mut Counting<C>, c: &[bool]| {
+            let mut keys = buffers.next().unwrap_or_default();
+            ot.random_into(channel, c, &mut keys).map(|()| keys)
+        };
         let mut ots = Vec::with_capacity(pipeline.stages.len());
         for stage in &pipeline.stages {
             let choices = super::random_bits(prg, stage.choice_bits());
-            let keys = ot.random(channel, &choices)?;
+            let keys = random(ot, channel, &choices)?;
             let ends = match stage.nonlinear {
                 NonlinearPlan::Circuit(_) => {
                     let (r, r_bits) = random_words(prg, stage.fanout.outputs(), stage.ring_bits);
@@ -145,7 +162,7 @@ impl<C: Channel> Link<C> {
                 }
                 NonlinearPlan::Lookup(_) => {
                     let c = LookupEvaluator::choices(stage, prg);
-                    let keys = ot.random(channel, &c)?;
+                    let keys = random(ot, channel, &c)?;
                     Ends::Random(c, keys)
                 }
             };
@@ -161,14 +178,16 @@ impl<C: Channel> Link<C> {
         let channel = &mut self.channel;
         let mut at = 0;
         let mut offline = Vec::with_capacity(pipeline.stages.len());
+        let mut spare = std::mem::take(&mut self.spare_products).into_iter();
         for (stage, (choices, keys, ends)) in pipeline.stages.iter().zip(ots) {
             let products = stage.fanout.evaluator_products(
                 channel,
-                stage.in_bits,
-                stage.ring_bits,
+                (stage.in_bits, stage.ring_bits),
                 &keys,
                 &choices,
+                spare.next().unwrap_or_default(),
             )?;
+            self.spare_keys.push(keys);
             let nonlinear = match (&stage.nonlinear, ends) {
                 (NonlinearPlan::Circuit(program), Ends::Correlated(r, t)) => {
                     let len = scheme.table_bytes(program) as usize;
@@ -184,7 +203,9 @@ impl<C: Channel> Link<C> {
                     })
                 }
                 (NonlinearPlan::Lookup(_), Ends::Random(c, keys)) => {
-                    Offline::Lookup(LookupEvaluator::new(stage, &c, &keys))
+                    let lookups = LookupEvaluator::new(stage, &c, &keys);
+                    self.spare_keys.push(keys);
+                    Offline::Lookup(lookups)
                 }
                 _ => unreachable!("each stage's OTs follow its kind"),
             };
@@ -274,6 +295,7 @@ impl<'p, C: Channel> PreparedEvaluator<'p, C> {
                 _ => unreachable!("each stage's offline state follows its kind"),
             };
             layers.push((stage.name.clone(), begin.elapsed()));
+            link.spare_products.push(off.products);
         }
         let end = Instant::now();
         let report = SessionReport::new(channel, [start + idle, online_start, end], layers);

@@ -65,6 +65,8 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
         prg: Prg::from_os()?,
         tweak: 0,
         gate_scheme,
+        spare: Vec::new(),
+        spare_keys: Vec::new(),
     };
     let mut online = Duration::ZERO;
     let mut layers: Vec<(String, Duration)> = Vec::new();
@@ -91,7 +93,9 @@ pub(in crate::inference) fn run_garbler<C: Channel>(
 
 /// What the images of one session share: the channel, the OT extension, Δ, the mask
 /// generator and the garbling tweak counter, which runs on from image to image so that
-/// no (input, tweak) pair is hashed twice under the one Δ.
+/// no (input, tweak) pair is hashed twice under the one Δ; and the last image's
+/// products and random-OT key pairs, whose buffers the next one reuses (their pages
+/// stay mapped).
 struct Link<C> {
     channel: Counting<C>,
     ot: SoftSpokenSender,
@@ -99,6 +103,10 @@ struct Link<C> {
     prg: Prg,
     tweak: u64,
     gate_scheme: GateScheme,
+    spare: Vec<Products>,
+    /// In the order the stages draw them: each stage's product keys, then a lookup
+    /// stage's key pairs.
+    spare_keys: Vec<Zeroizing<Vec<[Block; 2]>>>,
 }
 
 impl<C: Channel> Link<C> {
@@ -116,19 +124,26 @@ impl<C: Channel> Link<C> {
             prg,
             tweak,
             gate_scheme,
+            spare,
+            spare_keys,
         } = self;
         channel.begin_phase();
+        let mut buffers = std::mem::take(spare_keys).into_iter();
+        let mut random = |ot: &mut SoftSpokenSender, channel: &mut Counting<C>, n| {
+            let mut keys = buffers.next().unwrap_or_default();
+            ot.random_into(channel, n, &mut keys).map(|()| keys)
+        };
         // The OTs first, all of them: their matrices are the evaluator's only offline
         // message after the base OTs, and the shares' OT ends are the zero labels of its
         // share inputs.
         let mut ots = Vec::with_capacity(pipeline.stages.len());
         for stage in &pipeline.stages {
-            let keys = ot.random(channel, stage.choice_bits())?;
+            let keys = random(ot, channel, stage.choice_bits())?;
             let ends = match stage.nonlinear {
                 NonlinearPlan::Circuit(_) => {
                     Ends::Correlated(ot.extend_correlated(channel, stage.share_bits())?)
                 }
-                NonlinearPlan::Lookup(_) => Ends::Random(ot.random(channel, stage.lookup_ots())?),
+                NonlinearPlan::Lookup(_) => Ends::Random(random(ot, channel, stage.lookup_ots())?),
             };
             ots.push((keys, ends));
         }
@@ -138,17 +153,18 @@ impl<C: Channel> Link<C> {
         let mut garbler =
             SchemeGarbler::new(*gate_scheme, &mut *channel, delta.clone(), random_seed()?)
                 .starting_at(*tweak);
+        let mut spare = std::mem::take(spare).into_iter();
         for ((stage, (weights, bias)), (keys, ends)) in pipeline.stages.iter().zip(values).zip(ots)
         {
             let products = stage.fanout.garbler_products(
                 garbler.channel(),
                 (weights, bias),
-                stage.in_bits,
-                stage.ring_bits,
+                (stage.in_bits, stage.ring_bits),
                 &keys,
                 &masks,
+                spare.next().unwrap_or_default(),
             )?;
-            drop(keys);
+            spare_keys.push(keys);
             let outputs = if stage.last { 0 } else { stage.outputs() };
             masks = random_bits(prg, outputs);
             let nonlinear = match (&stage.nonlinear, ends) {
@@ -156,7 +172,9 @@ impl<C: Channel> Link<C> {
                     Offline::Circuit(garble(&mut garbler, program, &masks, &q, prg)?)
                 }
                 (NonlinearPlan::Lookup(_), Ends::Random(pairs)) => {
-                    Offline::Lookup(LookupGarbler::new(stage, &pairs, &masks, prg))
+                    let lookups = LookupGarbler::new(stage, &pairs, &masks, prg);
+                    spare_keys.push(pairs);
+                    Offline::Lookup(lookups)
                 }
                 _ => unreachable!("each stage's OTs follow its kind"),
             };
@@ -176,7 +194,12 @@ impl<C: Channel> Link<C> {
         pipeline: &Pipeline,
         offline: Vec<GarblerStage>,
     ) -> Result<Vec<(String, Duration)>, ProtocolError> {
-        let Link { channel, delta, .. } = self;
+        let Link {
+            channel,
+            delta,
+            spare,
+            ..
+        } = self;
         channel.begin_phase();
         let mut layers = Vec::with_capacity(pipeline.stages.len());
         for (stage, off) in pipeline.stages.iter().zip(offline) {
@@ -188,6 +211,7 @@ impl<C: Channel> Link<C> {
                 Offline::Lookup(lookups) => lookups.answer(&mut *channel, stage, &share)?,
             }
             layers.push((stage.name.clone(), begin.elapsed()));
+            spare.push(off.products);
         }
         Ok(layers)
     }

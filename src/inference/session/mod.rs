@@ -61,7 +61,10 @@ pub(super) fn bits_of(values: &[u64], m: u32) -> Zeroizing<Vec<bool>> {
     bits
 }
 
-/// `n` uniformly random bits.
+/// `n` uniformly random bits: the bits of the generator's next `⌈n/8⌉` bytes, least
+/// significant first.
 pub(super) fn random_bits(prg: &mut crate::crypto::Prg, n: usize) -> Zeroizing<Vec<bool>> {
-    Zeroizing::new((0..n).map(|_| prg.bit()).collect())
+    let mut bytes = Zeroizing::new(vec![0u8; n.div_ceil(8)]);
+    prg.fill_bytes(&mut bytes);
+    Zeroizing::new((0..n).map(|i| bytes[i / 8] >> (i % 8) & 1 == 1).collect())
 }
