@@ -153,7 +153,7 @@ def write_plot(args, rows):
     ax.set_xlabel("bytes of one private inference (MB, exact)")
     ax.set_ylabel("integer test accuracy (%)")
     ax.set_title("Bit widths: bytes against accuracy, one point per seed")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     fig.savefig(args.plot)
     print(f"wrote {args.plot}")
