@@ -11,7 +11,7 @@ use gcnn::circuit::file::{self, FileFormat};
 use gcnn::circuit::stats::Stats;
 use gcnn::cli::{accuracy, demo, evaluator, infer};
 use gcnn::garble::GateScheme;
-use gcnn::inference::Pipeline;
+use gcnn::inference::{Flow, Pipeline};
 use gcnn::model::ModelSource;
 use gcnn::twopc::{self, Mode};
 
@@ -102,6 +102,14 @@ enum Command {
         /// Write the pure whole-network circuit (binary, or Bristol Fashion for .txt).
         #[arg(long)]
         pure: bool,
+        /// What one-bit layers become (see `gcnn evaluator --flow`).
+        #[arg(
+            long,
+            value_name = "FLOW",
+            default_value = "fewest-bytes",
+            conflicts_with = "pure"
+        )]
+        flow: Flow,
     },
     /// Serve private inference as the model owner (the garbler).
     ///
@@ -130,9 +138,16 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         model: Option<PathBuf>,
         /// The mixed circuit file to run (`gcnn compile`), all the client needs; its hash
-        /// must equal the garbler's.
-        #[arg(long, value_name = "FILE", conflicts_with = "model")]
+        /// must equal one the garbler serves.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "flow"])]
         circuit: Option<PathBuf>,
+        /// What the model's one-bit layers become, asked of the garbler (which serves
+        /// both): fewest-bytes (table lookups; one more round trip after conv1 of the
+        /// LeNet) or fewest-round-trips (garbled circuits, 0.88 MB more online for the
+        /// LeNet: for links whose round trip outlasts sending that, e.g. 100 ms at
+        /// 1 Gbit/s).
+        #[arg(long, value_name = "FLOW", default_value = "fewest-bytes")]
+        flow: Flow,
         /// Seconds allowed for every network read and write.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         timeout: u64,
@@ -414,6 +429,9 @@ struct SetupArgs {
     /// Seconds allowed for every network read and write and for connecting.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
+    /// The flow the evaluator asks for (see `gcnn evaluator --flow`).
+    #[arg(long, value_name = "FLOW", default_value = "fewest-bytes")]
+    flow: Flow,
 }
 
 impl SetupArgs {
@@ -421,6 +439,7 @@ impl SetupArgs {
         let setup = gcnn::cli::Setup {
             model: ModelSource::from_arg(self.model.as_deref()),
             mnist: self.mnist,
+            flow: self.flow,
         };
         (setup, Duration::from_secs(self.timeout))
     }
@@ -612,6 +631,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             out: file,
             pure,
+            flow,
         } => {
             let model = ModelSource::from_arg(model.as_deref());
             let file =
@@ -619,7 +639,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if pure {
                 gcnn::cli::compile::run_pure(&model, &file, &mut io::stderr())?;
             } else {
-                gcnn::cli::compile::run(&model, &file, &mut io::stderr())?;
+                gcnn::cli::compile::run(&model, flow, &file, &mut io::stderr())?;
             }
             writeln!(out, "wrote {}", file.display())?;
         }
@@ -639,12 +659,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tls_ca,
             stdin,
             gate_scheme,
+            flow,
         } => {
             // The pictures are checked before anything else, so a bad one fails fast.
             let inputs = infer::load(&images.sources(), images.mnist.as_deref())?;
             let pipeline = match circuit {
                 Some(path) => gcnn::cli::Public::Circuit(path),
-                None => gcnn::cli::Public::Model(ModelSource::from_arg(model.as_deref())),
+                None => gcnn::cli::Public::Model(ModelSource::from_arg(model.as_deref()), flow),
             }
             .pipeline()?;
             let waits = evaluator::Waits {

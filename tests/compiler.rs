@@ -8,7 +8,7 @@ use common::Rng;
 use common::nets::{signed, unsigned, weighted};
 use gcnn::circuit::{Circuit, Owner};
 use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
-use gcnn::compiler::stages::{Nonlinear, Stage, compile_stages, pool_bit, pool_windows};
+use gcnn::compiler::stages::{Flow, Nonlinear, Stage, compile_stages, pool_bit, pool_windows};
 use gcnn::inference::linear::Fanout;
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::mnist::{Image, SIDE};
@@ -331,9 +331,9 @@ fn default_model_circuit_matches_the_reference_on_all_test_images() {
 /// reference's activations and the final class against its prediction; a lookup stage
 /// is computed as the protocol's tables define it ([`lookups_in_the_clear`]). Returns
 /// how many images it checked and how many stages were lookups.
-fn check_mixed(model: &Model, images: &[Image], rng: &mut Rng) -> (usize, usize) {
+fn check_mixed(model: &Model, flow: Flow, images: &[Image], rng: &mut Rng) -> (usize, usize) {
     let arch = Arch::of(model);
-    let stages = compile_stages(&arch).unwrap();
+    let stages = compile_stages(&arch, flow).unwrap();
     let lookups = stages
         .iter()
         .filter(|s| matches!(s.nonlinear, Nonlinear::Lookup { .. }))
@@ -480,15 +480,18 @@ fn mixed_stages_compute_the_reference_on_random_models() {
     for widths in configs() {
         let model = random_model(&mut rng, &widths);
         let images = test_images(&mut rng, 128);
-        let (checked, lookups) = check_mixed(&model, &images, &mut rng);
-        assert_eq!(checked, 128);
-        // The one-bit configuration runs conv1 on lookups.
-        assert_eq!(lookups, usize::from(widths.layers[0].2 == 1), "{widths:?}");
+        for flow in Flow::ALL {
+            let (checked, lookups) = check_mixed(&model, flow, &images, &mut rng);
+            assert_eq!(checked, 128);
+            // The one-bit configuration runs conv1 on lookups, unless asked not to.
+            let one_bit = widths.layers[0].2 == 1;
+            assert_eq!(lookups, usize::from(one_bit && flow == Flow::FewestBytes));
+        }
     }
 }
 
 /// The committed model through the mixed protocol's arithmetic on all 10 000 test
-/// images, stage by stage.
+/// images, stage by stage (on 2 048 of them in the fewest-round-trips flow).
 #[test]
 fn mixed_stages_compute_the_reference_on_all_test_images() {
     let Some((model, set)) = committed_model_and_test_set() else {
@@ -496,7 +499,18 @@ fn mixed_stages_compute_the_reference_on_all_test_images() {
     };
     let mut rng = Rng(8);
     // conv1 (one-bit, 8-bit shares, 2×2 max pool) on lookups, the rest circuits.
-    assert_eq!(check_mixed(&model, &set.images, &mut rng), (10_000, 1));
+    let all = check_mixed(&model, Flow::FewestBytes, &set.images, &mut rng);
+    assert_eq!(all, (10_000, 1));
+    // And every stage a circuit, conv1's 9 216 adders too (on a fifth of the images: the
+    // circuit is the lowering every other one-bit stage gets, checked on random models
+    // by the test above).
+    let some = check_mixed(
+        &model,
+        Flow::FewestRoundTrips,
+        &set.images[..2048],
+        &mut rng,
+    );
+    assert_eq!(some, (2048, 0));
 }
 
 /// Garbled == plaintext through the whole protocol (in memory) on random models of both
@@ -507,15 +521,16 @@ fn mixed_protocol_matches_the_reference_on_random_models() {
     for widths in configs() {
         let model = random_model(&mut rng, &widths);
         let owner = ModelOwner::new(&model).unwrap();
-        for image in test_images(&mut rng, 6) {
+        let served: Vec<_> = owner.pipelines().collect();
+        for (image, public) in test_images(&mut rng, 6).iter().zip(served.iter().cycle()) {
             let (g, e) = gcnn::channel::memory::pair(std::time::Duration::from_secs(60));
             let (class, _) = std::thread::scope(|s| {
                 let garbler = s.spawn(|| owner.serve(g).unwrap());
-                let out = classify(owner.pipeline(), e, &image).unwrap();
+                let out = classify(public, e, image).unwrap();
                 garbler.join().unwrap();
                 out
             });
-            assert_eq!(class, model.predict(&image));
+            assert_eq!(class, model.predict(image));
         }
     }
 }

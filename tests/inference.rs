@@ -18,8 +18,8 @@ use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::cli::evaluator::connect_and_classify_with;
 use gcnn::compiler::network::Arch;
 use gcnn::garble::GateScheme;
-use gcnn::inference::{Batch, MAX_IMAGES, ModelOwner, Pipeline, classify, prepare_with};
-use gcnn::model::{Layer, Model};
+use gcnn::inference::{Batch, Flow, MAX_IMAGES, ModelOwner, Pipeline, classify, prepare_with};
+use gcnn::model::{Layer, Model, ModelSource};
 use gcnn::protocol::{HANDSHAKE_BYTES, ProtocolError};
 
 /// `n` test-set indices drawn from the OS generator (printed, to reproduce a failure).
@@ -38,23 +38,32 @@ fn garbler_process_and_evaluators_agree_with_the_plaintext_model() {
     let indices = random_indices(20);
     let (mut child, addr, lines) = garbler(indices.len(), &[]);
 
-    // The first two images through the evaluator binary, the second offering three
-    // halves; the rest through the library, the gate schemes alternating.
-    for (&index, flags) in indices
-        .iter()
-        .zip([&[][..], &["--gate-scheme", "three-halves"]])
-    {
+    // The first three images through the evaluator binary, the second offering half-gates,
+    // the third asking for the fewest round trips; the rest through the library, the gate
+    // schemes and the flows alternating (one garbler serves them all).
+    for (&index, flags) in indices.iter().zip([
+        &[][..],
+        &["--gate-scheme", "half-gates"],
+        &["--flow", "fewest-round-trips"],
+    ]) {
         let out = evaluator(&addr, index, flags);
         assert_predicts(&out, model.predict(&test_set().images[index]));
     }
-    for (&index, scheme) in indices[2..].iter().zip(GateScheme::ALL.iter().cycle()) {
+    let rounds = Pipeline::load_for(
+        &ModelSource::Dir(repo("models/lenet")),
+        Flow::FewestRoundTrips,
+    )
+    .unwrap();
+    let pipelines = [pipeline(), &rounds];
+    for (k, &index) in indices[3..].iter().enumerate() {
+        let (scheme, flow) = (GateScheme::ALL[k % 2], Flow::ALL[k / 2 % 2]);
         let image = &test_set().images[index];
         let (private, _) =
-            connect_and_classify_with(pipeline(), &addr, image, TIMEOUT, *scheme).unwrap();
+            connect_and_classify_with(pipelines[k / 2 % 2], &addr, image, TIMEOUT, scheme).unwrap();
         assert_eq!(
             private,
             model.predict(image),
-            "test image {index}, {scheme}"
+            "test image {index}, {scheme}, {flow}"
         );
     }
     assert!(common::exit_within(&mut child).success());
@@ -304,26 +313,34 @@ fn evaluator_without_a_garbler_fails_with_one_line() {
 }
 
 /// The per-layer costs `gcnn bench` prints add up to what a session sends, exactly, for
-/// either gate scheme: beyond them only the handshake ([`HANDSHAKE_BYTES`] each way),
-/// the 128 base OTs (the evaluator's one point, the garbler's 128) and the SoftSpoken
-/// set-up (the evaluator's two masked GGM level sums per base OT). The owner runs the
-/// scheme the client offers, and the class is the plaintext model's.
+/// either gate scheme and either flow: beyond them only the handshake
+/// ([`HANDSHAKE_BYTES`] each way), the 128 base OTs (the evaluator's one point, the
+/// garbler's 128) and the SoftSpoken set-up (the evaluator's two masked GGM level sums per
+/// base OT). The owner runs the scheme and the flow the client asks for, and the class is
+/// the plaintext model's.
 #[test]
 fn layer_costs_account_for_every_byte() {
     let Some(model) = model() else { return };
     let owner = ModelOwner::new(&model).unwrap();
+    let served: Vec<&Pipeline> = owner.pipelines().collect();
+    assert_eq!(
+        served.len(),
+        Flow::ALL.len(),
+        "LeNet's conv1 has a lookup form"
+    );
     let image = &test_set().images[7];
-    for scheme in GateScheme::ALL {
+    let combinations = served.iter().flat_map(|&p| GateScheme::ALL.map(|s| (s, p)));
+    for (scheme, public) in combinations {
         let (g, e) = memory::pair(TIMEOUT);
         let (class, report) = thread::scope(|s| {
             let garbler = s.spawn(|| owner.serve(g).unwrap());
-            let prepared = prepare_with(owner.pipeline(), e, scheme).unwrap();
+            let prepared = prepare_with(public, e, scheme).unwrap();
             let out = prepared.classify(image).unwrap();
             garbler.join().unwrap();
             out
         });
         assert_eq!(class, model.predict(image), "{scheme}");
-        let costs = owner.pipeline().layer_costs_for(scheme);
+        let costs = public.layer_costs_for(scheme);
         assert_eq!(costs.len(), 4);
         let to_garbler: u64 = costs.iter().map(|c| c.to_garbler).sum();
         let to_evaluator: u64 = costs.iter().map(|c| c.to_evaluator).sum();

@@ -16,6 +16,7 @@ use common::nets::random_network;
 use gcnn::channel::{Channel, ChannelError, memory};
 use gcnn::compiler::mixed::MixedCircuit;
 use gcnn::compiler::network::Arch;
+use gcnn::compiler::stages::Flow;
 use gcnn::inference::{ModelOwner, Pipeline, classify, prepare};
 
 /// `gcnn compile --model DIR --out FILE`, which must succeed.
@@ -41,8 +42,10 @@ fn models_with_different_weights_compile_to_identical_files() {
     let mut rng = Rng(3);
     for _ in 0..8 {
         let net = random_network(&mut rng, None);
-        let bytes = MixedCircuit::compile(&Arch::of(&net)).unwrap().to_bytes();
-        let same = MixedCircuit::compile(&Arch::of(&net.with_random_values(5)))
+        let bytes = MixedCircuit::compile(&Arch::of(&net), Flow::default())
+            .unwrap()
+            .to_bytes();
+        let same = MixedCircuit::compile(&Arch::of(&net.with_random_values(5)), Flow::default())
             .unwrap()
             .to_bytes();
         assert_eq!(bytes, same);
@@ -157,9 +160,12 @@ fn malformed_circuit_files_fail_with_one_line() {
     let err = MixedCircuit::from_bytes(&lying).err().expect("refused");
     assert!(err.contains("stage count is 65535"), "{err}");
     // Random mutations of a small valid file are errors, never panics.
-    let small = MixedCircuit::compile(&Arch::of(&random_network(&mut Rng(1), None)))
-        .unwrap()
-        .to_bytes();
+    let small = MixedCircuit::compile(
+        &Arch::of(&random_network(&mut Rng(1), None)),
+        Flow::default(),
+    )
+    .unwrap()
+    .to_bytes();
     let mut rng = Rng(2);
     for _ in 0..2000 {
         let mut bytes = small.clone();
@@ -213,9 +219,14 @@ impl<C: Channel> Channel for Recording<C> {
 }
 
 /// What `gcnn inspect` prints per layer — online bytes each way, total bytes each way,
-/// round trips — equals what a real session carries, message by message.
-fn check_costs_against_a_session(owner: &ModelOwner, pixels: gcnn::model::PixelView<'_>) {
-    let pipeline = owner.pipeline();
+/// round trips — equals what a real session over `pipeline` (one `owner` serves)
+/// carries, message by message; returns the round trips counted, whole session and
+/// online.
+fn check_costs_against_a_session(
+    owner: &ModelOwner,
+    pipeline: &Pipeline,
+    pixels: gcnn::model::PixelView<'_>,
+) -> (u64, u64) {
     let (g, e) = memory::pair(TIMEOUT);
     let mut view = Recording {
         inner: e,
@@ -256,18 +267,29 @@ fn check_costs_against_a_session(owner: &ModelOwner, pixels: gcnn::model::PixelV
         .count() as u64;
     let layer_trips: u64 = costs.iter().map(|c| c.round_trips).sum();
     assert_eq!(trips, setup.round_trips + layer_trips);
+    (trips, trips - setup.round_trips)
 }
 
+/// Both flows of LeNet, and random networks in each flow their owner serves: the costs
+/// are a session's; LeNet's session costs 7 round trips (5 online: conv1's pool waits for
+/// its thresholds) with lookups and 6 (4 online, one per weighted layer) without.
 #[test]
 fn inspect_costs_equal_a_sessions_measured_bytes() {
     let Some(lenet) = model() else { return };
     let owner = ModelOwner::new(&lenet).unwrap();
-    check_costs_against_a_session(&owner, (&test_set().images[3]).into());
+    let trips: Vec<(u64, u64)> = owner
+        .pipelines()
+        .map(|p| check_costs_against_a_session(&owner, p, (&test_set().images[3]).into()))
+        .collect();
+    assert_eq!(trips, [(7, 5), (6, 4)]);
     let mut rng = Rng(44);
     for _ in 0..4 {
         let net = random_network(&mut rng, None);
         let pixels = common::nets::random_pixels(&mut rng, &net);
-        check_costs_against_a_session(&ModelOwner::new(&net).unwrap(), pixels.view());
+        let owner = ModelOwner::new(&net).unwrap();
+        for pipeline in owner.pipelines() {
+            check_costs_against_a_session(&owner, pipeline, pixels.view());
+        }
     }
 
     // The numbers `gcnn inspect` prints are these.
@@ -375,10 +397,15 @@ fn lookup_stages_the_protocol_cannot_run_are_refused() {
     let Some(lenet) = model() else { return };
     let arch = Arch::of(&lenet);
     let refused = |edit: &dyn Fn(&mut MixedCircuit)| -> String {
-        let mut mixed = MixedCircuit::compile(&arch).unwrap();
+        let mut mixed = MixedCircuit::compile(&arch, Flow::default()).unwrap();
         edit(&mut mixed);
         let (read, hash) = MixedCircuit::from_bytes(&mixed.to_bytes()).unwrap();
-        assert_ne!(hash, MixedCircuit::compile(&arch).unwrap().hash());
+        assert_ne!(
+            hash,
+            MixedCircuit::compile(&arch, Flow::default())
+                .unwrap()
+                .hash()
+        );
         match Pipeline::from_circuit(read, hash) {
             Ok(_) => panic!("accepted"),
             Err(e) => e.to_string(),

@@ -15,7 +15,7 @@ use common::twoparty::tcp_pair;
 use gcnn::circuit::Owner;
 use gcnn::compiler::mixed::MixedCircuit;
 use gcnn::compiler::network::{Arch, compile, encode_image, encode_model};
-use gcnn::compiler::stages::Nonlinear;
+use gcnn::compiler::stages::{Flow, Nonlinear};
 use gcnn::inference::{ModelOwner, classify};
 use gcnn::model::{Hwc, Model};
 use proptest::prelude::*;
@@ -107,7 +107,7 @@ fn lookup_stages_of_random_networks_equal_the_reference() {
     let (mut networks, mut with_pool, mut without, mut average) = (0, 0, 0, 0);
     for _ in 0..400 {
         let model = random_network(&mut rng, None);
-        let mixed = MixedCircuit::compile(&Arch::of(&model)).unwrap();
+        let mixed = MixedCircuit::compile(&Arch::of(&model), Flow::default()).unwrap();
         let pools: Vec<_> = mixed
             .stages
             .iter()

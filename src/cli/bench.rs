@@ -18,7 +18,7 @@ use super::evaluator::{Peer, Waits, batch_at, connect_and_classify_with};
 use super::garbler::SessionLog;
 use super::{CliError, Setup, human_bytes};
 use crate::garble::GateScheme;
-use crate::inference::LayerCost;
+use crate::inference::{Flow, LayerCost};
 use crate::model::{ModelSource, Pixels};
 
 /// Results of [`run`]; times in milliseconds are medians over the images unless named.
@@ -42,6 +42,8 @@ pub struct InferenceBench {
     pub bytes_to_evaluator: u64,
     /// How the stage circuits' ANDs were garbled.
     pub gate_scheme: GateScheme,
+    /// Lookups or circuits for one-bit stages (the evaluator's choice).
+    pub flow: Flow,
     /// AND gates of two secret wires in the stage circuits.
     pub and_gates: u64,
     /// Garbler half gates (ANDs with a garbler-known input).
@@ -85,6 +87,7 @@ impl InferenceBench {
             "bytes_garbler_to_evaluator": self.bytes_to_evaluator,
             "bytes_online": self.layers.iter().map(|l| l.online).sum::<u64>(),
             "gate_scheme": self.gate_scheme.name(),
+            "flow": self.flow.name(),
             "and_gates": self.and_gates,
             "garbler_half_gates": self.garbler_half_gates,
             "time_ms_median": {
@@ -130,6 +133,7 @@ impl fmt::Display for InferenceBench {
         };
         row(f, "machine", self.machine.clone())?;
         row(f, "images (garbler in a child process)", n.to_string())?;
+        row(f, "flow", self.flow.to_string())?;
         row(f, "test-set indices", format!("{:?}", self.indices))?;
         row(
             f,
@@ -406,6 +410,7 @@ pub fn run(
         bytes_to_garbler: mean(|s| s.sent),
         bytes_to_evaluator: mean(|s| s.received),
         gate_scheme,
+        flow: setup.flow,
         and_gates,
         garbler_half_gates,
         evaluator_setup_ms: median(samples.iter().map(|s| s.setup_ms).collect()),

@@ -11,7 +11,7 @@ use crate::circuit::stats::Stats;
 use crate::compiler::mixed::{MAGIC, MixedCircuit, write_file};
 use crate::compiler::network::{Arch, compile};
 use crate::garble::GateScheme;
-use crate::inference::{InferenceError, LayerCost, Pipeline};
+use crate::inference::{Flow, InferenceError, LayerCost, Pipeline};
 use crate::model::{Model, ModelSource};
 
 /// Creates the directory `out` is written to.
@@ -25,11 +25,16 @@ fn make_parent(out: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Compiles the model (only its `model.json` is read) to the mixed circuit file `out`;
-/// reports what each layer costs to `log`.
-pub fn run(model: &ModelSource, out: &Path, log: &mut impl Write) -> Result<Pipeline, CliError> {
+/// Compiles the model (only its `model.json` is read) for `flow` to the mixed circuit
+/// file `out`; reports what each layer costs to `log`.
+pub fn run(
+    model: &ModelSource,
+    flow: Flow,
+    out: &Path,
+    log: &mut impl Write,
+) -> Result<Pipeline, CliError> {
     let model = Model::load_architecture_from(model)?;
-    let mixed = MixedCircuit::compile(&Arch::of(&model)).map_err(InferenceError::from)?;
+    let mixed = MixedCircuit::compile(&Arch::of(&model), flow).map_err(InferenceError::from)?;
     let bytes = mixed.to_bytes();
     let hash: [u8; 32] = bytes[bytes.len() - 32..].try_into().expect("32 bytes");
     // Planned first: a network the protocol cannot run is refused before anything is

@@ -167,7 +167,8 @@ pub struct Options {
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// The mixed circuit file the clients run (from `gcnn compile`): checked to be what
-    /// the model compiles to [default: compiled here from the model's model.json].
+    /// the model compiles to in one of the flows, all of which are served [default:
+    /// compiled here from the model's model.json].
     #[arg(long, value_name = "FILE")]
     pub circuit: Option<PathBuf>,
     /// Address to listen on, e.g. 127.0.0.1:7000 (port 0 picks a free port).
@@ -243,9 +244,10 @@ pub fn run(options: &Options) -> Result<usize, CliError> {
     let model = Model::load_from(&source)?;
     let owner = ModelOwner::new(&model)?;
     if let Some(path) = &options.circuit {
-        // The file must be what this model compiles to: same hash, same handshake.
+        // The file must be what this model compiles to, in one of the flows: same hash,
+        // same handshake.
         let file = crate::inference::Pipeline::load_circuit(path)?;
-        if file.hash() != owner.pipeline().hash() {
+        if owner.pipelines().all(|p| p.hash() != file.hash()) {
             return Err(CliError::CircuitMismatch {
                 circuit: path.to_owned(),
                 model: source.to_string(),

@@ -18,7 +18,7 @@ use crate::model::ModelSource;
 
 use thiserror::Error;
 
-use crate::inference::Pipeline;
+use crate::inference::{Flow, Pipeline};
 use crate::mnist::{Dataset, MnistError};
 use crate::model::{Model, ModelError};
 use crate::picture::PictureError;
@@ -39,6 +39,8 @@ pub struct Setup {
     pub model: ModelSource,
     /// Directory with the MNIST test set; `None` for the bundled one.
     pub mnist: Option<PathBuf>,
+    /// The flow the evaluator asks for (the garbler serves every flow).
+    pub flow: Flow,
 }
 
 /// What [`Setup::load`] returns: the model, the test set and the public pipeline.
@@ -55,7 +57,7 @@ impl Setup {
     /// Loads everything; progress goes to `log`.
     pub fn load(&self, log: &mut impl Write) -> Result<Loaded, CliError> {
         writeln!(log, "planning the pipeline of {} …", self.model).map_err(CliError::Output)?;
-        let pipeline = Pipeline::load_from(&self.model)?;
+        let pipeline = Pipeline::load_for(&self.model, self.flow)?;
         let model = Model::load_from(&self.model)?;
         let test_set = crate::mnist::test_set(self.mnist.as_deref())?;
         Ok(Loaded {
@@ -197,8 +199,8 @@ pub enum Public {
     /// A mixed circuit file written by `gcnn compile`.
     Circuit(PathBuf),
     /// A model (a directory, or the bundled one), of which only `model.json` is read and
-    /// compiled here (to the same bytes `gcnn compile` would write).
-    Model(ModelSource),
+    /// compiled here for the flow (to the same bytes `gcnn compile --flow` would write).
+    Model(ModelSource, Flow),
 }
 
 impl Public {
@@ -206,7 +208,7 @@ impl Public {
     pub fn pipeline(&self) -> Result<Pipeline, CliError> {
         Ok(match self {
             Public::Circuit(path) => Pipeline::load_circuit(path)?,
-            Public::Model(source) => Pipeline::load_from(source)?,
+            Public::Model(source, flow) => Pipeline::load_for(source, *flow)?,
         })
     }
 }

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::network::Arch;
-use super::stages::{Linear, Nonlinear, Stage, StageLimit, compile_stages};
+use super::stages::{Flow, Linear, Nonlinear, Stage, StageLimit, compile_stages};
 use crate::circuit::format::varint::{self, Decoder};
 use crate::circuit::format::{self, FormatError};
 use crate::model::limits::{MAX_DIM, MAX_INPUT_CHANNELS, MAX_INPUT_SIDE, MAX_LAYERS};
@@ -82,12 +82,12 @@ pub struct MixedCircuit {
 }
 
 impl MixedCircuit {
-    /// Compiles `arch`'s stages; refuses a layer beyond the protocol's bounds.
-    pub fn compile(arch: &Arch) -> Result<MixedCircuit, StageLimit> {
+    /// Compiles `arch`'s stages for `flow`; refuses a layer beyond the protocol's bounds.
+    pub fn compile(arch: &Arch, flow: Flow) -> Result<MixedCircuit, StageLimit> {
         Ok(MixedCircuit {
             input: arch.input,
             input_bits: arch.input_bits,
-            stages: compile_stages(arch)?,
+            stages: compile_stages(arch, flow)?,
         })
     }
 

@@ -34,8 +34,9 @@
 //! `2^shift`). The stage is then [`Nonlinear::Lookup`]: no circuit, two rounds of table
 //! lookups (one without a pool), run by the protocol as 1-out-of-`2^n` OTs. Per
 //! threshold that is `2^m` table bits instead of `m` share labels and `m − 1` ANDs, per
-//! window `2^w` bits instead of `w − 1` ANDs (see [`crate::inference`]); the choice is a
-//! function of the public architecture, written in the circuit file.
+//! window `2^w` bits instead of `w − 1` ANDs (see [`crate::inference`]), at one more
+//! online round trip when a pool follows; the choice is a function of the public
+//! architecture and the client's [`Flow`], written in the circuit file.
 
 use super::arith;
 use super::builder::{Bit, Builder};
@@ -175,6 +176,53 @@ fn lookup_tail(tail: &[&ArchLayer]) -> Option<Nonlinear> {
     Some(Nonlinear::Lookup { pool })
 }
 
+/// What the compiler lowers a one-bit stage with a lookup form to: the two trade bytes
+/// against round trips, and the client picks (both are public; the garbler serves
+/// either, by the circuit hash the client's handshake names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Flow {
+    /// Lookups wherever a stage has the form ([`Nonlinear::Lookup`]): the fewest bytes,
+    /// at one more online round trip per lookup stage with a pool (the pool's tables
+    /// wait for the thresholds'). The default: it wins wherever sending the bytes it
+    /// saves takes longer than a round trip (the README's WAN section).
+    #[default]
+    FewestBytes,
+    /// Every stage a circuit: one online round trip per weighted layer, for links
+    /// whose round trip outlasts sending the lookups' savings (long and fast).
+    FewestRoundTrips,
+}
+
+impl Flow {
+    /// Both flows, the default first.
+    pub const ALL: [Flow; 2] = [Flow::FewestBytes, Flow::FewestRoundTrips];
+
+    /// The flow's name, as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flow::FewestBytes => "fewest-bytes",
+            Flow::FewestRoundTrips => "fewest-round-trips",
+        }
+    }
+}
+
+impl std::str::FromStr for Flow {
+    type Err = String;
+
+    /// The flow [`Flow::name`] spells `name`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        Flow::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| format!("unknown flow {name:?}: fewest-bytes or fewest-round-trips"))
+    }
+}
+
+impl std::fmt::Display for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
 /// fan-out tables of the products, whose indices are 32-bit.
 pub const MAX_ENTRIES: u64 = 1 << 26;
@@ -214,9 +262,9 @@ fn check_limits(w: &WeightedArch, plan: &LayerPlan, ring_bits: u32) -> Result<()
     })
 }
 
-/// The stages of `arch`, one per weighted layer, in order; refuses a layer beyond the
-/// protocol's bounds.
-pub fn compile_stages(arch: &Arch) -> Result<Vec<Stage>, StageLimit> {
+/// The stages of `arch`, one per weighted layer, in order, lowered for `flow`; refuses a
+/// layer beyond the protocol's bounds.
+pub fn compile_stages(arch: &Arch, flow: Flow) -> Result<Vec<Stage>, StageLimit> {
     // The pixels are the first layer's choice bits: nothing may come before it but a
     // (free) flatten.
     if let Some(ArchLayer::Pool(p)) = arch
@@ -252,7 +300,11 @@ pub fn compile_stages(arch: &Arch) -> Result<Vec<Stage>, StageLimit> {
         };
         check_limits(w, plan, ring_bits)?;
         let lookup = match w.requant {
-            Some(r) if r.out_bits == 1 && ring_bits <= MAX_LOOKUP_BITS => lookup_tail(&tail),
+            Some(r)
+                if flow == Flow::FewestBytes && r.out_bits == 1 && ring_bits <= MAX_LOOKUP_BITS =>
+            {
+                lookup_tail(&tail)
+            }
             _ => None,
         };
         stages.push(Stage {

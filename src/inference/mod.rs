@@ -30,29 +30,45 @@ pub use pipeline::{LayerCost, Pipeline, SetupCost};
 
 use crate::channel::{Channel, Counting};
 use crate::compiler::network::{Arch, encode_image};
+pub use crate::compiler::stages::Flow;
 use crate::garble::GateScheme;
 use crate::model::{Model, PixelView};
 use crate::protocol::{Offer, ProtocolError, SessionReport, refuse_busy};
 
-/// The model owner: the public pipeline and its private weights.
+/// One weighted layer's private values: weights, bias.
+type LayerValues = (Vec<i64>, Vec<i64>);
+
+/// The model owner: the public pipelines of its model, one per [`Flow`], and its private
+/// weights laid out for each.
 pub struct ModelOwner {
-    pipeline: Pipeline,
-    values: Vec<(Vec<i64>, Vec<i64>)>,
+    served: Vec<(Pipeline, Vec<LayerValues>)>,
 }
 
 impl ModelOwner {
-    /// Plans `model`'s pipeline and keeps its weights.
+    /// Plans `model`'s pipelines (every flow a client may ask for) and keeps its weights.
     pub fn new(model: &Model) -> Result<Self, InferenceError> {
-        let pipeline = Pipeline::new(&Arch::of(model))?;
-        Ok(ModelOwner {
-            values: pipeline::layer_values(model, &pipeline),
-            pipeline,
-        })
+        let arch = Arch::of(model);
+        let mut served: Vec<(Pipeline, _)> = Vec::with_capacity(Flow::ALL.len());
+        for flow in Flow::ALL {
+            let pipeline = Pipeline::new_for(&arch, flow)?;
+            // A model without a lookup stage compiles to one circuit whatever the flow.
+            if served.iter().all(|(p, _)| p.hash() != pipeline.hash()) {
+                let values = pipeline::layer_values(model, &pipeline);
+                served.push((pipeline, values));
+            }
+        }
+        Ok(ModelOwner { served })
     }
 
-    /// The public pipeline this owner serves.
+    /// The public pipeline this owner serves to a client of the default [`Flow`].
     pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
+        &self.served[0].0
+    }
+
+    /// Every pipeline this owner serves, the default's first: a client names one by
+    /// its hash.
+    pub fn pipelines(&self) -> impl Iterator<Item = &Pipeline> {
+        self.served.iter().map(|(p, _)| p)
     }
 
     /// Serves one inference session over `channel`; learns nothing about the image.
@@ -70,14 +86,21 @@ impl ModelOwner {
         let offer = Offer::read(&mut channel)?;
         let images = offer.images().clamp(1, MAX_IMAGES);
         let gate_scheme = offer.gate_scheme().unwrap_or_default();
-        let ours = self.pipeline.handshake_for(gate_scheme, images);
+        // The pipeline the client names, else the default's, so it fails saying so.
+        let (pipeline, values) = self
+            .served
+            .iter()
+            .find(|(p, _)| p.hash() == offer.circuit_hash())
+            .unwrap_or(&self.served[0]);
+        let ours = pipeline.handshake_for(gate_scheme, images);
         if let Err(e) = ours.check_offer(&offer) {
             // Best effort: the session fails with `e` whether or not the client hears.
             let _ = ours.answer(&mut channel);
             return Err(e);
         }
         Ok(Admission {
-            owner: self,
+            pipeline,
+            values,
             channel,
             images,
             gate_scheme,
@@ -88,7 +111,8 @@ impl ModelOwner {
 /// A client whose handshake has been read and checked, not yet answered (see
 /// [`ModelOwner::admit`]).
 pub struct Admission<'a, C> {
-    owner: &'a ModelOwner,
+    pipeline: &'a Pipeline,
+    values: &'a [LayerValues],
     channel: Counting<C>,
     images: u32,
     gate_scheme: GateScheme,
@@ -110,8 +134,8 @@ impl<C: Channel> Admission<'_, C> {
     pub fn serve(self) -> Result<SessionReport, ProtocolError> {
         session::run_garbler(
             self.channel,
-            &self.owner.pipeline,
-            &self.owner.values,
+            self.pipeline,
+            self.values,
             self.images,
             self.gate_scheme,
         )

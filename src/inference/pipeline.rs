@@ -7,7 +7,7 @@ use super::ring::{self, MAX_RING_BITS};
 use crate::circuit::MAX_INPUT_BITS;
 use crate::compiler::mixed::MixedCircuit;
 use crate::compiler::network::Arch;
-use crate::compiler::stages::{MAX_ENTRIES, Nonlinear, Stage, pool_bit, pool_windows};
+use crate::compiler::stages::{Flow, MAX_ENTRIES, Nonlinear, Stage, pool_bit, pool_windows};
 use crate::garble::{GateScheme, Program};
 use crate::model::{Hwc, Layer, Model, ModelSource};
 use crate::ot::lookup::{self, Truth};
@@ -172,9 +172,15 @@ fn class_bits(classes: usize) -> usize {
 }
 
 impl Pipeline {
-    /// Plans `arch`: compiles and plans its stage circuits, lays out its products.
+    /// Plans `arch` for the default [`Flow`]: compiles and plans its stage circuits,
+    /// lays out its products.
     pub fn new(arch: &Arch) -> Result<Pipeline, InferenceError> {
-        let mixed = MixedCircuit::compile(arch)?;
+        Pipeline::new_for(arch, Flow::default())
+    }
+
+    /// Plans `arch` lowered for `flow` ([`Pipeline::new`]).
+    pub fn new_for(arch: &Arch, flow: Flow) -> Result<Pipeline, InferenceError> {
+        let mixed = MixedCircuit::compile(arch, flow)?;
         let hash = mixed.hash();
         Pipeline::from_circuit(mixed, hash)
     }
@@ -296,7 +302,12 @@ impl Pipeline {
     /// The pipeline of the architecture in a model directory or the bundled model;
     /// reads no weights.
     pub fn load_from(source: &ModelSource) -> Result<Pipeline, InferenceError> {
-        Pipeline::new(&Arch::of(&Model::load_architecture_from(source)?))
+        Pipeline::load_for(source, Flow::default())
+    }
+
+    /// [`Pipeline::load_from`], lowered for `flow`.
+    pub fn load_for(source: &ModelSource, flow: Flow) -> Result<Pipeline, InferenceError> {
+        Pipeline::new_for(&Arch::of(&Model::load_architecture_from(source)?), flow)
     }
 
     /// The first message of a session of `images` over this pipeline with the default

@@ -79,6 +79,12 @@ impl Offer {
         u32::from_le_bytes(self.0[IMAGES].try_into().expect("4 bytes"))
     }
 
+    /// The circuit hash the peer names (unchecked: a server serving several circuits
+    /// picks its answer by it).
+    pub fn circuit_hash(&self) -> [u8; 32] {
+        self.0[12..44].try_into().expect("32 bytes")
+    }
+
     /// The gate scheme the peer offers, if it is one this build knows (anything else
     /// fails the handshake's check anyway).
     pub fn gate_scheme(&self) -> Option<GateScheme> {
