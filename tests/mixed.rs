@@ -19,12 +19,17 @@ use gcnn::compiler::network::Arch;
 use gcnn::compiler::stages::Flow;
 use gcnn::inference::{ModelOwner, Pipeline, classify, prepare};
 
+/// `gcnn compile --model DIR --out FILE [EXTRA…]`, which must succeed.
+fn compile_with(model: &std::path::Path, out: &std::path::Path, extra: &[&str]) {
+    let mut args = vec!["compile", "--model", path(model), "--out", path(out)];
+    args.extend_from_slice(extra);
+    let run = gcnn(&args).output().unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+}
+
 /// `gcnn compile --model DIR --out FILE`, which must succeed.
 fn compile(model: &std::path::Path, out: &std::path::Path) {
-    let run = gcnn(&["compile", "--model", path(model), "--out", path(out)])
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    compile_with(model, out, &[]);
 }
 
 #[test]
@@ -55,19 +60,31 @@ fn models_with_different_weights_compile_to_identical_files() {
     }
 }
 
+/// Each flow's file: the garbler accepts either as its model's and serves both; the
+/// evaluator runs the file it is given; the fewest-round-trips file is another circuit.
 #[test]
 fn garbler_and_evaluator_run_the_compiled_file() {
     let Some(lenet) = model() else { return };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("lenet.mixed");
+    let rounds = dir.path().join("rounds.mixed");
     compile(&repo("models/lenet"), &file);
-    let (mut child, addr, lines) = garbler(1, &["--circuit", path(&file)]);
-    let out = evaluator(&addr, 5, &["--circuit", path(&file)]);
-    let expected = lenet.predict(&test_set().images[5]);
-    assert_predicts(&out, expected);
-    assert!(common::exit_within(&mut child).success());
-    let log: Vec<String> = lines.map(Result::unwrap).collect();
-    assert!(log.iter().all(|l| l.contains(": ok in ")), "{log:?}");
+    compile_with(
+        &repo("models/lenet"),
+        &rounds,
+        &["--flow", "fewest-round-trips"],
+    );
+    assert_ne!(fs::read(&file).unwrap(), fs::read(&rounds).unwrap());
+    for (given, served) in [(&file, &rounds), (&rounds, &file)] {
+        let (mut child, addr, lines) = garbler(2, &["--circuit", path(given)]);
+        for (one, index) in [(given, 5), (served, 6)] {
+            let out = evaluator(&addr, index, &["--circuit", path(one)]);
+            assert_predicts(&out, lenet.predict(&test_set().images[index]));
+        }
+        assert!(common::exit_within(&mut child).success());
+        let log: Vec<String> = lines.map(Result::unwrap).collect();
+        assert!(log.iter().all(|l| l.contains(": ok in ")), "{log:?}");
+    }
 }
 
 #[test]
