@@ -161,10 +161,16 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=86_400))]
         connect_timeout: u64,
         /// Classify the pictures named on standard input, one path per line, as they
-        /// come: each session's offline phase runs before its line is read, so only the
-        /// online phase stands between a picture and its class.
+        /// come: sessions are prepared (their offline phase run) ahead of the lines, so
+        /// only the online phase stands between a picture and its class.
         #[arg(long, conflicts_with_all = ["images", "image", "mnist_index"])]
         stdin: bool,
+        /// With --stdin, how many sessions to keep prepared: a burst of this many
+        /// pictures meets only the online phase (each holds one of the garbler's
+        /// workers while it waits).
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "stdin",
+              value_parser = clap::value_parser!(u64).range(1..=8))]
+        pool: u64,
         /// How the garbled circuits' ANDs are garbled, offered to the garbler (which
         /// runs either): three-halves (Rosulek–Roy 2021, 25 bytes per AND) or half-gates
         /// (32 bytes per AND, a little less CPU: for loopback or a LAN).
@@ -658,6 +664,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             connect_timeout,
             tls_ca,
             stdin,
+            pool,
             gate_scheme,
             flow,
         } => {
@@ -683,7 +690,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let mut stdin_lines = io::stdin().lock();
             let pictures = if stdin {
-                evaluator::Pictures::Lines(&mut stdin_lines)
+                evaluator::Pictures::Lines(&mut stdin_lines, usize::try_from(pool)?)
             } else {
                 evaluator::Pictures::Given(&inputs)
             };

@@ -439,3 +439,43 @@ fn pictures_named_on_stdin_are_classified_in_prepared_sessions() {
     let _ = garbler.kill();
     common::exit_within(&mut garbler);
 }
+
+/// `--stdin --pool 2`: a burst of pictures, all named at once, is classified in sessions
+/// prepared by the pool's thread, each as `gcnn infer` classifies it in plaintext, in the
+/// order named; the command ends when standard input does.
+#[test]
+fn a_burst_of_pictures_on_stdin_is_classified_from_a_pool_of_sessions() {
+    use std::io::Write;
+    let dir = elsewhere();
+    let d = dir.path();
+    let names = [
+        fixture("2-deep.png"),
+        fixture("5-photo.jpg"),
+        fixture("2-deep.png"),
+    ];
+    let plain = gcnn_in(d, &["infer", &names[0], &names[1], &names[2]]);
+    assert_ok(&plain);
+    // One session per picture and the pool's two refills after the last.
+    let (mut garbler, addr) = garbler(d, 5, &[]);
+    let mut evaluator = Command::new(env!("CARGO_BIN_EXE_gcnn"))
+        .current_dir(d)
+        .args(["evaluator", "--connect", &addr, "--stdin", "--pool", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start evaluator");
+    let mut stdin = evaluator.stdin.take().expect("piped");
+    writeln!(stdin, "{}\n{}\n{}", names[0], names[1], names[2]).expect("write the lines");
+    drop(stdin);
+    let out = evaluator.wait_with_output().expect("evaluator ends");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), text(&plain.stdout), "{stderr}");
+    let classified = stderr
+        .lines()
+        .filter(|l| l.contains("from the picture to the class"));
+    assert_eq!(classified.count(), 3, "{stderr}");
+    let _ = garbler.kill();
+    common::exit_within(&mut garbler);
+}

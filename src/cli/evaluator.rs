@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::CliError;
+use super::ahead::Ahead;
 use super::infer::{self, ImageSource, Input, Show, text_line};
 use crate::channel::TcpChannel;
 use crate::garble::GateScheme;
@@ -29,9 +30,9 @@ pub struct Waits {
 pub enum Pictures<'a> {
     /// Given up front (arguments): one session each, connected when its turn comes.
     Given(&'a [Input]),
-    /// Named one path per line as they come (`--stdin`): each session prepared before
-    /// its line is read.
-    Lines(&'a mut dyn BufRead),
+    /// Named one path per line as they come (`--stdin`), with this many sessions kept
+    /// prepared ahead of them.
+    Lines(&'a mut dyn BufRead, usize),
 }
 
 /// Where the garbler is and how to reach it.
@@ -61,7 +62,7 @@ pub fn run(
     super::infer::check_shape(pipeline.input_shape())?;
     match pictures {
         Pictures::Given(inputs) => run_given(pipeline, peer, inputs, show, out, log),
-        Pictures::Lines(lines) => run_lines(pipeline, peer, lines, show, out, log),
+        Pictures::Lines(lines, pool) => run_lines(pipeline, peer, (lines, pool), show, out, log),
     }
 }
 
@@ -183,7 +184,7 @@ pub fn classify_at<'a>(
 
 /// Connects to the garbler `peer` as [`classify_at`] does and runs a session's offline
 /// phase, before there is an image.
-fn prepare_at<'p>(
+pub(super) fn prepare_at<'p>(
     pipeline: &'p Pipeline,
     Peer {
         addr,
@@ -226,28 +227,44 @@ fn session_error(e: ProtocolError) -> CliError {
     }
 }
 
-/// How long a prepared session may wait for its image before it is replaced by a fresh
-/// one: the garbler ends a session whose next message does not come within its
-/// `--timeout` (30 s by default).
-const STALE: Duration = Duration::from_secs(20);
-
 /// `gcnn evaluator --stdin`: classifies the pictures named on `lines`, one path per line,
-/// as they come. Each session's offline phase runs before its line is read, so only the
-/// online phase stands between a picture and its class; the printed latency is that,
-/// from the decoded picture to the class. A session that waited longer than [`STALE`], or
-/// whose garbler has ended it meanwhile, is replaced by a fresh one (fresh randomness:
-/// nothing of the abandoned session is reused). A picture that cannot be read is
-/// reported and skipped; the command then fails at the end.
+/// as they come. A thread keeps `pool` sessions prepared ([`Ahead`]), so only the online
+/// phase stands between a picture and its class as long as the pictures come no faster
+/// than sessions are prepared; the printed latency runs from the decoded picture to the
+/// class, waiting for a session included. A session that waited longer than
+/// [`super::ahead::STALE`] is replaced by a fresh one, as is one whose garbler has ended
+/// it meanwhile (fresh randomness: nothing of the abandoned session is reused). A picture
+/// that cannot be read is reported and skipped; the command then fails at the end.
 fn run_lines(
     pipeline: &Pipeline,
     peer: Peer<'_>,
+    (lines, pool): (&mut dyn BufRead, usize),
+    show: Show,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> Result<(), CliError> {
+    let ahead = Ahead::new(pool);
+    std::thread::scope(|scope| {
+        scope.spawn(|| ahead.fill(pipeline, peer));
+        let result = ahead
+            .first()
+            .and_then(|()| classify_lines(pipeline, peer, &ahead, lines, show, out, log));
+        ahead.close();
+        result
+    })
+}
+
+/// The loop of [`run_lines`], drawing its sessions from `ahead`.
+fn classify_lines(
+    pipeline: &Pipeline,
+    peer: Peer<'_>,
+    ahead: &Ahead<'_>,
     lines: &mut dyn BufRead,
     show: Show,
     out: &mut dyn Write,
     log: &mut dyn Write,
 ) -> Result<(), CliError> {
     let (mut read, mut failed) = (0, 0);
-    let mut ready = Some((prepare_at(pipeline, peer)?, Instant::now()));
     let mut line = String::new();
     loop {
         line.clear();
@@ -269,11 +286,7 @@ fn run_lines(
         };
         input.describe(pipeline.input_bits(), show.verbose, log)?;
         let start = Instant::now();
-        let session = match ready.take() {
-            Some((session, at)) if at.elapsed() < STALE => session,
-            _ => prepare_at(pipeline, peer)?,
-        };
-        let (prediction, r) = match session.classify(&input.image) {
+        let (prediction, r) = match ahead.take()?.classify(&input.image) {
             // The garbler ended the waiting session (its timeout, a restart): once more,
             // in a fresh session.
             Err(ProtocolError::Channel(_)) => prepare_at(pipeline, peer)?
@@ -301,8 +314,6 @@ fn run_lines(
             out,
         )?;
         out.flush().map_err(CliError::Output)?;
-        // The next picture's session, prepared while this one's class is read.
-        ready = Some((prepare_at(pipeline, peer)?, Instant::now()));
     }
     if failed > 0 {
         return Err(CliError::UnreadLines {

@@ -1,6 +1,7 @@
 //! The logic behind the `gcnn` subcommands; `src/main.rs` only parses arguments.
 
 pub mod accuracy;
+mod ahead;
 pub mod bench;
 pub mod compile;
 pub mod demo;
