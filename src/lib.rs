@@ -9,6 +9,38 @@
 //! [`twopc`]. The binary (`src/main.rs`) only parses the command
 //! line and calls in.
 
+/// `FromStr` and `Display` for a choice among fieldless variants that lists them in
+/// `ALL` and spells each with `name()`, as the command line does; `$what` names the
+/// choice in the error for an unknown name.
+macro_rules! named_choice {
+    ($type:ty, $what:literal) => {
+        impl std::str::FromStr for $type {
+            type Err = String;
+
+            /// The variant whose `name()` is `name`.
+            fn from_str(name: &str) -> Result<Self, String> {
+                <$type>::ALL
+                    .into_iter()
+                    .find(|v| v.name() == name)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = <$type>::ALL.iter().map(|v| v.name()).collect();
+                        format!(
+                            concat!("unknown ", $what, " {:?}: {}"),
+                            name,
+                            known.join(" or ")
+                        )
+                    })
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
 pub mod bench;
 pub mod channel;
 pub mod circuit;

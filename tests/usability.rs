@@ -387,6 +387,19 @@ fn a_client_with_another_model_json_is_told_so() {
     assert!(common::exit_within(&mut child).success());
 }
 
+/// `gcnn evaluator --connect ADDR --stdin EXTRA…` in `dir`, its standard streams piped.
+fn stdin_evaluator(dir: &Path, addr: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_gcnn"))
+        .current_dir(dir)
+        .args(["evaluator", "--connect", addr, "--stdin"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start evaluator")
+}
+
 /// `gcnn evaluator --stdin`: the pictures named on standard input, each classified in a
 /// session prepared before its line arrives, as `gcnn infer` classifies them in
 /// plaintext; a line naming no picture is reported and skipped, and the command fails at
@@ -401,14 +414,7 @@ fn pictures_named_on_stdin_are_classified_in_prepared_sessions() {
     assert_ok(&plain);
     // One session for each picture, and the one prepared after the last.
     let (mut garbler, addr) = garbler(d, 3, &[]);
-    let mut evaluator = Command::new(env!("CARGO_BIN_EXE_gcnn"))
-        .current_dir(d)
-        .args(["evaluator", "--connect", &addr, "--stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start evaluator");
+    let mut evaluator = stdin_evaluator(d, &addr, &[]);
     let mut stdin = evaluator.stdin.take().expect("piped");
     for line in [&pictures[0], "no-such-picture.png", &pictures[1]] {
         writeln!(stdin, "{line}").expect("write a line");
@@ -457,14 +463,7 @@ fn a_burst_of_pictures_on_stdin_is_classified_from_a_pool_of_sessions() {
     assert_ok(&plain);
     // One session per picture and the pool's two refills after the last.
     let (mut garbler, addr) = garbler(d, 5, &[]);
-    let mut evaluator = Command::new(env!("CARGO_BIN_EXE_gcnn"))
-        .current_dir(d)
-        .args(["evaluator", "--connect", &addr, "--stdin", "--pool", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start evaluator");
+    let mut evaluator = stdin_evaluator(d, &addr, &["--pool", "2"]);
     let mut stdin = evaluator.stdin.take().expect("piped");
     writeln!(stdin, "{}\n{}\n{}", names[0], names[1], names[2]).expect("write the lines");
     drop(stdin);

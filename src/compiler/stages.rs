@@ -205,23 +205,7 @@ impl Flow {
     }
 }
 
-impl std::str::FromStr for Flow {
-    type Err = String;
-
-    /// The flow [`Flow::name`] spells `name`.
-    fn from_str(name: &str) -> Result<Self, String> {
-        Flow::ALL
-            .into_iter()
-            .find(|f| f.name() == name)
-            .ok_or_else(|| format!("unknown flow {name:?}: fewest-bytes or fewest-round-trips"))
-    }
-}
-
-impl std::fmt::Display for Flow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+named_choice!(Flow, "flow");
 
 /// Most multiply-accumulates one layer may have (LeNet's conv2 has 409 600): bounds the
 /// fan-out tables of the products, whose indices are 32-bit.

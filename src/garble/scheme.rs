@@ -46,23 +46,7 @@ impl GateScheme {
     }
 }
 
-impl std::str::FromStr for GateScheme {
-    type Err = String;
-
-    /// The scheme [`GateScheme::name`] spells `name`.
-    fn from_str(name: &str) -> Result<Self, String> {
-        GateScheme::ALL
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| format!("unknown gate scheme {name:?}: half-gates or three-halves"))
-    }
-}
-
-impl std::fmt::Display for GateScheme {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+named_choice!(GateScheme, "gate scheme");
 
 /// A garbler running either scheme.
 pub enum SchemeGarbler<C> {
