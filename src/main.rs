@@ -125,7 +125,7 @@ enum Command {
     /// With --stdin, the pictures are named on standard input as they come, and each
     /// session is prepared before its picture arrives.
     #[command(group(ArgGroup::new("source").required(true).multiple(true)
-        .args(["images", "image", "mnist_index", "stdin"])))]
+        .args(["images", "image", "mnist_index", "mnist_range", "stdin"])))]
     Evaluator {
         /// Address of the garbler, e.g. 203.0.113.5:7000.
         #[arg(long)]
@@ -163,7 +163,7 @@ enum Command {
         /// Classify the pictures named on standard input, one path per line, as they
         /// come: sessions are prepared (their offline phase run) ahead of the lines, so
         /// only the online phase stands between a picture and its class.
-        #[arg(long, conflicts_with_all = ["images", "image", "mnist_index"])]
+        #[arg(long, conflicts_with_all = ["images", "image", "mnist_index", "mnist_range"])]
         stdin: bool,
         /// With --stdin, how many sessions to keep prepared: a burst of this many
         /// pictures meets only the online phase (each holds one of the garbler's
@@ -279,7 +279,7 @@ enum Command {
     /// Classify pictures with the plaintext integer reference (no cryptography: for
     /// checking a model and what the private inference should answer).
     #[command(group(ArgGroup::new("source").required(true).multiple(true)
-        .args(["images", "image", "mnist_index"])))]
+        .args(["images", "image", "mnist_index", "mnist_range"])))]
     Infer {
         /// Accepted for compatibility: plaintext is what `infer` does.
         #[arg(long, hide = true)]
@@ -385,6 +385,10 @@ struct ImageArgs {
     /// Image N of the MNIST test set (repeatable).
     #[arg(long, value_name = "N")]
     mnist_index: Vec<usize>,
+    /// Images START to END − 1 of the MNIST test set, e.g. 0..100 (after any
+    /// --mnist-index).
+    #[arg(long, value_name = "START..END", value_parser = index_range)]
+    mnist_range: Option<std::ops::Range<usize>>,
     /// Directory with the MNIST test set, for --mnist-index [default: the test set
     /// built into this executable].
     #[arg(long, value_name = "DIR")]
@@ -408,6 +412,7 @@ impl ImageArgs {
                 self.mnist_index
                     .iter()
                     .copied()
+                    .chain(self.mnist_range.clone().unwrap_or_default())
                     .map(infer::ImageSource::Mnist),
             )
             .collect()
@@ -419,6 +424,23 @@ impl ImageArgs {
             verbose: self.verbose,
         }
     }
+}
+
+/// Parses `START..END`, a non-empty range of test-set indices.
+fn index_range(text: &str) -> Result<std::ops::Range<usize>, String> {
+    let (start, end) = text
+        .split_once("..")
+        .ok_or_else(|| format!("{text:?} is not START..END, e.g. 0..100"))?;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|e| format!("{s:?} in {text:?}: {e}"))
+    };
+    let range = number(start)?..number(end)?;
+    if range.is_empty() {
+        return Err(format!("{text:?} is empty: END must exceed START"));
+    }
+    Ok(range)
 }
 
 /// Model and test set for `demo` and `bench`.

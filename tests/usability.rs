@@ -478,3 +478,47 @@ fn a_burst_of_pictures_on_stdin_is_classified_from_a_pool_of_sessions() {
     let _ = garbler.kill();
     common::exit_within(&mut garbler);
 }
+
+/// A directory names the pictures in it, in the order of their names (other files
+/// ignored), and `--mnist-range START..END` test images START to END − 1: the evaluator
+/// classifies them in one session each as `gcnn infer` does in plaintext; a directory
+/// without a picture and an empty range are one-line errors.
+#[test]
+fn a_directory_and_a_range_of_test_images_are_classified_in_one_session() {
+    let dir = elsewhere();
+    let d = dir.path();
+    let pictures = d.join("pictures");
+    std::fs::create_dir(&pictures).unwrap();
+    for name in ["5-photo.jpg", "2-deep.png"] {
+        std::fs::copy(fixture(name), pictures.join(name)).unwrap();
+    }
+    std::fs::write(pictures.join("notes.txt"), "not a picture").unwrap();
+    let folder = pictures.to_str().unwrap();
+    let plain = gcnn_in(d, &["infer", folder, "--mnist-range", "3..6"]);
+    assert_ok(&plain);
+    let lines: Vec<String> = text(&plain.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(lines[0].ends_with("2-deep.png)") && lines[1].ends_with("5-photo.jpg)"));
+    assert!(lines[2].contains("test image 3,") && lines[4].contains("test image 5,"));
+
+    let (mut garbler, addr) = garbler(d, 1, &[]);
+    let args = [
+        "evaluator",
+        "--connect",
+        &addr,
+        folder,
+        "--mnist-range",
+        "3..6",
+    ];
+    let private = gcnn_in(d, &args);
+    assert_ok(&private);
+    assert_eq!(text(&private.stdout), text(&plain.stdout));
+    assert!(common::exit_within(&mut garbler).success());
+
+    let empty = d.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = gcnn_in(d, &["infer", empty.to_str().unwrap()]);
+    assert!(common::lenet::one_error_line(&out).contains("no pictures in this directory"));
+    let out = gcnn_in(d, &["infer", "--mnist-range", "7..7"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("END must exceed START"));
+}

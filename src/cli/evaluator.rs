@@ -276,44 +276,18 @@ fn classify_lines(
             continue;
         }
         read += 1;
-        let input = match infer::load(&[ImageSource::File(path.into())], None) {
-            Ok(mut inputs) => inputs.remove(0),
+        // A directory names every picture in it.
+        let inputs = match infer::load(&[ImageSource::File(path.into())], None) {
+            Ok(inputs) => inputs,
             Err(e) => {
                 failed += 1;
                 writeln!(log, "error: {e}").map_err(CliError::Output)?;
                 continue;
             }
         };
-        input.describe(pipeline.input_bits(), show.verbose, log)?;
-        let start = Instant::now();
-        let (prediction, r) = match ahead.take()?.classify(&input.image) {
-            // The garbler ended the waiting session (its timeout, a restart): once more,
-            // in a fresh session.
-            Err(ProtocolError::Channel(_)) => prepare_at(pipeline, peer)?
-                .classify(&input.image)
-                .map_err(session_error)?,
-            other => other.map_err(session_error)?,
-        };
-        let seconds = start.elapsed().as_secs_f64();
-        writeln!(
-            log,
-            "private inference of {}: {seconds:.3} s from the picture to the class (online {:.3} s; offline {:.3} s before it), sent {} B, received {} B",
-            input.name(),
-            r.online.as_secs_f64(),
-            r.setup.as_secs_f64(),
-            r.bytes_sent,
-            r.bytes_received
-        )
-        .map_err(CliError::Output)?;
-        print_result(
-            &input,
-            prediction,
-            (seconds, r.setup.as_secs_f64()),
-            &r,
-            show,
-            out,
-        )?;
-        out.flush().map_err(CliError::Output)?;
+        for input in &inputs {
+            classify_one(pipeline, peer, ahead, input, show, out, log)?;
+        }
     }
     if failed > 0 {
         return Err(CliError::UnreadLines {
@@ -322,4 +296,46 @@ fn classify_lines(
         });
     }
     Ok(())
+}
+
+/// One picture of [`classify_lines`], in a session from `ahead`.
+fn classify_one(
+    pipeline: &Pipeline,
+    peer: Peer<'_>,
+    ahead: &Ahead<'_>,
+    input: &Input,
+    show: Show,
+    out: &mut dyn Write,
+    log: &mut dyn Write,
+) -> Result<(), CliError> {
+    input.describe(pipeline.input_bits(), show.verbose, log)?;
+    let start = Instant::now();
+    let (prediction, r) = match ahead.take()?.classify(&input.image) {
+        // The garbler ended the waiting session (its timeout, a restart): once more,
+        // in a fresh session.
+        Err(ProtocolError::Channel(_)) => prepare_at(pipeline, peer)?
+            .classify(&input.image)
+            .map_err(session_error)?,
+        other => other.map_err(session_error)?,
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    writeln!(
+        log,
+        "private inference of {}: {seconds:.3} s from the picture to the class (online {:.3} s; offline {:.3} s before it), sent {} B, received {} B",
+        input.name(),
+        r.online.as_secs_f64(),
+        r.setup.as_secs_f64(),
+        r.bytes_sent,
+        r.bytes_received
+    )
+    .map_err(CliError::Output)?;
+    print_result(
+        input,
+        prediction,
+        (seconds, r.setup.as_secs_f64()),
+        &r,
+        show,
+        out,
+    )?;
+    out.flush().map_err(CliError::Output)
 }

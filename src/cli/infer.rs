@@ -93,6 +93,7 @@ impl Input {
 /// Loads every image in `sources`; the test set (from `mnist`, else the bundled one) is
 /// read once, and only if an index asks for it.
 pub fn load(sources: &[ImageSource], mnist: Option<&Path>) -> Result<Vec<Input>, CliError> {
+    let sources = expand_directories(sources)?;
     let needs_test_set = sources.iter().any(|s| matches!(s, ImageSource::Mnist(_)));
     let test_set = needs_test_set.then(|| mnist::test_set(mnist)).transpose()?;
     sources
@@ -124,6 +125,45 @@ pub fn load(sources: &[ImageSource], mnist: Option<&Path>) -> Result<Vec<Input>,
             }
         })
         .collect()
+}
+
+/// What a file in a directory given as a picture must end in to be read (any case).
+pub const PICTURE_EXTENSIONS: [&str; 9] = [
+    ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".npy",
+];
+
+/// `sources` with each directory replaced by the pictures in it (by
+/// [`PICTURE_EXTENSIONS`], not recursively), in the order of their names; a directory
+/// without any is an error.
+fn expand_directories(sources: &[ImageSource]) -> Result<Vec<ImageSource>, CliError> {
+    let mut out = Vec::with_capacity(sources.len());
+    for source in sources {
+        match source {
+            ImageSource::File(dir) if dir.is_dir() => {
+                let list = |source| CliError::ListDirectory {
+                    dir: dir.clone(),
+                    source,
+                };
+                let mut pictures = Vec::new();
+                for entry in std::fs::read_dir(dir).map_err(list)? {
+                    let path = entry.map_err(list)?.path();
+                    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
+                    if path.is_file()
+                        && name.is_some_and(|n| PICTURE_EXTENSIONS.iter().any(|e| n.ends_with(e)))
+                    {
+                        pictures.push(path);
+                    }
+                }
+                if pictures.is_empty() {
+                    return Err(CliError::NoPictures { dir: dir.clone() });
+                }
+                pictures.sort();
+                out.extend(pictures.into_iter().map(ImageSource::File));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(out)
 }
 
 /// The shape of every image these commands take: a picture preprocessed MNIST-style,

@@ -90,7 +90,7 @@ pub enum CliError {
     #[error(transparent)]
     Picture(#[from] PictureError),
     /// `--mnist-index` is past the end of the test set.
-    #[error("--mnist-index {index} is out of range: the test set has {len} images")]
+    #[error("test image {index} is out of range: the test set has {len} images")]
     IndexOutOfRange {
         /// The index asked for.
         index: usize,
@@ -165,6 +165,20 @@ pub enum CliError {
         failed: usize,
         /// Lines read.
         lines: usize,
+    },
+    /// A directory given as a picture holds none.
+    #[error("{}: no pictures in this directory (files ending in {})", dir.display(), infer::PICTURE_EXTENSIONS.join(", "))]
+    NoPictures {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A directory given as a picture cannot be listed.
+    #[error("{}: cannot list this directory: {source}", dir.display())]
+    ListDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
     },
     /// More pictures than one session classifies.
     #[error("{count} pictures: one run classifies at most {max}")]
