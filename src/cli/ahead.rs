@@ -10,25 +10,32 @@ use super::CliError;
 use super::evaluator::{Peer, prepare_at};
 use crate::channel::TcpChannel;
 use crate::inference::{Pipeline, Prepared};
+use crate::protocol::ProtocolError;
 
 /// How long a prepared session may wait for its image before it is replaced by a fresh
 /// one: the garbler ends a session whose next message does not come within its
 /// `--timeout` (30 s by default).
 pub const STALE: Duration = Duration::from_secs(20);
 
+/// How long the filler waits before asking a busy garbler again.
+pub const RETRY: Duration = Duration::from_millis(100);
+
 /// A pool of prepared sessions, filled by [`Ahead::fill`] on its own thread and drawn by
 /// [`Ahead::take`]. Each holds one of the garbler's workers while it waits, so the pool
-/// is small; a session that waited longer than [`STALE`] is dropped when it would be
+/// is small. A garbler that answers "busy" after the first session shrinks it to the
+/// sessions ready (at least one) and is asked again every [`RETRY`], for at most the
+/// session's I/O timeout, while the sessions in use end; a session that waited longer than [`STALE`] is dropped when it would be
 /// taken (its randomness with it), not refreshed in the background, so an idle client
 /// does not keep opening sessions.
 pub struct Ahead<'p> {
     state: Mutex<State<'p>>,
     changed: Condvar,
-    size: usize,
 }
 
 struct State<'p> {
     ready: VecDeque<(Prepared<'p, TcpChannel>, Instant)>,
+    /// Most sessions kept ready.
+    size: usize,
     /// Why the filler stopped, until a taker reports it.
     failed: Option<CliError>,
     closed: bool,
@@ -40,11 +47,11 @@ impl<'p> Ahead<'p> {
         Ahead {
             state: Mutex::new(State {
                 ready: VecDeque::with_capacity(size),
+                size: size.max(1),
                 failed: None,
                 closed: false,
             }),
             changed: Condvar::new(),
-            size: size.max(1),
         }
     }
 
@@ -61,9 +68,10 @@ impl<'p> Ahead<'p> {
     /// [`Ahead::close`]; stops at the first failure, which the next [`Ahead::take`]
     /// returns.
     pub fn fill(&self, pipeline: &'p Pipeline, peer: Peer<'_>) {
+        let (mut prepared_any, mut busy_since) = (false, None);
         loop {
             let mut state = self.lock();
-            while !state.closed && state.ready.len() >= self.size {
+            while !state.closed && state.ready.len() >= state.size {
                 state = self.wait(state);
             }
             if state.closed {
@@ -76,7 +84,22 @@ impl<'p> Ahead<'p> {
                 return;
             }
             match prepared {
-                Ok(session) => state.ready.push_back((session, Instant::now())),
+                Ok(session) => {
+                    state.ready.push_back((session, Instant::now()));
+                    (prepared_any, busy_since) = (true, None);
+                }
+                // No worker free for one more: keep the ones the garbler gave, and ask
+                // again while the sessions in use end.
+                Err(CliError::Protocol(ProtocolError::Busy))
+                    if prepared_any
+                        && busy_since.is_none_or(|t: Instant| t.elapsed() < peer.waits.io) =>
+                {
+                    state.size = state.ready.len().max(1);
+                    busy_since.get_or_insert_with(Instant::now);
+                    drop(state);
+                    std::thread::sleep(RETRY);
+                    continue;
+                }
                 Err(e) => state.failed = Some(e),
             }
             let stop = state.failed.is_some();
