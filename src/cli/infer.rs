@@ -127,14 +127,9 @@ pub fn load(sources: &[ImageSource], mnist: Option<&Path>) -> Result<Vec<Input>,
         .collect()
 }
 
-/// What a file in a directory given as a picture must end in to be read (any case).
-pub const PICTURE_EXTENSIONS: [&str; 9] = [
-    ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".npy",
-];
-
-/// `sources` with each directory replaced by the pictures in it (by
-/// [`PICTURE_EXTENSIONS`], not recursively), in the order of their names; a directory
-/// without any is an error.
+/// `sources` with each directory replaced by the pictures in it (by their names'
+/// extensions, [`picture::decode::named_as_picture`], not recursively), in the order of
+/// their names; a directory without any is an error.
 fn expand_directories(sources: &[ImageSource]) -> Result<Vec<ImageSource>, CliError> {
     let mut out = Vec::with_capacity(sources.len());
     for source in sources {
@@ -147,10 +142,7 @@ fn expand_directories(sources: &[ImageSource]) -> Result<Vec<ImageSource>, CliEr
                 let mut pictures = Vec::new();
                 for entry in std::fs::read_dir(dir).map_err(list)? {
                     let path = entry.map_err(list)?.path();
-                    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
-                    if path.is_file()
-                        && name.is_some_and(|n| PICTURE_EXTENSIONS.iter().any(|e| n.ends_with(e)))
-                    {
+                    if path.is_file() && picture::decode::named_as_picture(&path) {
                         pictures.push(path);
                     }
                 }

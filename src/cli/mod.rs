@@ -167,7 +167,8 @@ pub enum CliError {
         lines: usize,
     },
     /// A directory given as a picture holds none.
-    #[error("{}: no pictures in this directory (files ending in {})", dir.display(), infer::PICTURE_EXTENSIONS.join(", "))]
+    #[error("{}: no pictures in this directory (files ending in .{})", dir.display(),
+        crate::picture::decode::extensions().collect::<Vec<_>>().join(", ."))]
     NoPictures {
         /// The directory.
         dir: PathBuf,

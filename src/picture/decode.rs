@@ -31,6 +31,22 @@ const FORMATS: [ImageFormat; 6] = [
     ImageFormat::Gif,
 ];
 
+/// The file-name extensions of what [`decode`] reads: its formats' and `npy`.
+pub fn extensions() -> impl Iterator<Item = &'static str> {
+    FORMATS
+        .iter()
+        .flat_map(|f| f.extensions_str().iter().copied())
+        .chain(["npy"])
+}
+
+/// Whether `path`'s name ends in one of [`extensions`] (any case): how a directory's
+/// pictures are told from its other files. [`decode`] itself goes by the magic bytes.
+pub fn named_as_picture(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
 /// Decodes `bytes` (the contents of `path`, named in errors) to grayscale.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Gray, PictureError> {
     if bytes.starts_with(NPY_MAGIC) {
