@@ -238,7 +238,8 @@ impl SoftSpokenSender {
         m: usize,
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         self.extend(channel, m)?;
-        Ok(Zeroizing::new(self.ws.rows.to_vec()))
+        // Handed over, not copied: the next extension sizes the workspace's rows anew.
+        Ok(std::mem::take(&mut self.ws.rows))
     }
 
     /// [`SoftSpokenSender::extend_correlated`] into the workspace's rows.
@@ -370,7 +371,7 @@ impl SoftSpokenReceiver {
         choices: &[bool],
     ) -> Result<Zeroizing<Vec<Block>>, OtError> {
         self.extend(channel, choices)?;
-        Ok(Zeroizing::new(self.ws.rows.to_vec()))
+        Ok(std::mem::take(&mut self.ws.rows))
     }
 
     /// [`SoftSpokenReceiver::extend_correlated`] into the workspace's rows.
