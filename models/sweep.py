@@ -10,6 +10,10 @@ one point per seed.
     venv/bin/python models/sweep.py                      # train what is missing, then write
     venv/bin/python models/sweep.py --no-train           # re-price existing runs only
     venv/bin/python models/sweep.py --configs 1/2o/1/3o/3/3o/4/4o --seeds 1 2 3
+    venv/bin/python models/sweep.py --configs 1/4o/1/4o/4/4o/4/6o:8,12,15,16
+
+A configuration is `train.py`'s `--config`, optionally followed by `:` and its
+`--acc-bits` (the accumulator widths, public, fixed before training).
 
 Runs live in --runs (default ../sweep-runs beside the checkout, not in git): one exported
 model directory per configuration and seed, and one float checkpoint per seed, so a
@@ -45,8 +49,16 @@ CONFIGS = [
 SEEDS = [1, 2, 3]
 
 
+def split(cfg):
+    """(bit widths, accumulator widths or None) of a configuration `WIDTHS[:ACC]`."""
+    widths, _, acc = cfg.partition(":")
+    return widths, acc or None
+
+
 def run_dir(runs, cfg, seed):
-    return os.path.join(runs, cfg.replace("/", "_") + f"_s{seed}")
+    widths, acc = split(cfg)
+    tail = f"_acc{acc.replace(',', '-')}" if acc else ""
+    return os.path.join(runs, widths.replace("/", "_") + tail + f"_s{seed}")
 
 
 def train(args, cfg, seed):
@@ -56,9 +68,12 @@ def train(args, cfg, seed):
     if args.no_train:
         return None
     os.makedirs(out, exist_ok=True)
+    widths, acc = split(cfg)
     cmd = [sys.executable, os.path.join(REPO, "models", "train.py"), "--seed", str(seed),
-           "--config", cfg, "--out", out,
+           "--config", widths, "--out", out,
            "--float-checkpoint", os.path.join(args.runs, f"float_s{seed}.pt")]
+    if acc:
+        cmd += ["--acc-bits", acc]
     print("$", " ".join(cmd), flush=True)
     with open(os.path.join(out, "train.log"), "w") as log:
         subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
@@ -128,7 +143,7 @@ def write_table(args, rows):
         f.write("Written by `venv/bin/python models/sweep.py` (see its docstring): integer "
                 "accuracy from `gcnn accuracy` on the 10 000 test images, bytes of one private "
                 "inference from `gcnn compile` + `gcnn inspect` (exact).\n\n")
-        f.write("| config (B0/W1/A1/W2/A2/W3/A3/W4) | MB per inference | MB online | "
+        f.write("| config (B0/W1/A1/W2/A2/W3/A3/W4[:accumulator bits]) | MB per inference | MB online | "
                 + " | ".join(f"seed {s}" for s in seeds) + " | mean | min | max |\n")
         f.write("|---|---|---|" + "---|" * len(seeds) + "---|---|---|\n")
         for cfg, total, online, accs in sorted(rows, key=lambda r: r[1]):

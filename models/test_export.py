@@ -30,12 +30,13 @@ import train  # noqa: E402
 # the tensors' file names, and the requantization shift (public architecture).
 ALLOWED = {
     "type", "name", "kernel", "in_channels", "out_channels", "in_features", "out_features",
-    "weight_bits", "weight_encoding", "bias_bits", "shift", "out_bits", "weights", "bias",
+    "weight_bits", "weight_encoding", "bias_bits", "acc_bits", "shift", "out_bits", "weights",
+    "bias",
 }
 
 
 class ExportClipsBiases(unittest.TestCase):
-    def export(self, spec, bias_spec, bias_scale):
+    def export(self, spec, bias_spec, bias_scale, acc_spec=None):
         torch.manual_seed(7)
         float_model = train.LeNet()
         with torch.no_grad():
@@ -43,12 +44,13 @@ class ExportClipsBiases(unittest.TestCase):
                 layer = getattr(float_model, name)
                 signs = torch.where(torch.arange(layer.bias.numel()) % 2 == 0, 1.0, -1.0)
                 layer.bias.copy_(signs * bias_scale)
-        cfg = train.parse_config(spec, bias_spec)
+        cfg = train.parse_config(spec, bias_spec, acc_spec)
         qmodel = train.QuantLeNet(float_model, cfg)
         generator = torch.Generator().manual_seed(3)
         pictures = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8, generator=generator)
         labels = torch.randint(0, 10, (64,), generator=generator)
         qmodel.calibrate(float_model, pictures, labels)
+        qmodel.fit_accumulators()
         out = tempfile.mkdtemp(prefix="gcnn-export-test-")
         train.export(qmodel, out)
         with open(os.path.join(out, "model.json")) as f:
@@ -78,6 +80,36 @@ class ExportClipsBiases(unittest.TestCase):
             self.assertLessEqual(int(w.max()), whi, layer["name"])
         preds = train.numpy_integer_predict(out, pictures.numpy())
         self.assertEqual(preds.shape, (pictures.shape[0],))
+
+    def reach_bits(self, out, doc):
+        """Per weighted layer, the narrowest two's-complement width holding every
+        accumulator (and, for a one-bit layer, accumulator - 2^shift) it can reach."""
+        bits, widths = doc["input"]["bits"], []
+        for layer in doc["layers"]:
+            if layer["type"] not in ("conv2d", "dense"):
+                continue
+            w = np.load(os.path.join(out, layer["weights"])).astype(np.int64)
+            b = np.load(os.path.join(out, layer["bias"])).astype(np.int64)
+            theta = 2 ** layer["shift"] if layer["out_bits"] == 1 else 0
+            lo, hi = train.accumulator_extremes(w.reshape(w.shape[0], -1), b, 2**bits - 1, theta)
+            widths.append(max(train.signed_bits_needed(lo), train.signed_bits_needed(hi)))
+            bits = layer["out_bits"]
+        return widths
+
+    def test_accumulators_kept_within_the_configured_width(self):
+        # Random weights at full scale reach past these widths (checked on the export
+        # without them), so the fit must have shrunk them; model.json says the widths.
+        spec, acc = "1/4o/1/4o/4/4o/4/6o", "8,11,13,14"
+        _, out, doc, _ = self.export(spec, "6", bias_scale=0.0)
+        free = self.reach_bits(out, doc)
+        cfg, out, doc, pictures = self.export(spec, "6", bias_scale=0.0, acc_spec=acc)
+        configured = [int(a) for a in acc.split(",")]
+        self.assertTrue(any(f > c for f, c in zip(free, configured)), free)
+        weighted = [layer for layer in doc["layers"] if layer["type"] in ("conv2d", "dense")]
+        self.assertEqual([layer["acc_bits"] for layer in weighted], configured)
+        for reached, width in zip(self.reach_bits(out, doc), configured):
+            self.assertLessEqual(reached, width)
+        self.assertEqual(train.numpy_integer_predict(out, pictures.numpy()).shape, (64,))
 
     def test_one_width_for_every_layer(self):
         self.check("1/2o/1/3o/3/3o/4/4o", "6")

@@ -142,7 +142,7 @@ def evaluate(model, images, labels, batch=1000):
     return correct / images.shape[0]
 
 
-def train_loop(model, params, train, test, epochs, lr, seed, max_shift, label):
+def train_loop(model, params, train, test, epochs, lr, seed, max_shift, label, after_step=None):
     generator = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(params, lr=lr)
     steps = epochs * math.ceil(train[0].shape[0] / 128)
@@ -158,6 +158,8 @@ def train_loop(model, params, train, test, epochs, lr, seed, max_shift, label):
             loss.backward()
             opt.step()
             sched.step()
+            if after_step is not None:
+                after_step()
             total += loss.item() * y.shape[0]
             count += y.shape[0]
         acc = evaluate(model, *test)
@@ -183,6 +185,11 @@ class LayerBits:
     # it is configuration fixed before training, never derived from the trained biases:
     # a width computed from them would tell the client each layer's bias range.
     bias_bits: int
+    # Two's-complement width of the accumulator shares (public, in model.json), or None for
+    # the worst case the weight and input widths allow. Configuration like bias_bits: the
+    # quantization-aware phase keeps every output's reachable accumulators inside it
+    # (QuantLeNet.fit_accumulators), the export checks it, the loader checks it again.
+    acc_bits: int | None = None
 
 
 @dataclass
@@ -207,14 +214,20 @@ class Config:
         return total
 
 
-def parse_config(spec, bias_spec=DEFAULT_BIAS_BITS):
-    """Parses 'B0/W1e/A1/W2e/A2/W3e/A3/W4e', e.g. '1/2o/2/1o/2/2o/4/4o', and the bias
-    widths: one for every layer ('6') or one per layer ('6,6,8,8')."""
+def parse_config(spec, bias_spec=DEFAULT_BIAS_BITS, acc_spec=None):
+    """Parses 'B0/W1e/A1/W2e/A2/W3e/A3/W4e', e.g. '1/2o/2/1o/2/2o/4/4o', the bias
+    widths: one for every layer ('6') or one per layer ('6,6,8,8'), and the accumulator
+    widths: None, or four, '-' for the worst case ('8,12,-,-')."""
     bias_bits = [int(b) for b in bias_spec.split(",")]
     if len(bias_bits) == 1:
         bias_bits *= 4
     if len(bias_bits) != 4 or not all(2 <= b <= 24 for b in bias_bits):
         raise ValueError(f"bias bits {bias_spec!r}: expected one or four widths in 2..=24")
+    acc_bits = [None] * 4
+    if acc_spec is not None:
+        acc_bits = [None if a == "-" else int(a) for a in acc_spec.split(",")]
+        if len(acc_bits) != 4 or not all(a is None or 2 <= a <= 62 for a in acc_bits):
+            raise ValueError(f"accumulator bits {acc_spec!r}: expected four widths in 2..=62 or -")
     parts = spec.split("/")
     if len(parts) != 8:
         raise ValueError(f"config {spec!r}: expected 8 '/'-separated fields")
@@ -223,7 +236,7 @@ def parse_config(spec, bias_spec=DEFAULT_BIAS_BITS):
         w = parts[1 + 2 * i]
         enc = {"o": "odd", "t": "twos"}[w[-1]]
         out_bits = int(parts[2 + 2 * i]) if i < 3 else None
-        layers.append(LayerBits(int(w[:-1]), enc, out_bits, bias_bits[i]))
+        layers.append(LayerBits(int(w[:-1]), enc, out_bits, bias_bits[i], acc_bits[i]))
     cfg = Config(int(parts[0]), layers)
     if not 1 <= cfg.input_bits <= 8:
         raise ValueError("input bits must be in 1..=8")
@@ -251,6 +264,16 @@ def quantize_weight(v, encoding, bits):
         inside = (v >= lo - 0.5) & (v <= hi + 0.5)
     ste = torch.where(inside, v, v.detach())
     return ste + (q - ste).detach()
+
+
+def accumulator_extremes(q, b, xmax, theta):
+    """Per output row of the integer weights `q` (outputs x terms) with biases `b`, inputs
+    in 0..=xmax: the lowest accumulator minus `theta` and the highest accumulator. With
+    theta = 2^shift for a one-bit layer, whose shares add up to acc - 2^shift (see
+    src/compiler/stages.rs), both the accumulator and that must fit the ring."""
+    neg = q.clip(max=0).sum(1)
+    pos = q.clip(min=0).sum(1)
+    return b - theta + xmax * neg, b + xmax * pos
 
 
 def ste_round(v):
@@ -323,6 +346,38 @@ class QuantLeNet(torch.nn.Module):
         beyond the clip, so training learns to live within it)."""
         k = self.cfg.layers[i].bias_bits
         return torch.clamp(ste_round(self.biases[i] / self.units[i]), -(2 ** (k - 1)), 2 ** (k - 1) - 1)
+
+    def in_max(self, i):
+        """Largest input value of layer i."""
+        bits = self.cfg.input_bits if i == 0 else self.cfg.layers[i - 1].out_bits
+        return 2**bits - 1
+
+    def theta(self, i):
+        """What a one-bit layer's shares subtract from the accumulator: 2^shift."""
+        return 2 ** self.shifts[i] if self.cfg.layers[i].out_bits == 1 else 0
+
+    def fit_accumulators(self):
+        """Keeps every output's reachable accumulators inside the configured width: where an
+        extreme leaves it, that output's weights of the offending sign shrink by 3 % until
+        their integers fit (odd weights stop at magnitude 1, so a width too narrow for even
+        those is an error)."""
+        with torch.no_grad():
+            for i, lb in enumerate(self.cfg.layers):
+                if lb.acc_bits is None:
+                    continue
+                half = 2 ** (lb.acc_bits - 1)
+                w = self.weights[i].view(self.weights[i].shape[0], -1)
+                for _ in range(200):
+                    q = self.int_weight(i).flatten(1)
+                    lo, hi = accumulator_extremes(q, self.int_bias(i), self.in_max(i), self.theta(i))
+                    low, high = (lo < -half)[:, None], (hi > half - 1)[:, None]
+                    if not (low.any() or high.any()):
+                        break
+                    shrink = (low & (w < 0)) | (high & (w > 0))
+                    w.mul_(torch.where(shrink, 0.97, 1.0))
+                else:
+                    raise ValueError(f"{PARAM_LAYERS[i]}: no weights of this configuration keep "
+                                     f"its accumulators within {lb.acc_bits} bits")
 
     def input_ints(self, pixels_u8):
         return (pixels_u8.to(torch.int32) >> (8 - self.cfg.input_bits)).float().unsqueeze(1)
@@ -424,6 +479,12 @@ def export(qmodel, out_dir):
             # The configured width, not the one the trained values need (int_bias clips).
             bias_bits = lb.bias_bits
             assert signed_bits_needed(b) <= bias_bits, f"{lname}: bias outside its clip"
+            if lb.acc_bits is not None:
+                lo_acc, hi_acc = accumulator_extremes(
+                    w.reshape(w.shape[0], -1), b, qmodel.in_max(i), qmodel.theta(i))
+                half = 2 ** (lb.acc_bits - 1)
+                assert -half <= lo_acc.min() and hi_acc.max() < half, \
+                    f"{lname}: accumulators outside acc_bits {lb.acc_bits}"
             np.save(os.path.join(out_dir, f"{lname}_w.npy"), np.ascontiguousarray(w.astype(wdtype)))
             np.save(os.path.join(out_dir, f"{lname}_b.npy"), np.ascontiguousarray(b.astype(np.int32)))
             entry = {"type": "conv2d" if lname.startswith("conv") else "dense", "name": lname}
@@ -435,6 +496,7 @@ def export(qmodel, out_dir):
                 weight_bits=lb.weight_bits,
                 weight_encoding=lb.encoding,
                 bias_bits=bias_bits,
+                **({} if lb.acc_bits is None else {"acc_bits": lb.acc_bits}),
                 shift=qmodel.shifts[i] if i < 3 else None,
                 out_bits=lb.out_bits,
                 weights=f"{lname}_w.npy",
@@ -526,11 +588,12 @@ def quantize_and_export(args, cfg, float_model, train, test, out_dir):
     calib = torch.Generator().manual_seed(args.seed)
     idx = torch.randperm(train[0].shape[0], generator=calib)[:4096]
     qmodel.calibrate(float_model, train[0][idx], train[1][idx])
+    qmodel.fit_accumulators()
     print(f"[{cfg.name()}] shifts {qmodel.shifts}, after calibration test "
           f"{evaluate(qmodel, *test):.4f}", flush=True)
     t0 = time.time()
     train_loop(qmodel, qmodel.parameters(), train, test, args.qat_epochs, args.qat_lr,
-               args.seed + 1, args.shift_aug, "qat")
+               args.seed + 1, args.shift_aug, "qat", after_step=qmodel.fit_accumulators)
     print(f"quantization-aware training took {time.time() - t0:.0f}s", flush=True)
     fake_quant_acc = evaluate(qmodel, *test)
     export(qmodel, out_dir)
@@ -567,6 +630,11 @@ def main():
                     help="two's-complement width of the biases, one for all layers or four "
                          "comma-separated; public, fixed before training, biases clipped to it "
                          "(default %(default)s)")
+    ap.add_argument("--acc-bits", default=None,
+                    help="two's-complement width of each layer's accumulator shares, four "
+                         "comma-separated, '-' for the worst case its widths allow (the "
+                         "default for all); public, fixed before training, the weights kept "
+                         "within it")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--float-epochs", type=int, default=20)
     ap.add_argument("--float-lr", type=float, default=2e-3)
@@ -598,7 +666,7 @@ def main():
     if args.sweep:
         rows = []
         for spec in args.sweep_configs or SWEEP_CONFIGS:
-            cfg = parse_config(spec, args.bias_bits)
+            cfg = parse_config(spec, args.bias_bits, args.acc_bits)
             out_dir = os.path.join(os.path.dirname(args.sweep), "sweep-out", spec.replace("/", "_"))
             fq, ia = quantize_and_export(args, cfg, float_model, train, test, out_dir)
             mb = cfg.estimated_bytes() / 1e6
@@ -612,7 +680,7 @@ def main():
                     f.write(f"| `{r[0]}` | {r[1]:.4f} | {r[3]:.4f} | {r[4]:.1f} |\n")
         return
 
-    cfg = parse_config(args.config, args.bias_bits)
+    cfg = parse_config(args.config, args.bias_bits, args.acc_bits)
     fq, ia = quantize_and_export(args, cfg, float_model, train, test, args.out)
     print(f"config {args.config} ({cfg.name()})")
     print(f"estimated garbled bytes: {cfg.estimated_bytes() / 1e6:.1f} MB")

@@ -645,3 +645,61 @@ fn random_model_is_deterministic_by_seed() {
         assert_one_line_error(&gcnn(&args), &["28x28x1", "the model takes 32x32x3"]);
     }
 }
+
+/// Sets `field` of the layer named `layer` in the copy's `model.json`.
+fn set_layer_field(dir: &Path, layer: &str, field: &str, value: serde_json::Value) {
+    let path = dir.join("model.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+    let layers = json["layers"].as_array_mut().expect("layers");
+    let entry = layers
+        .iter_mut()
+        .find(|l| l["name"] == layer)
+        .expect("the layer");
+    entry[field] = value;
+    fs::write(&path, json.to_string()).expect("write");
+}
+
+/// A configured accumulator width is checked against what the weights can reach: at the
+/// narrowest width they allow the model loads and classifies as before; one bit less is
+/// refused by both the plaintext reference and the garbler, naming the layer and the
+/// width; a width outside 2..=62 is refused as such.
+#[test]
+fn accumulators_beyond_acc_bits_are_refused() {
+    let model = Model::load(&repo().join("models/lenet")).expect("committed model");
+    let conv2 = match &model.layers()[2] {
+        gcnn::model::Layer::Conv2d(c, _) => c.clone(),
+        other => panic!("third layer is {other:?}"),
+    };
+    let in_bits = match &model.layers()[0] {
+        gcnn::model::Layer::Conv2d(c, _) => c.requant.expect("requantized").out_bits,
+        other => panic!("first layer is {other:?}"),
+    };
+    let narrowest = conv2.narrowest(in_bits);
+    let dir = model_copy();
+    set_layer_field(dir.path(), "conv2", "acc_bits", narrowest.into());
+    let tight = Model::load(dir.path()).expect("loads at the narrowest width");
+    let test = mnist::bundled_test_set().expect("test set");
+    for image in test.images.iter().take(50) {
+        assert_eq!(tight.predict(image), model.predict(image));
+    }
+    set_layer_field(dir.path(), "conv2", "acc_bits", (narrowest - 1).into());
+    for out in [
+        accuracy_with_model(dir.path()),
+        garbler_with_model(dir.path()),
+    ] {
+        assert_one_line_error(
+            &out,
+            &[
+                "model.json",
+                "layer conv2",
+                &format!("outside acc_bits {}", narrowest - 1),
+            ],
+        );
+    }
+    set_layer_field(dir.path(), "conv2", "acc_bits", 63.into());
+    assert_one_line_error(
+        &accuracy_with_model(dir.path()),
+        &["layer conv2", "acc_bits is 63, expected 2..=62"],
+    );
+}

@@ -42,6 +42,9 @@ pub struct WeightedArch {
     pub encoding: WeightEncoding,
     /// Bias width in the model.
     pub bias_bits: u32,
+    /// Configured accumulator width ([`crate::model::accumulators`]), `None` for the
+    /// worst case of the widths.
+    pub acc_bits: Option<u32>,
     /// Requantization, `None` for the logits layer.
     pub requant: Option<Requant>,
 }
@@ -80,6 +83,7 @@ fn weighted_arch<D: ndarray::Dimension>(
         weight_bits: l.weight_bits,
         encoding: l.encoding,
         bias_bits: l.bias_bits,
+        acc_bits: l.acc_bits,
         requant: l.requant,
     })
 }
@@ -128,7 +132,7 @@ impl Arch {
                 ArchLayer::Weighted(w) => {
                     shape = output_shape(w, input);
                     let (lo, hi) = acc_range(w, in_bits, w.terms());
-                    acc_bits = signed_width(lo, hi);
+                    acc_bits = w.acc_bits.unwrap_or_else(|| signed_width(lo, hi));
                     bits = w.requant.map_or(acc_bits, |r| r.out_bits);
                 }
                 ArchLayer::Pool(p) => shape = pool_shape(p, input),

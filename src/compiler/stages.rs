@@ -278,7 +278,8 @@ pub fn compile_stages(arch: &Arch, flow: Flow) -> Result<Vec<Stage>, StageLimit>
             Some(r) if r.out_bits == 1 => {
                 let theta = 1i128 << r.shift;
                 let (lo, hi) = acc_range(w, plan.in_bits, w.terms());
-                (theta, signed_width(lo - theta, hi - theta))
+                let worst = || signed_width(lo - theta, hi - theta);
+                (theta, w.acc_bits.unwrap_or_else(worst))
             }
             _ => (0, plan.acc_bits),
         };

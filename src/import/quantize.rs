@@ -476,6 +476,7 @@ impl Parts {
             weight_bits: self.bits.weight_bits,
             encoding: self.bits.encoding,
             bias_bits: self.bias_bits,
+            acc_bits: None,
             requant: self
                 .shift
                 .zip(self.bits.out_bits)

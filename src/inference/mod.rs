@@ -47,6 +47,14 @@ pub struct ModelOwner {
 impl ModelOwner {
     /// Plans `model`'s pipelines (every flow a client may ask for) and keeps its weights.
     pub fn new(model: &Model) -> Result<Self, InferenceError> {
+        // The loader checks this too; a model built in code must not reach the sessions
+        // with accumulators its ring would wrap.
+        if let Err(e) = model.check_accumulators() {
+            return Err(InferenceError::Unsupported(format!(
+                "layer {}: {e}",
+                e.layer
+            )));
+        }
         let arch = Arch::of(model);
         let mut served: Vec<(Pipeline, _)> = Vec::with_capacity(Flow::ALL.len());
         for flow in Flow::ALL {

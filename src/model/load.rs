@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{
     ConvGeometry, Hwc, Layer, Model, ModelError, ModelSource, Pool2d, PoolKind, Requant,
-    WeightEncoding, Weighted,
+    WeightEncoding, Weighted, accumulators,
 };
 use crate::mnist::SIDE;
 use limits::{
@@ -116,6 +116,8 @@ struct RawParams {
     weight_bits: u32,
     weight_encoding: WeightEncoding,
     bias_bits: u32,
+    #[serde(default)]
+    acc_bits: Option<u32>,
     shift: Option<u32>,
     out_bits: Option<u32>,
     weights: String,
@@ -286,6 +288,12 @@ impl Loader<'_> {
                 ),
             ));
         }
+        if let Some(bits) = params.acc_bits
+            && !accumulators::WIDTHS.contains(&bits)
+        {
+            let (lo, hi) = (accumulators::WIDTHS.start(), accumulators::WIDTHS.end());
+            return Err(self.invalid(what, format!("acc_bits is {bits}, expected {lo}..={hi}")));
+        }
         match (params.shift, params.out_bits, last) {
             (None, None, true) => Ok(None),
             (Some(shift), Some(out_bits), false) => {
@@ -409,6 +417,7 @@ impl Loader<'_> {
                 weight_bits: params.weight_bits,
                 encoding: params.weight_encoding,
                 bias_bits: params.bias_bits,
+                acc_bits: params.acc_bits,
                 requant,
             });
         }
@@ -452,6 +461,7 @@ impl Loader<'_> {
             weight_bits: w,
             encoding: enc,
             bias_bits: b,
+            acc_bits: params.acc_bits,
             requant,
         })
     }
@@ -607,11 +617,15 @@ impl Model {
                 ));
             }
         }
-        Ok(Model {
+        let model = Model {
             input: shape,
             input_bits: input.bits,
             layers,
-        })
+        };
+        if tensors && let Err(e) = model.check_accumulators() {
+            return Err(loader.invalid(format!("layer {}", e.layer), e.to_string()));
+        }
+        Ok(model)
     }
 }
 

@@ -34,8 +34,10 @@
 //!
 //! Weights are odd integers in `[−(2^w − 1), 2^w − 1]` ([`WeightEncoding::Odd`]) or
 //! two's-complement integers in `[−2^(w−1), 2^(w−1) − 1]` ([`WeightEncoding::Twos`]);
-//! biases fit in `bias_bits` two's-complement bits.
+//! biases fit in `bias_bits` two's-complement bits; where a layer configures `acc_bits`,
+//! every accumulator it can reach fits in that many ([`accumulators`]).
 
+pub mod accumulators;
 mod error;
 mod input;
 mod load;
@@ -104,6 +106,9 @@ pub struct Weighted<D: Dimension> {
     pub encoding: WeightEncoding,
     /// Two's-complement width every bias fits in.
     pub bias_bits: u32,
+    /// Configured two's-complement width of the accumulator shares, narrower than the
+    /// worst case the widths allow ([`accumulators`]); `None` for that worst case.
+    pub acc_bits: Option<u32>,
     /// Requantization of the output; `None` only for the last layer (the logits).
     pub requant: Option<Requant>,
 }

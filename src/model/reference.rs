@@ -299,6 +299,7 @@ mod tests {
             weight_bits: 2,
             encoding: WeightEncoding::Twos,
             bias_bits: 8,
+            acc_bits: None,
             requant: Some(Requant {
                 shift: 1,
                 out_bits: 2,
@@ -314,6 +315,7 @@ mod tests {
             weight_bits: 2,
             encoding: WeightEncoding::Twos,
             bias_bits: 8,
+            acc_bits: None,
             requant: None,
         };
         Model {
@@ -386,6 +388,7 @@ mod tests {
             weight_bits: 2,
             encoding: WeightEncoding::Twos,
             bias_bits: 4,
+            acc_bits: None,
             requant: None,
         };
         let geometry = ConvGeometry {

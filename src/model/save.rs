@@ -66,6 +66,9 @@ fn weighted_json<D: ndarray::Dimension>(
     });
     if let (Some(f), Some(e)) = (fields.as_object_mut(), extra.as_object()) {
         f.extend(e.clone());
+        if let Some(bits) = l.acc_bits {
+            f.insert("acc_bits".into(), bits.into());
+        }
     }
     let width = if l.weights.iter().all(|&w| i8::try_from(w).is_ok()) {
         1

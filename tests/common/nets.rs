@@ -70,6 +70,7 @@ pub fn weighted<D: ndarray::Dimension>(
         weight_bits,
         encoding,
         bias_bits,
+        acc_bits: None,
         requant: (!last).then_some(Requant { shift, out_bits }),
     }
 }
@@ -176,11 +177,33 @@ pub fn random_network(rng: &mut Rng, input: Option<Hwc>) -> Model {
         layers.push(Layer::Dense(dense));
         features = outs;
     }
-    Model {
+    let mut model = Model {
         input,
         input_bits,
         layers,
+    };
+    configure_accumulators(rng, &mut model);
+    model
+}
+
+/// Gives about half the weighted layers a configured `acc_bits` at the narrowest width
+/// their weights allow, so the protocols run on rings exactly as wide as the values.
+pub fn configure_accumulators(rng: &mut Rng, model: &mut Model) {
+    let mut bits = model.input_bits;
+    for layer in &mut model.layers {
+        match layer {
+            Layer::Conv2d(c, _) => tighten(rng, c, &mut bits),
+            Layer::Dense(d) => tighten(rng, d, &mut bits),
+            Layer::Pool2d(_) | Layer::Flatten { .. } => {}
+        }
     }
+}
+
+fn tighten<D: ndarray::RemoveAxis>(rng: &mut Rng, l: &mut Weighted<D>, in_bits: &mut u32) {
+    if rng.below(2) == 0 {
+        l.acc_bits = Some(l.narrowest(*in_bits));
+    }
+    *in_bits = l.requant.map_or(*in_bits, |r| r.out_bits);
 }
 
 /// Random pixels of the model's input shape.
