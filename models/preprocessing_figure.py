@@ -1,11 +1,12 @@
 """Draws models/preprocessing.png, the README's picture of what `gcnn preprocess` does:
 each row a picture from tests/fixtures/digits/, the 28x28 MNIST-style image gcnn makes of
-it, and that image at the default model's 1-bit input width.
+it, and that image at the default model's input width (`models/lenet/model.json`).
 
 Run from the repository root after `cargo build --release`:
 `python3 models/preprocessing_figure.py` (needs Pillow).
 """
 
+import json
 import os
 import subprocess
 import tempfile
@@ -36,6 +37,9 @@ def fit(img, height):
 
 
 def main():
+    with open(os.path.join(ROOT, "models", "lenet", "model.json")) as f:
+        bits = json.load(f)["input"]["bits"]
+    top = 2**bits - 1
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in FILES:
@@ -49,10 +53,10 @@ def main():
             shown = checker(src.size)
             shown.paste(src, (0, 0), src)
             prepared = Image.open(out).convert("L")
-            one_bit = prepared.point(lambda v: 255 if v >= 128 else 0)
+            seen = prepared.point(lambda v: (v >> (8 - bits)) * 255 // top)
             rows.append((name, src.size, fit(shown, CELL),
                          prepared.resize((CELL, CELL), Image.NEAREST),
-                         one_bit.resize((CELL, CELL), Image.NEAREST)))
+                         seen.resize((CELL, CELL), Image.NEAREST)))
     first = max(r[2].size[0] for r in rows)
     pad, label = 16, 18
     width = pad + first + pad + CELL + pad + CELL + pad
@@ -62,7 +66,7 @@ def main():
     x2, x3 = pad + first + pad, pad + first + pad + CELL + pad
     d.text((pad, 6), "your picture", fill=(0, 0, 0))
     d.text((x2, 6), "gcnn preprocess", fill=(0, 0, 0))
-    d.text((x3, 6), "1-bit model input", fill=(0, 0, 0))
+    d.text((x3, 6), f"{bits}-bit model input", fill=(0, 0, 0))
     y = label + pad
     for name, size, a, b, c in rows:
         fig.paste(a, (pad, y))

@@ -215,9 +215,12 @@ class Config:
 
 
 def parse_config(spec, bias_spec=DEFAULT_BIAS_BITS, acc_spec=None):
-    """Parses 'B0/W1e/A1/W2e/A2/W3e/A3/W4e', e.g. '1/2o/2/1o/2/2o/4/4o', the bias
+    """Parses 'B0/W1e/A1/W2e/A2/W3e/A3/W4e[:ACC]', e.g. '1/2o/2/1o/2/2o/4/4o', the bias
     widths: one for every layer ('6') or one per layer ('6,6,8,8'), and the accumulator
-    widths: None, or four, '-' for the worst case ('8,12,-,-')."""
+    widths ACC, after a colon in the spec or as `acc_spec` (which wins): four, '-' for
+    the worst case ('8,12,-,-'); none for the worst case everywhere."""
+    spec, _, in_spec = spec.partition(":")
+    acc_spec = acc_spec or in_spec or None
     bias_bits = [int(b) for b in bias_spec.split(",")]
     if len(bias_bits) == 1:
         bias_bits *= 4
@@ -602,7 +605,7 @@ def quantize_and_export(args, cfg, float_model, train, test, out_dir):
     return fake_quant_acc, int_acc
 
 
-DEFAULT_CONFIG = "1/2o/1/3o/3/3o/4/4o"
+DEFAULT_CONFIG = "2/3o/1/4o/5/4o/6/8o:8,12,17,20"
 SWEEP_CONFIGS = [
     "1/1o/1/2o/2/2o/4/4o",
     "1/2o/1/2o/2/2o/4/4o",
@@ -625,16 +628,17 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "models", "lenet"))
     ap.add_argument("--config", default=DEFAULT_CONFIG,
                     help="bit widths B0/W1e/A1/W2e/A2/W3e/A3/W4e: B0 input bits, Wk weight bits "
-                         "with encoding o(dd) or t(wos), Ak out bits (default %(default)s)")
+                         "with encoding o(dd) or t(wos), Ak out bits; optionally :ACC, the "
+                         "accumulator widths as --acc-bits takes them (default %(default)s)")
     ap.add_argument("--bias-bits", default=DEFAULT_BIAS_BITS,
                     help="two's-complement width of the biases, one for all layers or four "
                          "comma-separated; public, fixed before training, biases clipped to it "
                          "(default %(default)s)")
     ap.add_argument("--acc-bits", default=None,
                     help="two's-complement width of each layer's accumulator shares, four "
-                         "comma-separated, '-' for the worst case its widths allow (the "
-                         "default for all); public, fixed before training, the weights kept "
-                         "within it")
+                         "comma-separated, '-' for the worst case its widths allow; public, "
+                         "fixed before training, the weights kept within it (default: the "
+                         "config's :ACC, else the worst case for every layer)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--float-epochs", type=int, default=20)
     ap.add_argument("--float-lr", type=float, default=2e-3)
@@ -683,7 +687,8 @@ def main():
     cfg = parse_config(args.config, args.bias_bits, args.acc_bits)
     fq, ia = quantize_and_export(args, cfg, float_model, train, test, args.out)
     print(f"config {args.config} ({cfg.name()})")
-    print(f"estimated garbled bytes: {cfg.estimated_bytes() / 1e6:.1f} MB")
+    print(f"pure-circuit cost model: {cfg.estimated_bytes() / 1e6:.1f} MB (the mixed protocol's "
+          "exact bytes: gcnn compile --model OUT, then gcnn inspect)")
     print(f"fake-quantized accuracy: {fq:.4f}")
     print(f"total time: {time.time() - t_start:.0f}s")
     correct = int(round(ia * test[1].shape[0]))

@@ -166,20 +166,22 @@ fn every_mnist_test_image_through_a_png_is_unchanged_and_classified_the_same() {
 }
 
 #[test]
-fn a_faint_digit_survives_the_one_bit_input() {
+fn a_faint_digit_survives_the_narrow_input() {
     let data = mnist::bundled_test_set().expect("bundled test set");
     let model = model();
+    // The input keeps a pixel's top `input_bits` bits: below this, it is 0.
+    let first_step = 1u32 << (8 - model.input_bits);
     let n = 300;
     let mut same = 0;
     for image in &data.images[..n] {
-        // The brightest pixel at 120: below the 1-bit input's threshold of 128.
+        // The brightest pixel just below the input's first step.
         let faint: Vec<u8> = flat(image)
             .iter()
-            .map(|&p| (u32::from(p) * 120 / 255) as u8)
+            .map(|&p| (u32::from(p) * (first_step - 8) / 255) as u8)
             .collect();
         let raw = mnist::to_image(&faint);
         assert!(
-            raw.iter().flatten().all(|&p| p < 128),
+            raw.iter().flatten().all(|&p| u32::from(p) < first_step),
             "unprocessed, the model would see nothing"
         );
         let prepared = through_png(&raw);
