@@ -547,6 +547,10 @@ fn version_2_loads_with_its_shapes_and_round_trips() {
     let lenet = Model::load(&repo().join("models/lenet")).expect("committed model");
     lenet.save(again.path()).expect("save");
     assert_eq!(Model::load(again.path()).expect("reload"), lenet);
+    // Its configured accumulator widths hold for random values too: they load.
+    let random = lenet.with_random_values(5);
+    random.save(again.path()).expect("save");
+    assert_eq!(Model::load(again.path()).expect("reload"), random);
 }
 
 #[test]

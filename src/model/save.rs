@@ -149,13 +149,16 @@ impl Model {
     /// This architecture with every weight and bias drawn uniformly from its declared
     /// range by a generator seeded with `seed`: the same seed gives the same model. For
     /// cost measurements (the costs depend only on the architecture), not accuracy.
+    /// Where a layer configures `acc_bits`, its largest weights are then moved toward
+    /// zero until every output fits it, so the model loads.
     pub fn with_random_values(&self, seed: u64) -> Model {
         let mut prg = Prg::new(Block(u128::from(seed)));
         let mut model = self.clone();
+        let mut bits = model.input_bits;
         for layer in &mut model.layers {
             match layer {
-                Layer::Conv2d(l, _) => randomize(l, &mut prg),
-                Layer::Dense(l) => randomize(l, &mut prg),
+                Layer::Conv2d(l, _) => randomize(l, &mut prg, &mut bits),
+                Layer::Dense(l) => randomize(l, &mut prg, &mut bits),
                 Layer::Pool2d(_) | Layer::Flatten { .. } => {}
             }
         }
@@ -169,8 +172,10 @@ fn uniform(prg: &mut Prg, lo: i64, hi: i64) -> i64 {
     lo + (prg.block().0 % span) as i64
 }
 
-/// Fills a layer's weights and biases with uniform values of their encodings.
-fn randomize<D: ndarray::Dimension>(l: &mut Weighted<D>, prg: &mut Prg) {
+/// Fills a layer's weights and biases with uniform values of their encodings, within its
+/// configured accumulator width on inputs of `in_bits` bits; `in_bits` becomes the
+/// layer's output width.
+fn randomize<D: ndarray::RemoveAxis>(l: &mut Weighted<D>, prg: &mut Prg, in_bits: &mut u32) {
     let bits = l.weight_bits;
     let (lo, hi) = l.encoding.range(bits);
     let encoding = l.encoding;
@@ -181,4 +186,61 @@ fn randomize<D: ndarray::Dimension>(l: &mut Weighted<D>, prg: &mut Prg) {
     });
     let half = 1i64 << (l.bias_bits - 1);
     l.bias.mapv_inplace(|_| uniform(prg, -half, half - 1));
+    fit_reach(l, *in_bits);
+    *in_bits = l.requant.map_or(*in_bits, |r| r.out_bits);
+}
+
+/// Moves each output's largest weight of the offending sign one step of its encoding
+/// toward zero until the output's reach fits the configured `acc_bits`, then, if the
+/// weights can shrink no further (odd ones stop at ±1), its bias toward the fitting side
+/// within `bias_bits` (a no-op without `acc_bits`; should even that not fit, the loader
+/// says which output does not).
+fn fit_reach<D: ndarray::RemoveAxis>(l: &mut Weighted<D>, in_bits: u32) {
+    let Some(bits) = l.acc_bits else {
+        return;
+    };
+    let half = 1i128 << (bits - 1);
+    let xmax = (1i128 << in_bits) - 1;
+    // The encoding's step and smallest magnitude: odd weights stop at ±1.
+    let (step, floor) = match l.encoding {
+        WeightEncoding::Odd => (2, 1),
+        WeightEncoding::Twos => (1, 0),
+    };
+    let (bmin, bmax) = (
+        -(1i64 << (l.bias_bits - 1)),
+        (1i64 << (l.bias_bits - 1)) - 1,
+    );
+    let reach = l.reach(in_bits);
+    let rows = l.weights.outer_iter_mut().zip(l.bias.iter_mut());
+    for ((mut row, bias), (mut lo, mut hi)) in rows.zip(reach) {
+        while lo < -half || hi >= half {
+            let negative = lo < -half;
+            let largest = row
+                .iter_mut()
+                .filter(|w| (**w < 0) == negative && w.abs() > floor)
+                .max_by_key(|w| w.abs());
+            let moved = match largest {
+                Some(w) => {
+                    *w -= step * w.signum();
+                    xmax * i128::from(step)
+                }
+                None if negative && *bias < bmax => {
+                    *bias += 1;
+                    hi += 1;
+                    1
+                }
+                None if !negative && *bias > bmin => {
+                    *bias -= 1;
+                    lo -= 1;
+                    1
+                }
+                None => break,
+            };
+            if negative {
+                lo += moved;
+            } else {
+                hi -= moved;
+            }
+        }
+    }
 }
