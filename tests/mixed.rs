@@ -93,7 +93,8 @@ fn a_client_with_another_circuit_file_fails_the_handshake() {
     // Same shapes, one more bit of requantization shift in fc1: another circuit.
     let text_json = fs::read_to_string(repo("models/lenet/model.json")).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text_json).unwrap();
-    json["layers"][5]["shift"] = 6.into();
+    let shift = json["layers"][5]["shift"].as_u64().expect("fc1's shift");
+    json["layers"][5]["shift"] = (shift + 1).into();
     let dir = tempfile::tempdir().unwrap();
     let arch_dir = dir.path().join("arch");
     fs::create_dir(&arch_dir).unwrap();
