@@ -33,6 +33,12 @@ use super::{Layer, Model, Weighted};
 /// the reference's `i64` arithmetic and the protocol's ring carry with room to spare.
 pub const WIDTHS: RangeInclusive<u32> = 2..=62;
 
+/// Whether `bits`-bit two's complement holds every value from `lo` to `hi`.
+pub fn fits(bits: u32, (lo, hi): (i128, i128)) -> bool {
+    let half = 1i128 << (bits - 1);
+    -half <= lo && hi < half
+}
+
 /// An output that can leave its layer's configured accumulator width.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error(
@@ -85,10 +91,7 @@ impl<D: RemoveAxis> Weighted<D> {
         let reach = self.reach(in_bits);
         WIDTHS
             .clone()
-            .find(|&k| {
-                let half = 1i128 << (k - 1);
-                reach.iter().all(|&(lo, hi)| -half <= lo && hi < half)
-            })
+            .find(|&k| reach.iter().all(|&r| fits(k, r)))
             .unwrap_or(*WIDTHS.end())
     }
 
@@ -97,12 +100,11 @@ impl<D: RemoveAxis> Weighted<D> {
         let Some(bits) = self.acc_bits else {
             return Ok(());
         };
-        let half = 1i128 << (bits - 1);
         match self
             .reach(in_bits)
             .into_iter()
             .enumerate()
-            .find(|&(_, (lo, hi))| lo < -half || hi >= half)
+            .find(|&(_, r)| !fits(bits, r))
         {
             None => Ok(()),
             Some((output, (lo, hi))) => Err(Overflow {
